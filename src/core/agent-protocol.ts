@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { gpuSchema, envSchema, replicaStateSchema } from './api-types.js';
+import { nameSchema } from './names.js';
+import { nodeStates } from './node-state.js';
+
+/**
+ * The agent dials out to the server: it registers once with a join token, then authenticates with
+ * its node credential. Assignments are idempotent by (replicaId, generation): an agent that already
+ * runs a replica does nothing when it sees the same assignment again.
+ */
+
+export const labelsSchema = z
+  .record(z.string().regex(/^[a-z0-9A-Z]([-a-z0-9A-Z_./]*[a-z0-9A-Z])?$/, 'must be a label key'), z.string().max(253))
+  .default({});
+
+export const registerRequestSchema = z.strictObject({
+  joinToken: z.string().min(1),
+  name: nameSchema.describe('Node name, unique in the fleet'),
+  gpus: z.array(gpuSchema).max(256),
+  simulated: z.boolean(),
+  labels: labelsSchema,
+  cpus: z.number().int().min(0).max(100_000),
+  memoryMiB: z.number().int().min(0).max(1_000_000_000),
+  agentVersion: z.string().max(64),
+});
+export type RegisterRequest = z.infer<typeof registerRequestSchema>;
+
+export const registerResponseSchema = z.object({
+  nodeId: z.string(),
+  credential: z.string(),
+  heartbeatIntervalMs: z.number().int(),
+});
+export type RegisterResponse = z.infer<typeof registerResponseSchema>;
+
+export const replicaReportSchema = z.strictObject({
+  replicaId: z.string().min(1).max(64),
+  generation: z.number().int().min(0),
+  state: replicaStateSchema,
+  exitCode: z.number().int().nullable().default(null),
+  message: z.string().max(4096).nullable().default(null),
+});
+export type ReplicaReport = z.infer<typeof replicaReportSchema>;
+
+export const assignmentSchema = z.object({
+  replicaId: z.string(),
+  workloadId: z.string(),
+  workloadName: z.string(),
+  generation: z.number().int(),
+  desired: z.enum(['run', 'stop']),
+  gpuIndices: z.array(z.number().int()),
+  gpuUuids: z.array(z.string()),
+  command: z.array(z.string()),
+  env: envSchema,
+  workdir: z.string().nullable(),
+  gracePeriodMs: z.number().int(),
+});
+export type Assignment = z.infer<typeof assignmentSchema>;
+
+export const heartbeatRequestSchema = z.strictObject({
+  gpus: z.array(gpuSchema).max(256).optional().describe('Inventory, when it changed'),
+  replicas: z.array(replicaReportSchema).max(10_000),
+});
+export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
+
+export const desiredStateSchema = z.object({
+  nodeState: z.enum(nodeStates),
+  revision: z.number().int().describe('Changes whenever this node’s assignments change'),
+  assignments: z.array(assignmentSchema),
+  heartbeatIntervalMs: z.number().int(),
+});
+export type DesiredState = z.infer<typeof desiredStateSchema>;
+
+export const watchQuerySchema = z.strictObject({
+  revision: z.coerce.number().int().min(-1).default(-1),
+  waitMs: z.coerce.number().int().min(0).max(60_000).default(25_000),
+});
+
+export const logChunkSchema = z.strictObject({
+  replicaId: z.string().min(1).max(64),
+  stream: z.enum(['stdout', 'stderr']),
+  offset: z.number().int().min(0).describe('Byte offset of this chunk in the stream; makes retries idempotent'),
+  data: z.string().max(1_048_576),
+});
+export type LogChunk = z.infer<typeof logChunkSchema>;
+
+export const logsUploadSchema = z.strictObject({ chunks: z.array(logChunkSchema).max(1000) });

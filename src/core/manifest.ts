@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { nameSchema } from './names.js';
+import { queueSpecSchema, jobSpecSchema } from './api-types.js';
+import { fieldIssues } from './zod-issues.js';
+import type { FieldIssue } from './errors.js';
+
+/** The YAML kinds `gpufleet apply -f` accepts, one schema per kind, all under apiVersion gpufleet.dev/v1. */
+export const apiVersion = 'gpufleet.dev/v1';
+
+const metadataSchema = z.strictObject({ name: nameSchema });
+const teamScopedMetadataSchema = z.strictObject({ name: nameSchema, team: nameSchema.optional() });
+
+export const teamManifestSchema = z.strictObject({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('Team'),
+  metadata: metadataSchema,
+  spec: z.strictObject({}).optional(),
+});
+export const queueManifestSchema = z.strictObject({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('Queue'),
+  metadata: metadataSchema,
+  spec: queueSpecSchema,
+});
+export const jobManifestSchema = z.strictObject({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('Job'),
+  metadata: teamScopedMetadataSchema,
+  spec: jobSpecSchema,
+});
+
+export type TeamManifest = z.infer<typeof teamManifestSchema>;
+export type QueueManifest = z.infer<typeof queueManifestSchema>;
+export type JobManifest = z.infer<typeof jobManifestSchema>;
+export type Manifest = TeamManifest | QueueManifest | JobManifest;
+
+export const manifestKinds = { Team: teamManifestSchema, Queue: queueManifestSchema, Job: jobManifestSchema } as const;
+
+export type ManifestParse = { ok: true; manifest: Manifest } | { ok: false; issues: FieldIssue[] };
+
+/** Validates one parsed YAML document; issues name the field path, e.g. `spec.quotas[0].limit`. */
+export function parseManifest(doc: unknown): ManifestParse {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    return { ok: false, issues: [{ path: '(root)', message: 'must be a mapping with apiVersion, kind, metadata and spec' }] };
+  const { apiVersion: version, kind } = doc as { apiVersion?: unknown; kind?: unknown };
+  if (version !== apiVersion) return { ok: false, issues: [{ path: 'apiVersion', message: `must be ${apiVersion}` }] };
+  if (typeof kind !== 'string' || !(kind in manifestKinds))
+    return { ok: false, issues: [{ path: 'kind', message: `must be one of ${Object.keys(manifestKinds).join(', ')}` }] };
+  const schema = manifestKinds[kind as keyof typeof manifestKinds];
+  const result = schema.safeParse(doc);
+  return result.success ? { ok: true, manifest: result.data } : { ok: false, issues: fieldIssues(result.error) };
+}

@@ -1,0 +1,22 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  name: string;
+  level?: string | undefined;
+  /** Where JSON lines go; standard error by default so standard output stays for people and pipes. */
+  destination?: DestinationStream | undefined;
+}
+
+/** Structured JSON logs; every process names itself so merged logs stay readable. */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    { name: options.name, level: options.level ?? 'info', base: { process: options.name, pid: process.pid } },
+    options.destination ?? pino.destination({ dest: 2, sync: false }),
+  );
+}
+
+export function fileDestination(path: string): DestinationStream {
+  return pino.destination({ dest: path, mkdir: true, sync: false });
+}

@@ -1,0 +1,52 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+import * as m0001 from './migrations/0001-init.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [{ version: 1, name: m0001.name, sql: m0001.sql }];
+
+// Any fixed number works; it only has to be the same in every server that shares the database.
+const MIGRATION_LOCK_KEY = 7_340_001;
+
+/**
+ * Applies the migrations not yet applied, each in its own transaction, in order. Safe to run from
+ * several servers at once: the advisory lock makes the others wait, then find nothing to do.
+ */
+export async function migrate(db: Kysely<Database>): Promise<number[]> {
+  await sql`create table if not exists schema_migrations (
+    version integer primary key,
+    name text not null,
+    applied_at timestamptz not null default now()
+  )`.execute(db);
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const done = await db.transaction().execute(async (tx) => {
+      await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(tx);
+      const existing = await tx
+        .selectFrom('schema_migrations')
+        .select('version')
+        .where('version', '=', migration.version)
+        .executeTakeFirst();
+      if (existing) return false;
+      // One statement at a time: the embedded driver uses the extended protocol, which takes one per call.
+      for (const statement of splitStatements(migration.sql)) await sql.raw(statement).execute(tx);
+      await tx.insertInto('schema_migrations').values({ version: migration.version, name: migration.name }).execute();
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}
+
+/** Splits a migration on statement-ending semicolons; migrations hold no function bodies, so this is enough. */
+export function splitStatements(text: string): string[] {
+  return text
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}

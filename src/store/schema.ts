@@ -1,0 +1,167 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Quota } from '../core/api-types.js';
+import type { WorkloadState } from '../core/workload-state.js';
+import type { ReplicaState } from '../core/replica-state.js';
+import type { NodeState } from '../core/node-state.js';
+
+/** Row shapes of the tables in migrations/, as Kysely sees them. */
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface TeamsTable {
+  id: string;
+  name: string;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface QueuesTable {
+  id: string;
+  name: string;
+  team_id: string;
+  parent_id: string | null;
+  priority: number;
+  quotas: Json<Quota[]>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface NodesTable {
+  id: string;
+  name: string;
+  state: NodeState;
+  simulated: boolean;
+  labels: Json<Record<string, string>>;
+  cpus: number;
+  memory_mib: number;
+  agent_version: string;
+  credential_hash: string;
+  last_heartbeat_at: Date | null;
+  assignment_revision: Generated<number>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface GpusTable {
+  node_id: string;
+  idx: number;
+  uuid: string;
+  model: string;
+  memory_mib: number;
+}
+
+export interface WorkloadSpecJson {
+  command: string[];
+  env: Record<string, string>;
+  workdir: string | null;
+  gracePeriodSeconds: number;
+}
+
+export interface WorkloadsTable {
+  id: string;
+  name: string;
+  team_id: string;
+  queue_id: string;
+  kind: Generated<string>;
+  state: WorkloadState;
+  reason: string | null;
+  priority: number;
+  gpus: number;
+  gpu_model: string | null;
+  spec: Json<WorkloadSpecJson>;
+  generation: Generated<number>;
+  attempts: Generated<number>;
+  exit_code: number | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  admitted_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface ReplicasTable {
+  id: string;
+  workload_id: string;
+  node_id: string;
+  generation: number;
+  state: ReplicaState;
+  desired: 'run' | 'stop';
+  gpu_indices: Json<number[]>;
+  exit_code: number | null;
+  message: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface LogChunksTable {
+  id: Generated<number>;
+  workload_id: string;
+  replica_id: string;
+  stream: 'stdout' | 'stderr';
+  byte_offset: number;
+  data: string;
+  created_at: CreatedAt;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: CreatedAt;
+  actor: string;
+  kind: string;
+  target_kind: string;
+  target_id: string;
+  message: string;
+  data: Json<Record<string, unknown>>;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  kind: 'api' | 'join' | 'node';
+  role: 'admin' | 'member' | null;
+  team_id: string | null;
+  token_hash: string;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: CreatedAt;
+}
+
+export interface Database {
+  teams: TeamsTable;
+  queues: QueuesTable;
+  nodes: NodesTable;
+  gpus: GpusTable;
+  workloads: WorkloadsTable;
+  replicas: ReplicasTable;
+  log_chunks: LogChunksTable;
+  events: EventsTable;
+  api_tokens: ApiTokensTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+export type TeamRow = Selectable<TeamsTable>;
+export type QueueRow = Selectable<QueuesTable>;
+export type NodeRow = Selectable<NodesTable>;
+export type GpuRow = Selectable<GpusTable>;
+export type WorkloadRow = Selectable<WorkloadsTable>;
+export type NewWorkload = Insertable<WorkloadsTable>;
+export type WorkloadUpdate = Updateable<WorkloadsTable>;
+export type ReplicaRow = Selectable<ReplicasTable>;
+export type EventRow = Selectable<EventsTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;
