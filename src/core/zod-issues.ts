@@ -30,9 +30,9 @@ export function summarizeIssues(issues: FieldIssue[]): string {
 }
 
 /** Parses `value` or throws a 400 ApiError naming every bad field. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix = ''): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = fieldIssues(result.error, prefix);
-  throw new ApiError('invalid_request', `invalid ${prefix || 'request'}: ${summarizeIssues(issues)}`, { issues });
+  throw new ApiError('invalid_request', `invalid ${prefix === '' ? 'request body' : prefix}: ${summarizeIssues(issues)}`, { issues });
 }

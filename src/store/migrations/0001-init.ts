@@ -40,6 +40,8 @@ create table nodes (
   updated_at timestamptz not null default now()
 );
 
+create unique index nodes_credential on nodes(credential_hash);
+
 create table gpus (
   node_id text not null references nodes(id) on delete cascade,
   idx integer not null,

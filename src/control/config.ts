@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/** Server settings, parsed once at start-up. Durations are in milliseconds. */
+export const serverOptionsSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(7070),
+  dataDir: z.string().optional(),
+  databaseUrl: z.string().optional(),
+  logLevel: z.string().default('info'),
+  logFile: z.string().optional(),
+  heartbeatIntervalMs: z.number().int().min(100).default(3000),
+  nodeSuspectAfterMs: z.number().int().min(100).default(10_000),
+  nodeLostAfterMs: z.number().int().min(200).default(30_000),
+  schedulerIntervalMs: z.number().int().min(10).default(1000),
+  healthCheckIntervalMs: z.number().int().min(10).default(1000),
+});
+
+export type ServerOptions = z.input<typeof serverOptionsSchema>;
+export type ServerConfig = z.output<typeof serverOptionsSchema>;

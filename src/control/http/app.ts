@@ -1,0 +1,81 @@
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import type { Logger } from '../../observe/logger.js';
+import { ApiError } from '../../core/errors.js';
+import { parseOrThrow } from '../../core/zod-issues.js';
+import { IllegalTransitionError } from '../../core/workload-state.js';
+import type { Principal } from './principal.js';
+import type { RouteDef } from './routes.js';
+import type { HttpMetrics } from '../metrics.js';
+
+export interface AppDeps {
+  logger: Logger;
+  routes: RouteDef[];
+  authenticate(bearer: string | undefined, auth: RouteDef['auth']): Promise<Principal>;
+  metrics: HttpMetrics;
+}
+
+function bearerOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : undefined;
+}
+
+/** Turns anything thrown into the API's one error shape; bad input is never a 5xx. */
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof IllegalTransitionError) return new ApiError('invalid_state', err.message);
+  const fe = err as FastifyError;
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (fe.statusCode === 413) return new ApiError('payload_too_large', 'request body is too large');
+    if (fe.statusCode === 404) return new ApiError('not_found', fe.message);
+    return new ApiError('invalid_request', fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? `request body is not valid JSON: ${fe.message}` : fe.message);
+  }
+  return new ApiError('internal', 'internal error; see the server log');
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 16 * 1024 * 1024,
+    // Agents' long-polls sit idle up to a minute; keep-alive must outlast them.
+    keepAliveTimeout: 75_000,
+    requestTimeout: 120_000,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const apiError = toApiError(err);
+    if (apiError.code === 'internal') deps.logger.error({ err, url: request.url, method: request.method }, 'request failed');
+    void reply.status(apiError.status).send(apiError.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`).toBody());
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  for (const def of deps.routes) {
+    app.route({
+      method: def.method,
+      url: def.path,
+      handler: async (request, reply) => {
+        const principal = await deps.authenticate(bearerOf(request.headers.authorization), def.auth);
+        const params = def.params ? parseOrThrow(def.params, request.params, 'path') : undefined;
+        const query = def.query ? parseOrThrow(def.query, request.query ?? {}, 'query') : undefined;
+        const body = def.body ? parseOrThrow(def.body, request.body ?? {}, '') : undefined;
+        const controller = new AbortController();
+        request.raw.on('close', () => {
+          if (!reply.sent) controller.abort();
+        });
+        const result = await def.handler({ params, query, body, principal, request, reply, signal: controller.signal });
+        if (reply.sent) return reply;
+        if (def.status === 204 || result === undefined) return reply.status(def.status ?? 204).send();
+        return reply.status(def.status ?? 200).send(result);
+      },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,61 @@
+import { nodeStateForSilence } from '../../core/node-state.js';
+import { listNodes, setNodeState, bumpAssignmentRevision } from '../../store/nodes-repo.js';
+import { insertEvents } from '../../store/events-repo.js';
+import { inTransaction } from '../../store/transaction.js';
+import type { ControlContext } from '../context.js';
+import type { NodeService } from '../services/node-service.js';
+import { loseReplicasOfNode } from '../services/replica-lifecycle.js';
+
+/**
+ * Marks silent nodes suspect, then lost. A lost node's replicas are requeued (with a generation
+ * bump at their next admission), so a node that comes back is told to kill its stale copies.
+ */
+export class NodeHealthLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private busy: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: ControlContext,
+    private readonly nodes: NodeService,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = this.check()
+        .catch((err) => this.ctx.logger.error({ err }, 'node health check failed'))
+        .finally(() => (this.busy = undefined));
+    }, this.ctx.config.healthCheckIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.busy;
+  }
+
+  async check(): Promise<void> {
+    const now = this.ctx.now();
+    const cfg = { suspectAfterMs: this.ctx.config.nodeSuspectAfterMs, lostAfterMs: this.ctx.config.nodeLostAfterMs };
+    const counts: Record<string, number> = { ready: 0, suspect: 0, lost: 0, draining: 0 };
+    for (const node of await listNodes(this.ctx.db)) {
+      const silentFor = node.last_heartbeat_at ? now.getTime() - node.last_heartbeat_at.getTime() : Infinity;
+      const next = nodeStateForSilence(node.state, silentFor, cfg);
+      counts[next] = (counts[next] ?? 0) + 1;
+      if (next === node.state) continue;
+      const outcome = await inTransaction(this.ctx.db, async (tx) => {
+        const changed = await setNodeState(tx, node.id, node.state, next, now);
+        if (!changed) return undefined;
+        await insertEvents(tx, [
+          { actor: 'system', kind: `node.${next}`, targetKind: 'node', targetId: node.id, message: `node ${node.name} is ${next} (silent for ${Math.round(silentFor / 1000)}s)` },
+        ]);
+        if (next !== 'lost') return undefined;
+        const lost = await loseReplicasOfNode(tx, node.id, `node ${node.name} lost`, now);
+        await bumpAssignmentRevision(tx, [node.id]);
+        return lost;
+      });
+      if (outcome) this.ctx.logger.warn({ node: node.name, requeued: outcome.requeued.length }, 'node lost; its workloads were requeued');
+      this.nodes.afterLifecycle(outcome);
+    }
+    for (const [state, n] of Object.entries(counts)) this.ctx.metrics.nodes.set({ state }, n);
+  }
+}

@@ -1,0 +1,88 @@
+import { createLogger, fileDestination } from '../observe/logger.js';
+import { createRegistry } from '../observe/metrics.js';
+import { openStore } from '../store/db.js';
+import { serverOptionsSchema, type ServerOptions } from './config.js';
+import type { ControlContext } from './context.js';
+import { buildApp } from './http/app.js';
+import { userRoutes, type Services } from './http/api-routes.js';
+import { agentRoutes } from './http/agent-routes.js';
+import { systemRoutes } from './http/system-routes.js';
+import { buildOpenApi } from './http/openapi.js';
+import { createServerMetrics } from './metrics.js';
+import { Wakeups } from './wakeups.js';
+import { AuthService } from './services/auth-service.js';
+import { bootstrap } from './services/bootstrap.js';
+import { TeamService } from './services/team-service.js';
+import { QueueService } from './services/queue-service.js';
+import { WorkloadService } from './services/workload-service.js';
+import { NodeService } from './services/node-service.js';
+import { SchedulerLoop } from './loops/scheduler-loop.js';
+import { NodeHealthLoop } from './loops/node-health-loop.js';
+import { packageRoot, packageVersion } from './package-info.js';
+import { join } from 'node:path';
+
+export type { ServerOptions };
+
+export interface RunningServer {
+  url: string;
+  storeLocation: string;
+  /** Only on the very first start of a database: the first admin and join tokens, to show once. */
+  bootstrap: { adminToken: string; joinToken: string } | null;
+  createJoinToken(ttlMs?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The composition root of `gpufleet server`: store, services, loops, HTTP. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const config = serverOptionsSchema.parse(options);
+  const logger = createLogger({ name: 'server', level: config.logLevel, destination: config.logFile ? fileDestination(config.logFile) : undefined });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const registry = createRegistry('server');
+  const wakeups = new Wakeups(store);
+  await wakeups.start();
+  const ctx: ControlContext = { store, db: store.db, config, logger, metrics: createServerMetrics(registry), wakeups, now: () => new Date() };
+
+  const auth = new AuthService(ctx);
+  const nodes = new NodeService(ctx, auth);
+  const services: Services = { ctx, auth, teams: new TeamService(ctx), queues: new QueueService(ctx), workloads: new WorkloadService(ctx), nodes };
+  const secrets = await bootstrap(ctx, auth);
+
+  const apiRoutes = [...userRoutes(services), ...agentRoutes(services)];
+  let openapi: unknown;
+  const consolePath = join(packageRoot, 'src', 'web', 'index.html');
+  const routes = [...systemRoutes(ctx, registry, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
+  const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
+
+  const scheduler = new SchedulerLoop(ctx);
+  const health = new NodeHealthLoop(ctx, nodes);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  scheduler.start();
+  health.start();
+  logger.info({ url, store: store.location }, 'server started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    storeLocation: store.location,
+    bootstrap: secrets,
+    async createJoinToken(ttlMs = 3600_000) {
+      return (await auth.createJoinToken(store.db, ttlMs)).token;
+    },
+    close() {
+      closing ??= (async () => {
+        await scheduler.stop();
+        await health.stop();
+        await app.close();
+        await wakeups.stop();
+        await store.close();
+        logger.info('server stopped');
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}

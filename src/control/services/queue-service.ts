@@ -1,0 +1,80 @@
+import { ApiError } from '../../core/errors.js';
+import { newId, idPrefixes } from '../../core/ids.js';
+import type { ApplyResult, Queue, QueueSpec } from '../../core/api-types.js';
+import { deleteQueue, getQueueByName, insertQueue, listQueues, queueUsage, updateQueue } from '../../store/queues-repo.js';
+import { getTeamByName, listTeams } from '../../store/teams-repo.js';
+import { countActiveWorkloads } from '../../store/workloads-repo.js';
+import { insertEvents } from '../../store/events-repo.js';
+import { inTransaction, isUniqueViolation } from '../../store/transaction.js';
+import type { QueueRow } from '../../store/schema.js';
+import type { ControlContext } from '../context.js';
+import { canAccessTeam, type UserPrincipal } from '../http/principal.js';
+import { queueView } from '../views.js';
+
+export class QueueService {
+  constructor(private readonly ctx: ControlContext) {}
+
+  private async views(rows: QueueRow[]): Promise<Queue[]> {
+    const [teams, usage] = await Promise.all([listTeams(this.ctx.db), queueUsage(this.ctx.db)]);
+    const teamNames = new Map(teams.map((t) => [t.id, t.name]));
+    return rows.map((r) => queueView(r, teamNames.get(r.team_id) ?? r.team_id, usage.get(r.id) ?? {}));
+  }
+
+  async list(user: UserPrincipal): Promise<Queue[]> {
+    return this.views(await listQueues(this.ctx.db, user.role === 'admin' ? undefined : (user.teamId ?? '-')));
+  }
+
+  async get(user: UserPrincipal, name: string): Promise<Queue> {
+    const row = await getQueueByName(this.ctx.db, name);
+    if (!row || !canAccessTeam(user, row.team_id)) throw new ApiError('not_found', `queue ${name} not found`);
+    const [view] = await this.views([row]);
+    return view!;
+  }
+
+  async put(user: UserPrincipal, name: string, spec: QueueSpec, version: number | undefined): Promise<{ result: ApplyResult; queue: Queue }> {
+    let outcome: { result: ApplyResult; row: QueueRow };
+    try {
+      outcome = await inTransaction(this.ctx.db, async (tx) => {
+        const team = await getTeamByName(tx, spec.team);
+        if (!team) throw new ApiError('unprocessable', `team ${spec.team} does not exist`, { issues: [{ path: 'team', message: 'no such team' }] });
+        const existing = await getQueueByName(tx, name);
+        if (!existing) {
+          const row = await insertQueue(tx, { id: newId(idPrefixes.queue), name, teamId: team.id, priority: spec.priority, quotas: spec.quotas });
+          await insertEvents(tx, [{ actor: user.name, kind: 'queue.created', targetKind: 'queue', targetId: row.id, message: `queue ${name} created`, data: { spec } }]);
+          return { result: 'created' as const, row };
+        }
+        if (version !== undefined && version !== existing.version)
+          throw new ApiError('version_conflict', `queue ${name} is at version ${existing.version}, not ${version}`);
+        const same =
+          existing.team_id === team.id && existing.priority === spec.priority && JSON.stringify(existing.quotas) === JSON.stringify(spec.quotas);
+        if (same) return { result: 'unchanged' as const, row: existing };
+        if (existing.team_id !== team.id && (await countActiveWorkloads(tx, 'queue_id', existing.id)) > 0)
+          throw new ApiError('conflict', `queue ${name} has active workloads; it cannot move to team ${spec.team} now`);
+        const row = await updateQueue(tx, existing.id, existing.version, { teamId: team.id, priority: spec.priority, quotas: spec.quotas });
+        if (!row) throw new ApiError('version_conflict', `queue ${name} changed while it was being updated; try again`);
+        await insertEvents(tx, [{ actor: user.name, kind: 'queue.updated', targetKind: 'queue', targetId: row.id, message: `queue ${name} updated`, data: { spec } }]);
+        return { result: 'updated' as const, row };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ApiError('version_conflict', `queue ${name} was created concurrently; try again`);
+      throw err;
+    }
+    if (outcome.result !== 'unchanged') this.ctx.wakeups.wake(['schedule']);
+    const [view] = await this.views([outcome.row]);
+    return { result: outcome.result, queue: view! };
+  }
+
+  async delete(user: UserPrincipal, name: string): Promise<void> {
+    await inTransaction(this.ctx.db, async (tx) => {
+      const row = await getQueueByName(tx, name);
+      if (!row || !canAccessTeam(user, row.team_id)) throw new ApiError('not_found', `queue ${name} not found`);
+      if ((await countActiveWorkloads(tx, 'queue_id', row.id)) > 0) throw new ApiError('conflict', `queue ${name} still has active workloads`);
+      try {
+        await deleteQueue(tx, row.id);
+      } catch {
+        throw new ApiError('conflict', `queue ${name} has finished workloads in its history; it cannot be deleted`);
+      }
+      await insertEvents(tx, [{ actor: user.name, kind: 'queue.deleted', targetKind: 'queue', targetId: row.id, message: `queue ${name} deleted` }]);
+    });
+  }
+}

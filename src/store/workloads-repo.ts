@@ -1,0 +1,67 @@
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import type { NewWorkload, WorkloadRow, WorkloadUpdate } from './schema.js';
+import { terminalWorkloadStates, type WorkloadState } from '../core/workload-state.js';
+
+export function insertWorkload(db: Db, row: NewWorkload): Promise<WorkloadRow> {
+  return db.insertInto('workloads').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function getWorkload(db: Db, id: string): Promise<WorkloadRow | undefined> {
+  return db.selectFrom('workloads').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The newest workload of that name in the team: names repeat once earlier holders have finished. */
+export function findWorkloadByName(db: Db, teamId: string, name: string): Promise<WorkloadRow | undefined> {
+  return db
+    .selectFrom('workloads')
+    .selectAll()
+    .where('team_id', '=', teamId)
+    .where('name', '=', name)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export interface WorkloadFilter {
+  teamId?: string | undefined;
+  state?: WorkloadState | undefined;
+  activeOnly?: boolean;
+  limit: number;
+}
+
+export function listWorkloads(db: Db, filter: WorkloadFilter): Promise<WorkloadRow[]> {
+  let q = db.selectFrom('workloads').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(filter.limit);
+  if (filter.teamId !== undefined) q = q.where('team_id', '=', filter.teamId);
+  if (filter.state !== undefined) q = q.where('state', '=', filter.state);
+  if (filter.activeOnly) q = q.where('state', 'not in', terminalWorkloadStates);
+  return q.execute();
+}
+
+export function listPendingWorkloads(db: Db): Promise<WorkloadRow[]> {
+  return db.selectFrom('workloads').selectAll().where('state', '=', 'pending').orderBy('created_at').execute();
+}
+
+export function countActiveWorkloads(db: Db, column: 'team_id' | 'queue_id', id: string): Promise<number> {
+  return db
+    .selectFrom('workloads')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(column, '=', id)
+    .where('state', 'not in', terminalWorkloadStates)
+    .executeTakeFirstOrThrow()
+    .then((r) => Number(r.n));
+}
+
+/**
+ * Writes `patch` only if the workload is still at `version` (optimistic concurrency); returns the
+ * new row, or undefined when another writer got there first.
+ */
+export function updateWorkloadAt(db: Db, id: string, version: number, patch: WorkloadUpdate): Promise<WorkloadRow | undefined> {
+  return db
+    .updateTable('workloads')
+    .set({ ...patch, version: sql`version + 1`, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('version', '=', version)
+    .returningAll()
+    .executeTakeFirst();
+}
