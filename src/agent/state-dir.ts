@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { assignmentSchema, type Assignment } from '../core/agent-protocol.js';
+
+/**
+ * What the agent keeps on disk so that a restarted agent knows its node and its replicas:
+ *
+ *   node.json                      identity and credential (mode 0600)
+ *   replicas/<replicaId>/
+ *     assignment.json              what the server asked for; its presence means "known, never start again"
+ *     stdout.log, stderr.log       the process's output, written by the process itself
+ *     pid                          {"pid", "startTime"}: start time tells a live process from a reused pid
+ *     exit                         how it ended (see readExit)
+ *     shipped.json                 byte offsets of each stream the server has acknowledged
+ *
+ * Every file but the logs is replaced atomically (write a temporary file, rename), so a crash leaves
+ * the old version or the new one, never half of one.
+ */
+
+export const logStreams = ['stdout', 'stderr'] as const;
+export type LogStream = (typeof logStreams)[number];
+
+export interface NodeIdentity {
+  nodeId: string;
+  credential: string;
+  name: string;
+  serverUrl: string;
+}
+
+export interface PidRecord {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat; null when the process was gone before it could be read. */
+  startTime: string | null;
+}
+
+/** How a replica's process ended, as the agent saw it. */
+export interface ExitRecord {
+  exitCode: number | null;
+  message: string | null;
+  /** The agent stopped it (on the server's request), as opposed to the process ending by itself. */
+  stopped: boolean;
+}
+
+export type ShippedOffsets = Record<LogStream, number>;
+
+const nodeIdentitySchema = z.object({ nodeId: z.string(), credential: z.string(), name: z.string(), serverUrl: z.string() });
+const pidRecordSchema = z.object({ pid: z.number().int().positive(), startTime: z.string().nullable() });
+const exitRecordSchema = z.object({ exitCode: z.number().int().nullable(), message: z.string().nullable(), stopped: z.boolean() });
+const shippedSchema = z.object({ stdout: z.number().int().min(0), stderr: z.number().int().min(0) });
+
+/** Replica ids come from the server and become folder names: nothing that could climb out of replicas/. */
+const replicaIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function isSafeReplicaId(replicaId: string): boolean {
+  return replicaIdPattern.test(replicaId);
+}
+
+export interface ReplicaPaths {
+  dir: string;
+  assignment: string;
+  stdout: string;
+  stderr: string;
+  pid: string;
+  exit: string;
+  shipped: string;
+}
+
+export class StateDir {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'replicas'), { recursive: true, mode: 0o700 });
+  }
+
+  async readNode(): Promise<NodeIdentity | null> {
+    return readJson(join(this.root, 'node.json'), nodeIdentitySchema);
+  }
+
+  async writeNode(identity: NodeIdentity): Promise<void> {
+    // fsync before the rename: losing the credential to a power cut would orphan the node.
+    await writeAtomic(join(this.root, 'node.json'), JSON.stringify(identity, null, 2) + '\n', { mode: 0o600, durable: true });
+  }
+
+  replica(replicaId: string): ReplicaPaths {
+    if (!isSafeReplicaId(replicaId)) throw new Error(`replica id ${JSON.stringify(replicaId)} cannot name a folder`);
+    const dir = join(this.root, 'replicas', replicaId);
+    return {
+      dir,
+      assignment: join(dir, 'assignment.json'),
+      stdout: join(dir, 'stdout.log'),
+      stderr: join(dir, 'stderr.log'),
+      pid: join(dir, 'pid'),
+      exit: join(dir, 'exit'),
+      shipped: join(dir, 'shipped.json'),
+    };
+  }
+
+  async listReplicaIds(): Promise<string[]> {
+    try {
+      const entries = await readdir(join(this.root, 'replicas'), { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && isSafeReplicaId(e.name)).map((e) => e.name).sort();
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+
+  /** Creates the replica's folder with its assignment: from here on the replica is known and is never started again. */
+  async createReplica(assignment: Assignment): Promise<ReplicaPaths> {
+    const paths = this.replica(assignment.replicaId);
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await writeAtomic(paths.assignment, JSON.stringify(assignment, null, 2) + '\n');
+    return paths;
+  }
+
+  readAssignment(replicaId: string): Promise<Assignment | null> {
+    return readJson(this.replica(replicaId).assignment, assignmentSchema);
+  }
+
+  writePid(replicaId: string, record: PidRecord): Promise<void> {
+    return writeAtomic(this.replica(replicaId).pid, JSON.stringify(record) + '\n');
+  }
+
+  readPid(replicaId: string): Promise<PidRecord | null> {
+    return readJson(this.replica(replicaId).pid, pidRecordSchema);
+  }
+
+  writeExit(replicaId: string, record: ExitRecord): Promise<void> {
+    return writeAtomic(this.replica(replicaId).exit, JSON.stringify(record) + '\n');
+  }
+
+  /**
+   * The `exit` file holds either an ExitRecord written by the agent, or a bare exit status written by
+   * the launch wrapper when the process ended while no agent was watching (see process-runner.ts).
+   */
+  async readExit(replicaId: string): Promise<ExitRecord | null> {
+    let text: string;
+    try {
+      text = await readFile(this.replica(replicaId).exit, 'utf8');
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    if (/^\s*\d+\s*$/.test(text)) return { exitCode: Number(text.trim()), message: null, stopped: false };
+    const parsed = exitRecordSchema.safeParse(parseJsonOrUndefined(text));
+    return parsed.success ? parsed.data : null;
+  }
+
+  async readShipped(replicaId: string): Promise<ShippedOffsets> {
+    return (await readJson(this.replica(replicaId).shipped, shippedSchema)) ?? { stdout: 0, stderr: 0 };
+  }
+
+  writeShipped(replicaId: string, offsets: ShippedOffsets): Promise<void> {
+    return writeAtomic(this.replica(replicaId).shipped, JSON.stringify(offsets) + '\n');
+  }
+
+  async removeReplica(replicaId: string): Promise<void> {
+    await rm(this.replica(replicaId).dir, { recursive: true, force: true });
+  }
+}
+
+async function writeAtomic(path: string, content: string, options: { mode?: number; durable?: boolean } = {}): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(tmp, 'w', options.mode ?? 0o644);
+  try {
+    await handle.writeFile(content, 'utf8');
+    if (options.durable) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A missing or unreadable file reads as null: every caller has a sensible default for "not known". */
+async function readJson<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S> | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+  const parsed = schema.safeParse(parseJsonOrUndefined(text));
+  return parsed.success ? parsed.data : null;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}

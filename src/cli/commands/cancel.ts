@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+export function registerCancel(program: Command, ctx: CliContext): void {
+  program
+    .command('cancel')
+    .description('cancel a job: its processes get SIGTERM, then SIGKILL after the grace period')
+    .argument('<ref>', 'job id or name')
+    .option('--team <team>', 'team of the job named REF (admins)')
+    .action(async (ref: string, options: { team?: string }) => {
+      const client = await ctx.client();
+      const target = options.team ? (await client.getWorkload(ref, { team: options.team })).id : ref;
+      const job = await client.cancelWorkload(target);
+      ctx.stdout.write(`job/${job.name} ${job.state === 'cancelled' ? 'cancelled' : `cancel requested (now ${job.state})`}\n`);
+    });
+}

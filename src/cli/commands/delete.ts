@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+export function registerDelete(program: Command, ctx: CliContext): void {
+  const del = program.command('delete').description('delete a team or a queue');
+  del
+    .command('team')
+    .description('delete a team; refused while it has queues or active jobs')
+    .argument('<name>', 'team name')
+    .action(async (name: string) => {
+      await (await ctx.client()).deleteTeam(name);
+      ctx.stdout.write(`team/${name} deleted\n`);
+    });
+  del
+    .command('queue')
+    .description('delete a queue; refused while it has active jobs')
+    .argument('<name>', 'queue name')
+    .action(async (name: string) => {
+      await (await ctx.client()).deleteQueue(name);
+      ctx.stdout.write(`queue/${name} deleted\n`);
+    });
+}

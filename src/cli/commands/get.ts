@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import type { Queue, Quota, Team } from '../../core/api-types.js';
+import type { CliContext } from '../context.js';
+import { formatAge, outputOption, writeList, writeOne, type Column, type OutputFormat } from '../output.js';
+
+export function describeQuota(q: Quota): string {
+  const limit = q.limit === null ? 'no limit' : `limit ${q.limit}`;
+  const weight = q.overQuotaWeight === 1 ? '' : `, weight ${q.overQuotaWeight}`;
+  return `${q.gpuModel}: ${q.guaranteed} guaranteed, ${limit}${weight}`;
+}
+
+export function describeUsage(usage: Record<string, number>): string {
+  const used = Object.entries(usage).filter(([, n]) => n > 0);
+  return used.length === 0 ? '0' : used.map(([model, n]) => `${model}: ${n}`).join(', ');
+}
+
+export function teamColumns(now: number): Column<Team>[] {
+  return [
+    { header: 'name', value: (t) => t.name },
+    { header: 'age', value: (t) => formatAge(t.createdAt, now) },
+  ];
+}
+
+export const queueColumns: Column<Queue>[] = [
+  { header: 'name', value: (q) => q.name },
+  { header: 'team', value: (q) => q.team },
+  { header: 'priority', value: (q) => String(q.priority) },
+  { header: 'quotas', value: (q) => (q.quotas.length === 0 ? '-' : q.quotas.map(describeQuota).join('; ')) },
+  { header: 'in use', value: (q) => describeUsage(q.usage) },
+];
+
+type GetOptions = { output: OutputFormat };
+
+export function registerGet(program: Command, ctx: CliContext): void {
+  const get = program.command('get').description('show teams or queues');
+  get
+    .command('teams')
+    .alias('team')
+    .description('list teams, or show the one named')
+    .argument('[name]', 'team name')
+    .addOption(outputOption())
+    .action(async (name: string | undefined, options: GetOptions) => {
+      const client = await ctx.client();
+      const columns = teamColumns(ctx.now());
+      if (name) writeOne(ctx, options.output, await client.getTeam(name), columns);
+      else writeList(ctx, options.output, await client.listTeams(), columns, 'teams');
+    });
+  get
+    .command('queues')
+    .alias('queue')
+    .description('list queues with their quotas and GPUs in use, or show the one named')
+    .argument('[name]', 'queue name')
+    .addOption(outputOption())
+    .action(async (name: string | undefined, options: GetOptions) => {
+      const client = await ctx.client();
+      if (name) writeOne(ctx, options.output, await client.getQueue(name), queueColumns);
+      else writeList(ctx, options.output, await client.listQueues(), queueColumns, 'queues');
+    });
+}

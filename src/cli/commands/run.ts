@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { GpufleetClient, WorkloadSubmitBody } from '../../client/api-client.js';
+import type { Workload } from '../../core/api-types.js';
+import { isTerminalWorkloadState } from '../../core/workload-state.js';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { JobProgress, jobExitCode } from '../job-progress.js';
+import { nodeNameResolver } from '../node-names.js';
+import { formatStructured, outputOption, type OutputFormat } from '../output.js';
+import { envVariable, integer, wholeNumber } from '../parsers.js';
+import { retryWhileUnreachable } from '../retry.js';
+
+export interface RunOptions {
+  name?: string;
+  team?: string;
+  queue?: string;
+  gpus?: number;
+  gpuModel?: string;
+  env?: Record<string, string>;
+  workdir?: string;
+  priority?: number;
+  wait?: boolean;
+  output: OutputFormat;
+}
+
+const pollIntervalMs = 200;
+
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('submit a job that runs COMMAND on GPUs of the fleet')
+    .usage('[options] -- COMMAND [ARGS...]')
+    .argument('[command...]', 'program and arguments, after --')
+    .option('--name <name>', 'job name (generated when omitted)')
+    .option('--team <team>', "team that owns the job (default: your token's team)")
+    .option('--queue <queue>', "queue to charge (default: the team's queue)")
+    .option('--gpus <n>', 'whole GPUs, all on one node', wholeNumber)
+    .option('--gpu-model <model>', 'only GPUs of this model, e.g. H100-80GB')
+    .option('--env <KEY=VALUE>', 'environment variable for the job (repeatable)', envVariable)
+    .option('--workdir <dir>', 'working directory on the node')
+    .option('--priority <p>', 'higher runs first within its queue', integer)
+    .option('--wait', 'show progress until the job ends, then exit with its exit code')
+    .addOption(outputOption())
+    // Flags after the program's name belong to the program, not to gpufleet.
+    .passThroughOptions()
+    .action(async (command: string[], options: RunOptions) => {
+      const client = await ctx.client();
+      const submitted = await client.submitWorkload(submitBody(command, options));
+      if (!options.wait) {
+        if (options.output === 'table') {
+          ctx.stdout.write(`job/${submitted.name} submitted (${submitted.id})\n`);
+          ctx.stderr.write(`Follow it with: gpufleet logs -f ${submitted.name}\n`);
+        } else ctx.stdout.write(formatStructured(submitted, options.output));
+        return;
+      }
+      const finished = await waitForJob(ctx, client, submitted);
+      if (options.output !== 'table') ctx.stdout.write(formatStructured(finished, options.output));
+      ctx.exitCode = jobExitCode(finished);
+    });
+}
+
+export function submitBody(command: string[], options: RunOptions): WorkloadSubmitBody {
+  if (command.length === 0) throw new UsageError('give the command to run after --, e.g.: gpufleet run --gpus 1 -- python train.py');
+  return {
+    command,
+    name: options.name,
+    team: options.team,
+    queue: options.queue,
+    gpus: options.gpus,
+    gpuModel: options.gpuModel,
+    env: options.env,
+    workdir: options.workdir,
+    priority: options.priority,
+  };
+}
+
+/** Polls until the job ends, drawing its states on stderr; Ctrl-C stops watching, not the job. */
+async function waitForJob(ctx: CliContext, client: GpufleetClient, job: Workload): Promise<Workload> {
+  const nodeName = nodeNameResolver(client);
+  const progress = new JobProgress(nodeName.known);
+  const detach = (): never => {
+    ctx.stderr.write(
+      `\nStopped watching; job ${job.name} keeps running. Follow it: gpufleet logs -f ${job.name}   Cancel it: gpufleet cancel ${job.name}\n`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', detach);
+  try {
+    let current = job;
+    for (;;) {
+      if (current.node !== null) await nodeName.resolve(current.node);
+      ctx.stderr.write(progress.update(current));
+      if (isTerminalWorkloadState(current.state)) break;
+      await sleep(pollIntervalMs);
+      current = await retryWhileUnreachable(() => client.getWorkload(job.id));
+    }
+    ctx.stderr.write('\n');
+    return current;
+  } finally {
+    process.off('SIGINT', detach);
+  }
+}

@@ -1,0 +1,33 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Option-argument parsers: commander reports what they throw as a usage error naming the flag. */
+
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number, e.g. 2');
+  return Number(value);
+}
+
+export function integer(value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('must be an integer, e.g. 10 or -5');
+  return Number(value);
+}
+
+export function port(value: string): number {
+  const n = wholeNumber(value);
+  if (n > 65_535) throw new InvalidArgumentError('must be a port number between 0 and 65535');
+  return n;
+}
+
+/** Accumulates repeated `KEY=VALUE` flags; the value may itself contain `=`. */
+export function keyValue(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('must be KEY=VALUE');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+export function envVariable(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const result = keyValue(value, previous);
+  const key = value.slice(0, value.indexOf('='));
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InvalidArgumentError(`"${key}" is not an environment variable name`);
+  return result;
+}

@@ -1,0 +1,123 @@
+import type { z } from 'zod';
+import { HttpClient, type HttpOptions } from './http.js';
+import type {
+  ApplyResult,
+  LogsPage,
+  Node,
+  Queue,
+  Role,
+  Team,
+  Whoami,
+  Workload,
+  joinTokenCreatedSchema,
+  queuePutSchema,
+  teamPutSchema,
+  tokenCreatedSchema,
+  workloadSubmitSchema,
+} from '../core/api-types.js';
+import type { WorkloadState } from '../core/workload-state.js';
+
+/** Request bodies are what a caller may send (defaults still unapplied), so they are the schemas' inputs. */
+export type TeamPut = z.input<typeof teamPutSchema>;
+export type QueuePut = z.input<typeof queuePutSchema>;
+export type WorkloadSubmitBody = z.input<typeof workloadSubmitSchema>;
+export type TokenCreate = { name: string; role: Role; team?: string | undefined };
+export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
+export type JoinTokenCreated = z.infer<typeof joinTokenCreatedSchema>;
+
+export interface WorkloadListQuery {
+  team?: string | undefined;
+  state?: WorkloadState | undefined;
+  /** Undefined leaves the server's default: active workloads and recently finished ones. */
+  all?: boolean | undefined;
+  limit?: number | undefined;
+}
+
+const path = encodeURIComponent;
+
+/** One typed method per user route of docs/api.md. */
+export class GpufleetClient {
+  readonly http: HttpClient;
+
+  constructor(options: HttpOptions) {
+    this.http = new HttpClient({ userAgent: 'gpufleet-cli', ...options });
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  whoami(): Promise<Whoami> {
+    return this.http.request('GET', '/v1/whoami');
+  }
+
+  createToken(body: TokenCreate): Promise<TokenCreated> {
+    return this.http.request('POST', '/v1/tokens', { body });
+  }
+
+  createJoinToken(): Promise<JoinTokenCreated> {
+    return this.http.request('POST', '/v1/join-tokens', { body: {} });
+  }
+
+  async listTeams(): Promise<Team[]> {
+    return (await this.http.request<{ items: Team[] }>('GET', '/v1/teams')).items;
+  }
+
+  getTeam(name: string): Promise<Team> {
+    return this.http.request('GET', `/v1/teams/${path(name)}`);
+  }
+
+  putTeam(name: string, body: TeamPut = {}): Promise<{ result: ApplyResult; team: Team }> {
+    return this.http.request('PUT', `/v1/teams/${path(name)}`, { body });
+  }
+
+  deleteTeam(name: string): Promise<void> {
+    return this.http.request('DELETE', `/v1/teams/${path(name)}`);
+  }
+
+  async listQueues(): Promise<Queue[]> {
+    return (await this.http.request<{ items: Queue[] }>('GET', '/v1/queues')).items;
+  }
+
+  getQueue(name: string): Promise<Queue> {
+    return this.http.request('GET', `/v1/queues/${path(name)}`);
+  }
+
+  putQueue(name: string, body: QueuePut): Promise<{ result: ApplyResult; queue: Queue }> {
+    return this.http.request('PUT', `/v1/queues/${path(name)}`, { body });
+  }
+
+  deleteQueue(name: string): Promise<void> {
+    return this.http.request('DELETE', `/v1/queues/${path(name)}`);
+  }
+
+  submitWorkload(body: WorkloadSubmitBody): Promise<Workload> {
+    return this.http.request('POST', '/v1/workloads', { body });
+  }
+
+  async listWorkloads(query: WorkloadListQuery = {}): Promise<Workload[]> {
+    const { all, ...rest } = query;
+    const response = await this.http.request<{ items: Workload[] }>('GET', '/v1/workloads', {
+      query: { ...rest, all: all === undefined ? undefined : String(all) },
+    });
+    return response.items;
+  }
+
+  /** `ref` is an id or a name; a name resolves to the newest workload of that name in the team. */
+  getWorkload(ref: string, options: { team?: string | undefined } = {}): Promise<Workload> {
+    return this.http.request('GET', `/v1/workloads/${path(ref)}`, { query: { team: options.team } });
+  }
+
+  cancelWorkload(ref: string): Promise<Workload> {
+    return this.http.request('POST', `/v1/workloads/${path(ref)}/cancel`, { body: {} });
+  }
+
+  /** Log entries after `after` (a cursor from the previous page); waits up to `waitMs` for new ones. */
+  getLogs(ref: string, after = 0, waitMs = 0, signal?: AbortSignal): Promise<LogsPage> {
+    return this.http.request('GET', `/v1/workloads/${path(ref)}/logs`, { query: { after, waitMs }, waitMs, signal });
+  }
+
+  async listNodes(): Promise<Node[]> {
+    return (await this.http.request<{ items: Node[] }>('GET', '/v1/nodes')).items;
+  }
+}

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseTargets } from '../../test/support/databases.js';
+import type { Store } from './db.js';
+import { migrate } from './migrate.js';
+import { insertTeam } from './teams-repo.js';
+import { insertQueue, queueUsage } from './queues-repo.js';
+import { insertWorkload, updateWorkloadAt, findWorkloadByName } from './workloads-repo.js';
+import { insertNode, replaceGpus } from './nodes-repo.js';
+import { insertReplica } from './replicas-repo.js';
+import { insertLogChunks, readLogChunks } from './logs-repo.js';
+import { isUniqueViolation } from './transaction.js';
+
+for (const target of databaseTargets()) {
+  describe(`store on ${target.name}`, () => {
+    let store: Store;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      ({ store, drop } = await target.open());
+      await insertTeam(store.db, { id: 't1', name: 'ml' });
+      await insertQueue(store.db, { id: 'q1', name: 'research', teamId: 't1', priority: 0, quotas: [] });
+    }, 60_000);
+    afterAll(async () => drop());
+
+    const newJob = (id: string, name: string) =>
+      insertWorkload(store.db, {
+        id, name, team_id: 't1', queue_id: 'q1', state: 'pending', reason: null, priority: 0, gpus: 2, gpu_model: null,
+        spec: JSON.stringify({ command: ['true'], env: {}, workdir: null, gracePeriodSeconds: 1 }),
+        exit_code: null, admitted_at: null, started_at: null, finished_at: null,
+      });
+
+    it('applies migrations once: a second run does nothing', async () => {
+      expect(await migrate(store.db)).toEqual([]);
+    });
+
+    it('guards updates by version', async () => {
+      const row = await newJob('j-1', 'a');
+      const first = await updateWorkloadAt(store.db, row.id, row.version, { reason: 'x' });
+      expect(first?.version).toBe(row.version + 1);
+      expect(await updateWorkloadAt(store.db, row.id, row.version, { reason: 'y' })).toBeUndefined();
+    });
+
+    it('keeps names unique among active workloads only', async () => {
+      const row = await newJob('j-2', 'dup');
+      await expect(newJob('j-3', 'dup')).rejects.toSatisfy(isUniqueViolation);
+      await updateWorkloadAt(store.db, row.id, row.version, { state: 'succeeded' });
+      await newJob('j-4', 'dup');
+      expect((await findWorkloadByName(store.db, 't1', 'dup'))?.id).toBe('j-4');
+    });
+
+    it('charges queues for the GPUs of active replicas, by model', async () => {
+      await insertNode(store.db, 'n1', { name: 'node-1', simulated: true, labels: {}, cpus: 1, memoryMiB: 1, agentVersion: 'test', credentialHash: 'h1' }, new Date());
+      await replaceGpus(store.db, 'n1', [0, 1, 2].map((index) => ({ index, uuid: `u${index}`, model: 'H100-80GB', memoryMiB: 81920 })));
+      await newJob('j-5', 'charged');
+      await insertReplica(store.db, { id: 'r-5', workloadId: 'j-5', nodeId: 'n1', generation: 1, gpuIndices: [0, 2] });
+      expect((await queueUsage(store.db)).get('q1')).toEqual({ 'H100-80GB': 2 });
+    });
+
+    it('stores each log chunk once however often it is sent', async () => {
+      const owner = new Map([['r-5', 'j-5']]);
+      const chunk = { replicaId: 'r-5', stream: 'stdout' as const, offset: 0, data: 'hello\n' };
+      await insertLogChunks(store.db, owner, [chunk]);
+      await insertLogChunks(store.db, owner, [chunk, { ...chunk, offset: 6, data: 'world\n' }]);
+      await insertLogChunks(store.db, new Map(), [{ ...chunk, offset: 99 }]);
+      expect((await readLogChunks(store.db, 'j-5', 0, 100)).map((c) => c.data)).toEqual(['hello\n', 'world\n']);
+    });
+  });
+}
