@@ -50,7 +50,7 @@ export function simulatedGpus(spec: string, nodeName: string): Gpu[] {
   return gpus;
 }
 
-export const nvidiaSmiArgs = ['--query-gpu=index,uuid,name,memory.total', '--format=csv,noheader,nounits'];
+const nvidiaSmiArgs = ['--query-gpu=index,uuid,name,memory.total', '--format=csv,noheader,nounits'];
 
 export function queryNvidiaSmi(command = 'nvidia-smi', timeoutMs = 10_000): Promise<NvidiaSmiResult> {
   return new Promise((resolve) => {
@@ -112,7 +112,7 @@ export function gpuModelName(name: string, memoryMiB: number): string {
  * 8% above. An L4 reports 23034 MiB (22.5 GB) and a T4 15360 MiB, yet people know them as 24 GB and
  * 16 GB boards, and simulated pools are written that way (`2xL4-24GB`).
  */
-export function memoryGB(memoryMiB: number): number | null {
+function memoryGB(memoryMiB: number): number | null {
   if (memoryMiB <= 0) return null;
   const exact = memoryMiB / 1024;
   const marketed = marketedGB.find((size) => size >= exact - 0.5 && exact >= size * 0.92);

@@ -33,10 +33,7 @@ export function reportError(err: unknown): ErrorReport {
   const system = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (system instanceof Error && system.code === 'EADDRINUSE') {
     const where = system.port === undefined ? 'the address' : `port ${system.port}`;
-    return {
-      lines: [`error: ${where} is already in use — is gpufleet already running? Choose another with --port`],
-      exitCode: 1,
-    };
+    return { lines: [`error: ${where} is already in use — is gpufleet already running there?`], exitCode: 1 };
   }
   if (system instanceof Error && typeof system.code === 'string') return { lines: [`error: ${system.message}`], exitCode: 1 };
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);

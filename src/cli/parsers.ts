@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from 'commander';
+import { parseGpuPools } from '../core/gpu-models.js';
+import { nameSchema } from '../core/names.js';
 
 /** Option-argument parsers: commander reports what they throw as a usage error naming the flag. */
 
@@ -30,4 +32,20 @@ export function envVariable(value: string, previous: Record<string, string> | un
   const key = value.slice(0, value.indexOf('='));
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InvalidArgumentError(`"${key}" is not an environment variable name`);
   return result;
+}
+
+export function nodeName(value: string): string {
+  const result = nameSchema.safeParse(value);
+  if (!result.success) throw new InvalidArgumentError(result.error.issues[0]?.message ?? 'not a valid name');
+  return value;
+}
+
+/** Simulated GPU pools such as `8xH100-80GB,2xA100-40GB`, checked here so a typo fails before anything starts. */
+export function gpuSpec(value: string): string {
+  try {
+    parseGpuPools(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
 }

@@ -108,8 +108,8 @@ export class GpufleetClient {
     return this.http.request('GET', `/v1/workloads/${path(ref)}`, { query: { team: options.team } });
   }
 
-  cancelWorkload(ref: string): Promise<Workload> {
-    return this.http.request('POST', `/v1/workloads/${path(ref)}/cancel`, { body: {} });
+  cancelWorkload(ref: string, options: { team?: string | undefined } = {}): Promise<Workload> {
+    return this.http.request('POST', `/v1/workloads/${path(ref)}/cancel`, { query: { team: options.team }, body: {} });
   }
 
   /** Log entries after `after` (a cursor from the previous page); waits up to `waitMs` for new ones. */

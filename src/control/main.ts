@@ -55,7 +55,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const scheduler = new SchedulerLoop(ctx);
   const health = new NodeHealthLoop(ctx, nodes);
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await wakeups.stop();
+    await store.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { Database } from './schema.js';
 import { migrate } from './migrate.js';
+import { lockDataDir } from './data-dir-lock.js';
 
 export type Db = Kysely<Database>;
 
@@ -85,15 +86,23 @@ async function openPostgres(databaseUrl: string): Promise<Store> {
 }
 
 async function openPglite(dataDir: string): Promise<Store> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const lite = await PGlite.create(dataDir, {
-    parsers: { [INT8_OID]: (v: string) => Number(v), [NUMERIC_OID]: (v: string) => Number(v) },
-  });
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  const unlock = inMemory ? () => undefined : lockDataDir(dataDir);
+  let lite: PGlite;
+  try {
+    lite = await PGlite.create(dataDir, {
+      parsers: { [INT8_OID]: (v: string) => Number(v), [NUMERIC_OID]: (v: string) => Number(v) },
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(lite) });
   return {
     db,
     kind: 'pglite',
-    location: dataDir.startsWith('memory://') ? 'embedded PGlite (in memory)' : `embedded PGlite at ${dataDir}`,
+    location: inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite at ${dataDir}`,
     async listen(channel, onNotify) {
       const unsub = await lite.listen(channel, onNotify);
       return unsub;
@@ -103,6 +112,7 @@ async function openPglite(dataDir: string): Promise<Store> {
     },
     async close() {
       await db.destroy();
+      unlock();
     },
   };
 }

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { GpufleetClient } from '../../client/api-client.js';
-import type { Manifest } from '../../core/manifest.js';
+import { ClientError } from '../../client/http.js';
+import type { Workload } from '../../core/api-types.js';
+import type { JobManifest, Manifest } from '../../core/manifest.js';
+import { isTerminalWorkloadState } from '../../core/workload-state.js';
 import type { CliContext } from '../context.js';
 import { CliError, reportError } from '../errors.js';
 import { readManifests, type FileDocument } from '../manifest-file.js';
 
-export type ApplyClient = Pick<GpufleetClient, 'putTeam' | 'putQueue' | 'submitWorkload'>;
+export type ApplyClient = Pick<GpufleetClient, 'putTeam' | 'putQueue' | 'submitWorkload' | 'getWorkload'>;
 
 const kindOrder: Record<Manifest['kind'], number> = { Team: 0, Queue: 1, Job: 2 };
 
@@ -34,11 +37,38 @@ async function applyOne(client: ApplyClient, m: Manifest): Promise<string> {
       const { result } = await client.putQueue(m.metadata.name, m.spec);
       return `queue/${m.metadata.name} ${result}`;
     }
-    case 'Job': {
-      const job = await client.submitWorkload({ ...m.spec, name: m.metadata.name, team: m.metadata.team });
-      return `job/${job.name} created`;
-    }
+    case 'Job':
+      return applyJob(client, m);
   }
+}
+
+/** Jobs are submitted, not updated; re-applying a file whose job is still active with the same spec changes nothing. */
+async function applyJob(client: ApplyClient, m: JobManifest): Promise<string> {
+  const { name, team } = m.metadata;
+  try {
+    await client.submitWorkload({ ...m.spec, name, team });
+    return `job/${name} created`;
+  } catch (err) {
+    if (!(err instanceof ClientError && err.code === 'conflict')) throw err;
+    const active = await client.getWorkload(name, { team });
+    if (isTerminalWorkloadState(active.state)) throw err;
+    if (!sameJob(m.spec, active))
+      throw new CliError(`job ${name} is already active with a different spec; cancel it first: gpufleet cancel ${name}`);
+    return `job/${name} unchanged`;
+  }
+}
+
+function sameJob(spec: JobManifest['spec'], w: Workload): boolean {
+  return (
+    (spec.queue === undefined || spec.queue === w.queue) &&
+    spec.gpus === w.gpus &&
+    (spec.gpuModel ?? null) === w.gpuModel &&
+    (spec.workdir ?? null) === w.workdir &&
+    spec.priority === w.priority &&
+    spec.gracePeriodSeconds === w.gracePeriodSeconds &&
+    JSON.stringify(spec.command) === JSON.stringify(w.command) &&
+    JSON.stringify(Object.entries(spec.env).sort()) === JSON.stringify(Object.entries(w.env).sort())
+  );
 }
 
 export function registerApply(program: Command, ctx: CliContext): void {

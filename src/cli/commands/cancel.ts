@@ -9,8 +9,7 @@ export function registerCancel(program: Command, ctx: CliContext): void {
     .option('--team <team>', 'team of the job named REF (admins)')
     .action(async (ref: string, options: { team?: string }) => {
       const client = await ctx.client();
-      const target = options.team ? (await client.getWorkload(ref, { team: options.team })).id : ref;
-      const job = await client.cancelWorkload(target);
+      const job = await client.cancelWorkload(ref, { team: options.team });
       ctx.stdout.write(`job/${job.name} ${job.state === 'cancelled' ? 'cancelled' : `cancel requested (now ${job.state})`}\n`);
     });
 }

@@ -162,7 +162,7 @@ export class WorkloadService {
   async cancel(user: UserPrincipal, ref: string, teamName?: string): Promise<Workload> {
     const nodes = await inTransaction(this.ctx.db, async (tx) => {
       const row = await this.find(tx, user, ref, teamName);
-      if (isTerminalWorkloadState(row.state)) throw new ApiError('invalid_state', `workload ${row.name} has already ${row.state}`);
+      if (isTerminalWorkloadState(row.state)) throw new ApiError('invalid_state', `workload ${row.name} is already finished (${row.state})`);
       assertWorkloadTransition(row.state, 'cancelled');
       const now = this.ctx.now();
       const updated = await updateWorkloadAt(tx, row.id, row.version, { state: 'cancelled', reason: `cancelled by ${user.name}`, finished_at: now });

@@ -1,0 +1,60 @@
+import { Option, type Command } from 'commander';
+import { join } from 'node:path';
+import { gpufleetHome } from '../config.js';
+import type { CliContext } from '../context.js';
+import { logLevelOption } from '../log-level.js';
+import { port, wholeNumber } from '../parsers.js';
+import { shutdownOnSignals } from '../shutdown.js';
+
+interface ServerCommandOptions {
+  host: string;
+  port: number;
+  dataDir?: string;
+  databaseUrl?: string;
+  logLevel: string;
+  nodeSuspectAfterMs?: number;
+  nodeLostAfterMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+export function registerServer(program: Command, ctx: CliContext): void {
+  program
+    .command('server')
+    .description('run the control plane: the HTTP API, the scheduler and the web console')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', port, 7070)
+    .option('--data-dir <dir>', 'embedded database directory (default: $GPUFLEET_HOME/data)')
+    .option('--database-url <url>', 'PostgreSQL URL instead of the embedded database (default: $DATABASE_URL)')
+    .addOption(logLevelOption())
+    // Tests shorten the node health timings; people have no reason to.
+    .addOption(new Option('--node-suspect-after-ms <ms>').argParser(wholeNumber).hideHelp())
+    .addOption(new Option('--node-lost-after-ms <ms>').argParser(wholeNumber).hideHelp())
+    .addOption(new Option('--heartbeat-interval-ms <ms>').argParser(wholeNumber).hideHelp())
+    .action(async (options: ServerCommandOptions) => {
+      const { startServer } = await import('../../control/main.js');
+      const server = await startServer({
+        host: options.host,
+        port: options.port,
+        dataDir: options.dataDir ?? join(gpufleetHome(ctx.env), 'data'),
+        databaseUrl: options.databaseUrl ?? (ctx.env.DATABASE_URL || undefined),
+        logLevel: options.logLevel,
+        nodeSuspectAfterMs: options.nodeSuspectAfterMs,
+        nodeLostAfterMs: options.nodeLostAfterMs,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+      });
+      shutdownOnSignals(() => server.close(), ctx.stderr);
+      const out = ctx.stdout;
+      out.write(`gpufleet server listening on ${server.url} (console: ${server.url}/)\n`);
+      out.write(`Data: ${server.storeLocation}\n`);
+      if (server.bootstrap) {
+        const { adminToken, joinToken } = server.bootstrap;
+        out.write(
+          '\nFirst start: created an admin token and a join token. They are shown now and will not be shown again.\n' +
+            `  Admin token: ${adminToken}\n` +
+            `  Join token:  ${joinToken}\n` +
+            `Log in:        gpufleet login --url ${server.url} --token ${adminToken}\n` +
+            `Add a machine: gpufleet agent --server ${server.url} --join-token ${joinToken}\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentProcess, ServerProcess, isAlive, readAllLogs, submit, tempDir, waitFor, waitForState } from '../support/fleet.js';
+import { serverTargets } from '../support/targets.js';
+import type { HttpClient } from '../../src/client/http.js';
+import type { Workload } from '../../src/core/api-types.js';
+
+for (const target of serverTargets()) {
+  describe(`a job's life on a real server and agent (${target.name})`, () => {
+    let server: ServerProcess;
+    let agent: AgentProcess;
+    let client: HttpClient;
+    let drop: () => Promise<void>;
+
+    beforeAll(async () => {
+      const db = await target.prepare();
+      drop = db.drop;
+      server = await new ServerProcess({ databaseUrl: db.databaseUrl }).start();
+      agent = await new AgentProcess(server, 'gpu-node-1', '4xH100-80GB').start();
+      client = server.client();
+    });
+    afterAll(async () => {
+      await agent?.stop();
+      await server?.stop();
+      await drop?.();
+    });
+
+    it('runs a job on the GPUs it was given and keeps its output', async () => {
+      const job = await submit(client, { name: 'hello', gpus: 2, command: ['sh', '-c', 'echo gpus=$CUDA_VISIBLE_DEVICES nv=$NVIDIA_VISIBLE_DEVICES; echo oops >&2'] });
+      expect(job.state).toBe('pending');
+      const done = await waitForState(client, 'hello', ['succeeded', 'failed']);
+      expect(done).toMatchObject({ state: 'succeeded', exitCode: 0, node: 'gpu-node-1', attempts: 1 });
+      expect(done.gpuIndices).toHaveLength(2);
+      const ids = done.gpuIndices.join(',');
+      const logs = await readAllLogs(client, 'hello');
+      expect(logs).toContain(`gpus=${ids} nv=${ids}`);
+      expect(logs).toContain('oops');
+    });
+
+    it('reports a failing exit code', async () => {
+      await submit(client, { name: 'fails', command: ['sh', '-c', 'exit 3'] });
+      expect(await waitForState(client, 'fails', ['succeeded', 'failed'])).toMatchObject({ state: 'failed', exitCode: 3 });
+    });
+
+    it('fails a job whose program does not exist, without hurting the agent', async () => {
+      await submit(client, { name: 'no-such-program', command: ['/nonexistent/program'] });
+      const w = await waitForState(client, 'no-such-program', ['succeeded', 'failed']);
+      expect(w.state).toBe('failed');
+      await submit(client, { name: 'after-bad', command: ['true'] });
+      expect((await waitForState(client, 'after-bad', ['succeeded', 'failed'])).state).toBe('succeeded');
+    });
+
+    it('passes env and working directory', async () => {
+      const dir = tempDir('workdir');
+      await submit(client, { name: 'env', command: ['sh', '-c', 'echo "$GREETING from $(pwd)"'], env: { GREETING: 'hi' }, workdir: dir });
+      await waitForState(client, 'env', ['succeeded']);
+      expect(await readAllLogs(client, 'env')).toContain(`hi from ${dir}`);
+    });
+
+    it('cancels a running job: its process group gets SIGTERM and its GPUs come back', async () => {
+      await submit(client, { name: 'sleeper', gpus: 4, command: ['sh', '-c', 'echo started; sleep 300'], gracePeriodSeconds: 2 });
+      await waitForState(client, 'sleeper', ['running']);
+      await waitFor('the first output line', async () => (await readAllLogs(client, 'sleeper')).includes('started'));
+      const pids = agent.replicaPids();
+      const cancelled = await client.request<Workload>('POST', '/v1/workloads/sleeper/cancel');
+      expect(cancelled.state).toBe('cancelled');
+      await waitFor('the process group to be gone', async () => pids.every((p) => !isAlive(p)), 15_000);
+      // All four GPUs must be free again: a 4-GPU job runs.
+      await submit(client, { name: 'after-cancel', gpus: 4, command: ['true'] });
+      expect((await waitForState(client, 'after-cancel', ['succeeded'])).state).toBe('succeeded');
+    });
+
+    it('waits when the fleet is full and says why', async () => {
+      await submit(client, { name: 'too-big', gpus: 8, command: ['true'] });
+      const w = await waitFor('a pending reason', async () => {
+        const x = await client.request<Workload>('GET', '/v1/workloads/too-big');
+        return x.reason?.includes('no node has 8 free GPUs') ? x : undefined;
+      });
+      expect(w.state).toBe('pending');
+      await client.request('POST', '/v1/workloads/too-big/cancel');
+    });
+  });
+}
