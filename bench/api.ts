@@ -60,7 +60,9 @@ async function measure(scenario: string, databaseUrl: string | undefined): Promi
       const job = await admin.request<Workload>('POST', '/v1/workloads', { body: { name: `lat-${i}`, team: 'bench', queue: 'open', gpus: 1, command: COMMAND } });
       const running = await waitFor(`lat-${i} to start`, async () => {
         const w = await admin.request<Workload>('GET', `/v1/workloads/${job.id}`);
-        return w.startedAt ? w : undefined;
+        if (w.startedAt) return w;
+        if (w.finishedAt) throw new Error(`lat-${i} finished without starting: ${w.state} ${w.reason ?? ''}`);
+        return undefined;
       }, 30_000, 5);
       latencies.push(Date.parse(running.startedAt!) - Date.parse(running.createdAt));
       direct.push(await directSpawnMs());

@@ -38,8 +38,29 @@ export function listWorkloads(db: Db, filter: WorkloadFilter): Promise<WorkloadR
   return q.execute();
 }
 
-export function listPendingWorkloads(db: Db): Promise<WorkloadRow[]> {
-  return db.selectFrom('workloads').selectAll().where('state', '=', 'pending').orderBy('created_at').execute();
+/** What the scheduler needs of each pending workload; the spec stays in the table. */
+export function listPendingWorkloads(db: Db) {
+  return db
+    .selectFrom('workloads')
+    .select(['id', 'name', 'queue_id', 'priority', 'gpus', 'gpu_model', 'created_at', 'version', 'reason'])
+    .where('state', '=', 'pending')
+    .orderBy('created_at')
+    .execute();
+}
+
+export type PendingWorkloadRow = Awaited<ReturnType<typeof listPendingWorkloads>>[number];
+
+/**
+ * Records why workloads still wait, in one statement. The reason is the scheduler's annotation,
+ * not the workload's state, so it does not bump the version: a user's cancel never loses a race
+ * to it, and the plan applier's version check still sees every real change.
+ */
+export async function setPendingReasons(db: Db, reasons: Array<{ id: string; reason: string }>): Promise<void> {
+  if (reasons.length === 0) return;
+  const values = sql.join(reasons.map((r) => sql`(${r.id}, ${r.reason})`));
+  await sql`update workloads set reason = v.reason
+    from (values ${values}) as v(id, reason)
+    where workloads.id = v.id and workloads.state = 'pending'`.execute(db);
 }
 
 export function countActiveWorkloads(db: Db, column: 'team_id' | 'queue_id', id: string): Promise<number> {

@@ -1,18 +1,22 @@
 import { scheduleFifo } from '../../scheduler/fifo.js';
-import { updateWorkloadAt } from '../../store/workloads-repo.js';
+import { setPendingReasons } from '../../store/workloads-repo.js';
 import type { ControlContext } from '../context.js';
 import { topics } from '../wakeups.js';
 import { readSnapshot } from './snapshot.js';
 import { applyPlan } from './plan-applier.js';
 
 /**
- * Runs scheduling cycles: at once when woken (a submit, a finished replica, a new node), and on a
- * short timer as a safety net. Cycles never overlap; a wake during a cycle queues exactly one more.
+ * Runs scheduling cycles: when woken (a submit, a finished replica, a new node), and on a short
+ * timer as a safety net. Cycles never overlap. After a cycle the loop rests as long as that cycle
+ * took, so that under a burst of submissions the scheduler holds the database at most half the
+ * time and the submissions that arrive meanwhile are planned together; an idle fleet never waits.
  */
 export class SchedulerLoop {
   private running = false;
   private again = false;
   private stopped = false;
+  private nextAllowedAt = 0;
+  private deferred: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private idle: Promise<void> = Promise.resolve();
@@ -28,6 +32,7 @@ export class SchedulerLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.deferred);
     this.unsubscribe?.();
     await this.idle;
   }
@@ -38,20 +43,32 @@ export class SchedulerLoop {
       this.again = true;
       return;
     }
+    const wait = this.nextAllowedAt - performance.now();
+    if (wait > 0) {
+      this.deferred ??= setTimeout(() => {
+        this.deferred = undefined;
+        this.trigger();
+      }, wait);
+      return;
+    }
     this.running = true;
-    this.idle = this.loop();
+    this.idle = this.runCycle();
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        await this.cycle();
-      } catch (err) {
-        this.ctx.logger.error({ err }, 'scheduling cycle failed; retrying on the next tick');
-      }
-    } while (this.again && !this.stopped);
+  private async runCycle(): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.cycle();
+    } catch (err) {
+      this.ctx.logger.error({ err }, 'scheduling cycle failed; retrying on the next tick');
+    }
+    const ended = performance.now();
+    this.nextAllowedAt = ended + (ended - started);
     this.running = false;
+    if (this.again) {
+      this.again = false;
+      this.trigger();
+    }
   }
 
   /** One cycle: snapshot → pure plan → validated commit → explanations for what still waits. */
@@ -67,11 +84,10 @@ export class SchedulerLoop {
     const versions = new Map([...pendingRows].map(([id, row]) => [id, row.version]));
     const outcome = await applyPlan(this.ctx.db, plan, versions, now);
     this.ctx.wakeups.wake(outcome.nodeIds.map(topics.node));
-    for (const explanation of plan.pending) {
-      const row = pendingRows.get(explanation.workloadId);
-      const reason = explanation.reasons.join('; ') || 'waiting';
-      if (row && row.reason !== reason) await updateWorkloadAt(this.ctx.db, row.id, row.version, { reason });
-    }
+    const changedReasons = plan.pending
+      .map((e) => ({ id: e.workloadId, reason: e.reasons.join('; ') || 'waiting' }))
+      .filter((e) => pendingRows.get(e.id)?.reason !== e.reason);
+    await setPendingReasons(this.ctx.db, changedReasons);
     this.ctx.metrics.placements.inc(outcome.admitted);
     this.ctx.metrics.placementConflicts.inc(outcome.conflicts);
     this.ctx.metrics.pending.set(plan.pending.length + outcome.conflicts);

@@ -2,12 +2,11 @@ import type { Snapshot } from '../../scheduler/types.js';
 import { listGpus, listNodes } from '../../store/nodes-repo.js';
 import { listActiveReplicas } from '../../store/replicas-repo.js';
 import { listQueues, queueUsage } from '../../store/queues-repo.js';
-import { listPendingWorkloads } from '../../store/workloads-repo.js';
+import { listPendingWorkloads, type PendingWorkloadRow } from '../../store/workloads-repo.js';
 import type { Db } from '../../store/db.js';
-import type { WorkloadRow } from '../../store/schema.js';
 
 /** Reads the fleet into the scheduler's plain-data snapshot; the pending rows come back for the applier. */
-export async function readSnapshot(db: Db): Promise<{ snapshot: Snapshot; pendingRows: Map<string, WorkloadRow> }> {
+export async function readSnapshot(db: Db): Promise<{ snapshot: Snapshot; pendingRows: Map<string, PendingWorkloadRow> }> {
   const [nodes, gpus, replicas, queues, usage, pending] = await Promise.all([
     listNodes(db),
     listGpus(db),

@@ -49,11 +49,13 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
     if (!replica || replica.node_id !== nodeId || replica.generation !== report.generation) continue;
     if (replica.state === report.state || !canTransitionReplica(replica.state, report.state)) continue;
     const final = !isActiveReplicaState(report.state);
+    // A process may start and end between two reports; then the server first hears of it at its end.
+    const startedNow = replica.started_at === null && (report.state === 'running' || report.state === 'succeeded' || report.state === 'failed');
     const updated = await updateReplicaAt(tx, replica.id, replica.version, {
       state: report.state,
       exit_code: report.exitCode,
       message: report.message,
-      ...(report.state === 'running' ? { started_at: now } : {}),
+      ...(startedNow ? { started_at: now } : {}),
       ...(final ? { finished_at: now } : {}),
     });
     if (!updated) continue;
@@ -71,7 +73,8 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
     const changed = await updateWorkloadAt(tx, workload.id, workload.version, {
       state: next,
       reason,
-      ...(next === 'running' ? { started_at: now } : { finished_at: now, exit_code: report.exitCode }),
+      ...(workload.started_at === null && startedNow ? { started_at: now } : {}),
+      ...(next === 'running' ? {} : { finished_at: now, exit_code: report.exitCode }),
     });
     if (!changed) continue;
     if (next !== 'running') outcome.finished.push({ id: workload.id, state: next });

@@ -160,6 +160,17 @@ export class WorkloadService {
   }
 
   async cancel(user: UserPrincipal, ref: string, teamName?: string): Promise<Workload> {
+    // The agent may report on the same workload at that moment; a lost race is simply retried.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.cancelOnce(user, ref, teamName);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'version_conflict') || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  private async cancelOnce(user: UserPrincipal, ref: string, teamName?: string): Promise<Workload> {
     const nodes = await inTransaction(this.ctx.db, async (tx) => {
       const row = await this.find(tx, user, ref, teamName);
       if (isTerminalWorkloadState(row.state)) throw new ApiError('invalid_state', `workload ${row.name} is already finished (${row.state})`);
