@@ -86,6 +86,8 @@ interface LocalReplica {
   /** The server no longer lists it: it is not reported any more, and its folder goes once its logs are shipped. */
   released: boolean;
   drained: boolean;
+  /** When its process ended (ms since the epoch); the end is held back until its output is shipped. */
+  endedAt: number | null;
   /** False for a replica the server stopped before this agent ever started it. */
   hasFolder: boolean;
 }
@@ -104,6 +106,7 @@ class NodeAgent {
   private readonly shipper: LogShipper;
   private readonly runner: RunnerOptions;
   private readonly replicas = new Map<string, LocalReplica>();
+  private readonly unsafeIds = new Set<string>();
   private readonly abort = new AbortController();
   private readonly registry: Registry;
   private readonly heartbeats: Counter<'result'>;
@@ -204,8 +207,10 @@ class NodeAgent {
           await r.process?.exited;
         }),
       );
-      await this.client.heartbeat({ replicas: this.reports() }, AbortSignal.timeout(2000)).catch(() => undefined);
+      // Output first, then the final states: a reader who sees the end finds every line.
       await Promise.race([this.shipper.flush(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      for (const r of this.replicas.values()) r.endedAt = null;
+      await this.client.heartbeat({ replicas: this.reports() }, AbortSignal.timeout(2000)).catch(() => undefined);
     }
     this.stopped = true;
     this.abort.abort();
@@ -414,7 +419,8 @@ class NodeAgent {
   private startReplica(assignment: Assignment): void {
     const replicaId = assignment.replicaId;
     if (!isSafeReplicaId(replicaId)) {
-      this.logger.error({ replicaId }, 'the server assigned a replica whose id cannot name a folder; ignoring it');
+      if (!this.unsafeIds.has(replicaId)) this.logger.error({ replicaId }, 'the server assigned a replica whose id cannot name a folder; ignoring it');
+      this.unsafeIds.add(replicaId);
       return;
     }
     const local = this.addReplica(assignment, 'assigned', true);
@@ -458,6 +464,7 @@ class NodeAgent {
       stopWanted: false,
       released: false,
       drained: false,
+      endedAt: null,
       hasFolder,
     };
     this.replicas.set(assignment.replicaId, local);
@@ -484,8 +491,10 @@ class NodeAgent {
     setExit(local, exit);
     const replicaId = local.assignment.replicaId;
     this.logger.info({ replicaId, state: local.state, exitCode: exit.exitCode }, `replica ${replicaId} ${local.state}${exit.message ? `: ${exit.message}` : ''}`);
+    local.endedAt = Date.now();
     this.shipper.finished(replicaId);
     this.requestHeartbeat();
+    setTimeout(() => this.requestHeartbeat(), endHoldMs).unref();
   }
 
   private release(local: LocalReplica): void {
@@ -498,6 +507,7 @@ class NodeAgent {
     if (!local) return;
     local.drained = true;
     if (local.released) void this.prune(local);
+    else this.requestHeartbeat();
   }
 
   private async prune(local: LocalReplica): Promise<void> {
@@ -514,9 +524,7 @@ class NodeAgent {
       .map((r) => ({
         replicaId: r.assignment.replicaId,
         generation: r.assignment.generation,
-        state: r.state,
-        exitCode: r.exitCode,
-        message: r.message === null ? null : r.message.slice(0, 4096),
+        ...(holdsEnd(r) ? { state: 'running' as const, exitCode: null, message: null } : { state: r.state, exitCode: r.exitCode, message: r.message === null ? null : r.message.slice(0, 4096) }),
       }));
   }
 
@@ -585,6 +593,16 @@ class NodeAgent {
       signal.addEventListener('abort', done);
     });
   }
+}
+
+/**
+ * Whoever waits for a job's end (`run --wait`, then `logs`) must find all of its output: a replica
+ * that ended is reported as still running until its output is shipped, for at most endHoldMs.
+ */
+const endHoldMs = 2000;
+
+function holdsEnd(local: LocalReplica): boolean {
+  return local.hasFolder && !local.drained && local.endedAt !== null && Date.now() - local.endedAt < endHoldMs && !isActiveReplicaState(local.state);
 }
 
 function setExit(local: LocalReplica, exit: ExitRecord): void {

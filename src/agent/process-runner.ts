@@ -13,21 +13,23 @@ import type { ExitRecord, PidRecord, StateDir } from './state-dir.js';
  * Processes are launched through a small sh wrapper that writes the exit status to the replica's
  * `exit` file. Without it, a replica that ends while the agent is down (restart, upgrade, crash)
  * would be reported failed with an unknown status, since only a process's parent learns how it ended;
- * a job that succeeded during an agent upgrade would count as a failure. The wrapper catches TERM,
- * INT and HUP with a no-op (not with "", which the command would inherit as ignored): the command
- * still gets the group's SIGTERM with its default disposition, and the wrapper lives on to record
- * the status. The cost is one idle sh per replica, and an exit status of 128+n when the command died
- * of signal n (the shell convention), which is reported as "killed by SIGn".
+ * a job that succeeded during an agent upgrade would count as a failure. The cost is one idle sh per
+ * replica, and an exit status of 128+n when the command died of signal n (the shell convention),
+ * reported as "killed by SIGn".
+ *
+ * The wrapper traps no signal, so a SIGTERM to the group ends it as well: a stopped replica's exit
+ * code is the wrapper's (143), or 137 when the grace period ran out, and the stop waits for the rest
+ * of the group either way. (A trap would keep it alive to record the command's own status, but a
+ * trapping shell absorbs a SIGTERM that lands while it is still starting the command, which then runs
+ * until the SIGKILL; a stop right after a start, a cancel or a preemption, is common enough to matter.)
+ * The command runs as `(exec "$@")` rather than plainly for a similar reason: dash starts a plain
+ * command with vfork while it blocks signals, and a group SIGTERM sent at that moment reaches the
+ * shell but not the new process.
  */
-const wrapperScript = 'trap : TERM INT HUP; "$@"; code=$?; echo "$code" > "$GPUFLEET_EXIT_FILE"; exit "$code"';
+const wrapperScript = '(exec "$@"); code=$?; echo "$code" > "$GPUFLEET_EXIT_FILE"; exit "$code"';
 
-/**
- * A SIGTERM that lands while the wrapper is between fork and exec of the command is lost: the forked
- * shell still has the wrapper's handler. A stop that comes this soon after the start sends a second
- * SIGTERM a little later, when that window has long closed, rather than wait out the grace period.
- */
-const youngReplicaMs = 1000;
-const secondTermAfterMs = 50;
+/** How often a stop checks whether the replica's process group is empty. */
+const stopPollMs = 50;
 
 export const unknownExitMessage = 'exited while the agent was down; exit status unknown';
 
@@ -110,9 +112,6 @@ export class ReplicaProcess {
   private pollTimer: NodeJS.Timeout | null = null;
   private killTimer: NodeJS.Timeout | null = null;
   private stop: { gracePeriodMs: number; escalated: boolean } | null = null;
-  private secondTermTimer: NodeJS.Timeout | null = null;
-  /** When this agent spawned it; null for an adopted process. */
-  private spawnedAt: number | null = null;
   /** The leader's status once it is gone, while a stop waits for the rest of its group. */
   private leaderExit: ExitRecord | null = null;
   private detached = false;
@@ -134,11 +133,6 @@ export class ReplicaProcess {
     if (this.result || this.stop || pgid === null) return this.exited;
     this.stop = { gracePeriodMs, escalated: false };
     signalGroup(pgid, 'SIGTERM');
-    if (this.spawnedAt !== null && Date.now() - this.spawnedAt < youngReplicaMs && gracePeriodMs > secondTermAfterMs) {
-      this.secondTermTimer = setTimeout(() => {
-        if (!this.leaderExit) signalGroup(pgid, 'SIGTERM');
-      }, secondTermAfterMs);
-    }
     this.killTimer = setTimeout(() => {
       if (!this.stop) return;
       this.stop.escalated = true;
@@ -159,7 +153,6 @@ export class ReplicaProcess {
 
   watchChild(child: ChildProcess): void {
     this.child = child;
-    this.spawnedAt = Date.now();
     if (child.pid !== undefined) this.leader = { pid: child.pid, startTime: null };
     child.once('exit', (code, signal) => this.leaderGone(signal ? exitFromSignal(signal) : exitFromCode(code ?? 0)));
   }
@@ -172,7 +165,9 @@ export class ReplicaProcess {
   async finish(record: ExitRecord): Promise<void> {
     if (this.result) return;
     this.clearTimers();
-    const final = this.stop ? { ...record, stopped: true, message: stopMessage(this.stop) } : record;
+    const final = this.stop
+      ? { exitCode: this.stop.escalated ? 128 + osConstants.signals.SIGKILL : record.exitCode, message: stopMessage(this.stop), stopped: true }
+      : record;
     this.result = final;
     if (!this.detached) await this.stateDir.writeExit(this.replicaId, final).catch(() => undefined);
     this.resolveExited(final);
@@ -194,7 +189,7 @@ export class ReplicaProcess {
 
   private schedulePoll(): void {
     if (this.pollTimer || this.result || this.detached) return;
-    const interval = this.stop ? Math.min(100, this.pollIntervalMs) : this.pollIntervalMs;
+    const interval = this.stop ? Math.min(stopPollMs, this.pollIntervalMs) : this.pollIntervalMs;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
       void this.poll();
@@ -216,10 +211,10 @@ export class ReplicaProcess {
   }
 
   private clearTimers(): void {
-    for (const timer of [this.pollTimer, this.killTimer, this.secondTermTimer]) if (timer) clearTimeout(timer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.killTimer) clearTimeout(this.killTimer);
     this.pollTimer = null;
     this.killTimer = null;
-    this.secondTermTimer = null;
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,6 +54,7 @@ describe('StateDir', () => {
     expect(await state.readPid('r-abc123')).toBeNull();
     await state.writePid('r-abc123', { pid: 4242, startTime: '123456' });
     expect(await state.readPid('r-abc123')).toEqual({ pid: 4242, startTime: '123456' });
+    expect(await readFile(state.replica('r-abc123').pid, 'utf8')).toBe('4242\n');
 
     expect(await state.readExit('r-abc123')).toBeNull();
     await state.writeExit('r-abc123', { exitCode: 3, message: 'exited with code 3', stopped: false });
@@ -81,6 +82,10 @@ describe('StateDir', () => {
     await writeFile(state.replica('r-abc123').exit, '');
     expect(await state.readShipped('r-abc123')).toEqual({ stdout: 0, stderr: 0 });
     expect(await state.readExit('r-abc123')).toBeNull();
+    await writeFile(state.replica('r-abc123').pid, 'not a pid\n');
+    expect(await state.readPid('r-abc123')).toBeNull();
+    await state.writePid('r-abc123', { pid: 77, startTime: null });
+    expect(await state.readPid('r-abc123')).toEqual({ pid: 77, startTime: null });
   });
 
   it('refuses replica ids that would leave the replicas folder', async () => {

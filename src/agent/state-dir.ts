@@ -11,7 +11,8 @@ import { assignmentSchema, type Assignment } from '../core/agent-protocol.js';
  *   replicas/<replicaId>/
  *     assignment.json              what the server asked for; its presence means "known, never start again"
  *     stdout.log, stderr.log       the process's output, written by the process itself
- *     pid                          {"pid", "startTime"}: start time tells a live process from a reused pid
+ *     pid                          the process group leader's pid, plain, as pid files are (`kill -- -$(cat pid)`)
+ *     start-time                   its start time: tells the live process from a later one that reuses the pid
  *     exit                         how it ended (see readExit)
  *     shipped.json                 byte offsets of each stream the server has acknowledged
  *
@@ -46,7 +47,6 @@ export interface ExitRecord {
 export type ShippedOffsets = Record<LogStream, number>;
 
 const nodeIdentitySchema = z.object({ nodeId: z.string(), credential: z.string(), name: z.string(), serverUrl: z.string() });
-const pidRecordSchema = z.object({ pid: z.number().int().positive(), startTime: z.string().nullable() });
 const exitRecordSchema = z.object({ exitCode: z.number().int().nullable(), message: z.string().nullable(), stopped: z.boolean() });
 const shippedSchema = z.object({ stdout: z.number().int().min(0), stderr: z.number().int().min(0) });
 
@@ -63,6 +63,7 @@ export interface ReplicaPaths {
   stdout: string;
   stderr: string;
   pid: string;
+  startTime: string;
   exit: string;
   shipped: string;
 }
@@ -96,6 +97,7 @@ export class StateDir {
       stdout: join(dir, 'stdout.log'),
       stderr: join(dir, 'stderr.log'),
       pid: join(dir, 'pid'),
+      startTime: join(dir, 'start-time'),
       exit: join(dir, 'exit'),
       shipped: join(dir, 'shipped.json'),
     };
@@ -123,12 +125,18 @@ export class StateDir {
     return readJson(this.replica(replicaId).assignment, assignmentSchema);
   }
 
-  writePid(replicaId: string, record: PidRecord): Promise<void> {
-    return writeAtomic(this.replica(replicaId).pid, JSON.stringify(record) + '\n');
+  /** The start time goes first: a pid without it cannot be told from a reused one, and is never adopted. */
+  async writePid(replicaId: string, record: PidRecord): Promise<void> {
+    const paths = this.replica(replicaId);
+    if (record.startTime !== null) await writeAtomic(paths.startTime, record.startTime + '\n');
+    await writeAtomic(paths.pid, `${record.pid}\n`);
   }
 
-  readPid(replicaId: string): Promise<PidRecord | null> {
-    return readJson(this.replica(replicaId).pid, pidRecordSchema);
+  async readPid(replicaId: string): Promise<PidRecord | null> {
+    const paths = this.replica(replicaId);
+    const pid = Number((await readText(paths.pid))?.trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    return { pid, startTime: (await readText(paths.startTime))?.trim() || null };
   }
 
   writeExit(replicaId: string, record: ExitRecord): Promise<void> {
@@ -140,13 +148,8 @@ export class StateDir {
    * the launch wrapper when the process ended while no agent was watching (see process-runner.ts).
    */
   async readExit(replicaId: string): Promise<ExitRecord | null> {
-    let text: string;
-    try {
-      text = await readFile(this.replica(replicaId).exit, 'utf8');
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
+    const text = await readText(this.replica(replicaId).exit);
+    if (text === null) return null;
     if (/^\s*\d+\s*$/.test(text)) return { exitCode: Number(text.trim()), message: null, stopped: false };
     const parsed = exitRecordSchema.safeParse(parseJsonOrUndefined(text));
     return parsed.success ? parsed.data : null;
@@ -184,15 +187,19 @@ async function writeAtomic(path: string, content: string, options: { mode?: numb
 
 /** A missing or unreadable file reads as null: every caller has a sensible default for "not known". */
 async function readJson<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S> | null> {
-  let text: string;
+  const text = await readText(path);
+  if (text === null) return null;
+  const parsed = schema.safeParse(parseJsonOrUndefined(text));
+  return parsed.success ? parsed.data : null;
+}
+
+async function readText(path: string): Promise<string | null> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
   }
-  const parsed = schema.safeParse(parseJsonOrUndefined(text));
-  return parsed.success ? parsed.data : null;
 }
 
 function parseJsonOrUndefined(text: string): unknown {

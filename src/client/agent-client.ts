@@ -32,10 +32,6 @@ export class AgentClient {
     this.anonymous = new HttpClient(base);
   }
 
-  get serverUrl(): string {
-    return this.http.baseUrl;
-  }
-
   setCredential(credential: string): void {
     this.http.setToken(credential);
   }

@@ -36,6 +36,14 @@ for (const target of serverTargets()) {
       expect(logs).toContain('oops');
     });
 
+    it('has shipped all of a job’s output by the time the job is reported finished', async () => {
+      await submit(client, { name: 'chatty', command: ['sh', '-c', "head -c 600000 /dev/zero | tr '\\0' x; echo; echo last-line"] });
+      await waitForState(client, 'chatty', ['succeeded']);
+      const logs = await readAllLogs(client, 'chatty');
+      expect(logs.length).toBeGreaterThan(600_000);
+      expect(logs.trimEnd().endsWith('last-line')).toBe(true);
+    });
+
     it('reports a failing exit code', async () => {
       await submit(client, { name: 'fails', command: ['sh', '-c', 'exit 3'] });
       expect(await waitForState(client, 'fails', ['succeeded', 'failed'])).toMatchObject({ state: 'failed', exitCode: 3 });
