@@ -56,6 +56,14 @@ describe('teams, tokens and roles', () => {
     expect(new Set(all.items.map((w) => w.team))).toEqual(new Set(['vision', 'speech']));
   });
 
+  it('applies a queue idempotently: the same spec again is unchanged', async () => {
+    const spec = { team: 'vision', priority: 3, quotas: [{ gpuModel: 'H100-80GB', guaranteed: 2, limit: 4, overQuotaWeight: 2 }] };
+    expect((await admin.request<{ result: string }>('PUT', '/v1/queues/idem', { body: spec })).result).toBe('created');
+    expect((await admin.request<{ result: string }>('PUT', '/v1/queues/idem', { body: spec })).result).toBe('unchanged');
+    expect((await admin.request<{ result: string }>('PUT', '/v1/queues/idem', { body: { ...spec, priority: 4 } })).result).toBe('updated');
+    await admin.request('DELETE', '/v1/queues/idem');
+  });
+
   it('keeps admin actions for admins', async () => {
     await expectError(alice.request('PUT', '/v1/teams/mine', { body: {} }), 403, 'forbidden');
     await expectError(alice.request('POST', '/v1/tokens', { body: { name: 'x', role: 'admin' } }), 403);

@@ -1,6 +1,6 @@
 import { ApiError } from '../../core/errors.js';
 import { newId, idPrefixes } from '../../core/ids.js';
-import type { ApplyResult, Queue, QueueSpec } from '../../core/api-types.js';
+import type { ApplyResult, Queue, QueueSpec, Quota } from '../../core/api-types.js';
 import { deleteQueue, getQueueByName, insertQueue, listQueues, queueUsage, updateQueue } from '../../store/queues-repo.js';
 import { getTeamByName, listTeams } from '../../store/teams-repo.js';
 import { countActiveWorkloads } from '../../store/workloads-repo.js';
@@ -46,7 +46,7 @@ export class QueueService {
         if (version !== undefined && version !== existing.version)
           throw new ApiError('version_conflict', `queue ${name} is at version ${existing.version}, not ${version}`);
         const same =
-          existing.team_id === team.id && existing.priority === spec.priority && JSON.stringify(existing.quotas) === JSON.stringify(spec.quotas);
+          existing.team_id === team.id && existing.priority === spec.priority && sameQuotas(existing.quotas, spec.quotas);
         if (same) return { result: 'unchanged' as const, row: existing };
         if (existing.team_id !== team.id && (await countActiveWorkloads(tx, 'queue_id', existing.id)) > 0)
           throw new ApiError('conflict', `queue ${name} has active workloads; it cannot move to team ${spec.team} now`);
@@ -77,4 +77,10 @@ export class QueueService {
       await insertEvents(tx, [{ actor: user.name, kind: 'queue.deleted', targetKind: 'queue', targetId: row.id, message: `queue ${name} deleted` }]);
     });
   }
+}
+
+/** Field by field: jsonb does not keep key order, so the stored quotas never stringify as they were sent. */
+function sameQuotas(a: Quota[], b: Quota[]): boolean {
+  const key = (q: Quota) => [q.gpuModel, q.guaranteed, q.limit, q.overQuotaWeight].join('|');
+  return a.length === b.length && a.every((q, i) => key(q) === key(b[i]!));
 }
