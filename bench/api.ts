@@ -47,13 +47,7 @@ async function measure(scenario: string, databaseUrl: string | undefined): Promi
     await admin.request('PUT', '/v1/teams/bench', { body: {} });
     await admin.request('PUT', '/v1/queues/held', { body: { team: 'bench', quotas: [{ gpuModel: '*', guaranteed: 0, limit: 0 }] } });
     await admin.request('PUT', '/v1/queues/open', { body: { team: 'bench', quotas: [] } });
-    await rate(200, CONCURRENCY, () => admin.request('GET', '/healthz'));
-    const healthRate = await rate(SUBMITS, CONCURRENCY, () => admin.request('GET', '/healthz'));
-    const submitRate = await rate(SUBMITS, CONCURRENCY, (i) =>
-      admin.request('POST', '/v1/workloads', { body: { name: `held-${i}`, team: 'bench', queue: 'held', gpus: 1, command: ['true'] } }),
-    );
-
-    // Latency: one job at a time on the idle fleet, measured by the server's own clock.
+    // Latency first, one job at a time on the idle fleet (nothing else queued), by the server's own clock.
     const latencies: number[] = [];
     const direct: number[] = [];
     for (let i = 0; i < LATENCY_SAMPLES; i++) {
@@ -67,6 +61,12 @@ async function measure(scenario: string, databaseUrl: string | undefined): Promi
       latencies.push(Date.parse(running.startedAt!) - Date.parse(running.createdAt));
       direct.push(await directSpawnMs());
     }
+    await rate(200, CONCURRENCY, () => admin.request('GET', '/healthz'));
+    const healthRate = await rate(SUBMITS, CONCURRENCY, () => admin.request('GET', '/healthz'));
+    const submitRate = await rate(SUBMITS, CONCURRENCY, (i) =>
+      admin.request('POST', '/v1/workloads', { body: { name: `held-${i}`, team: 'bench', queue: 'held', gpus: 1, command: ['true'] } }),
+    );
+
     return [
       { scenario, metric: 'submits_per_s', value: submitRate, unit: 'submits/s', baseline: healthRate, baselineName: 'GET /healthz at the same concurrency' },
       { scenario, metric: 'submit_to_running_p50_ms', value: percentile(latencies, 50), unit: 'ms', baseline: percentile(direct, 50), baselineName: 'direct spawn of the same command' },

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalHttpServer } from '../../test/support/local-http-server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { StateDir } from './state-dir.js';
  * server is tested against the agent elsewhere. Like the server, it drops a replica from the node's
  * list once the agent reports it ended.
  */
-class FakeControlPlane {
+class FakeControlPlane extends LocalHttpServer {
   readonly registrations: RegisterRequest[] = [];
   readonly heartbeats: HeartbeatRequest[] = [];
   readonly logs = new Map<string, LogChunk>();
@@ -29,20 +29,7 @@ class FakeControlPlane {
   down = false;
   /** When set, heartbeats are answered with this (an answer computed before a newer one). */
   staleAnswer: DesiredState | null = null;
-  private server: Server | null = null;
   private watchers: Array<() => void> = [];
-  url = '';
-
-  async start(port = 0): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
 
   assign(a: Assignment): void {
     this.assignments = [...this.assignments.filter((x) => x.replicaId !== a.replicaId), a];
@@ -76,7 +63,7 @@ class FakeControlPlane {
     return { nodeState: 'ready', revision: this.revision, assignments: this.assignments, heartbeatIntervalMs: this.heartbeatIntervalMs };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parts: Buffer[] = [];
     for await (const part of req) parts.push(part as Buffer);
     const body = parts.length > 0 ? (JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown) : undefined;

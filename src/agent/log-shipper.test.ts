@@ -1,6 +1,6 @@
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalHttpServer } from '../../test/support/local-http-server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,25 +13,12 @@ import { StateDir } from './state-dir.js';
 const silent = createLogger({ name: 'test', level: 'silent' });
 
 /** A stand-in for the server's log endpoint: keeps one copy of each (replicaId, stream, offset), as the server does. */
-class FakeLogServer {
+class FakeLogServer extends LocalHttpServer {
   readonly chunks = new Map<string, LogChunk>();
   requests = 0;
   duplicates = 0;
   /** What to do with the next requests, in order: answer 500, take the chunk but drop the connection, or refuse it with 400. */
   script: Array<'fail' | 'drop' | 'refuse'> = [];
-  private server: Server | null = null;
-  url = '';
-
-  async start(port = 0): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
 
   stream(replicaId: string, stream: string): string {
     const mine = [...this.chunks.values()].filter((c) => c.replicaId === replicaId && c.stream === stream).sort((a, b) => a.offset - b.offset);
@@ -43,7 +30,7 @@ class FakeLogServer {
     return mine.map((c) => c.data).join('');
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parts: Buffer[] = [];
     for await (const part of req) parts.push(part as Buffer);
     const body = Buffer.concat(parts).toString('utf8');

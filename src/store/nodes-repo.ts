@@ -32,21 +32,24 @@ export interface NodeRegistration {
   credentialHash: string;
 }
 
+/** What a registration sets, on a new node and on one that registers again alike. */
+function registrationColumns(reg: NodeRegistration, now: Date) {
+  return {
+    state: 'ready' as const,
+    simulated: reg.simulated,
+    labels: JSON.stringify(reg.labels),
+    cpus: reg.cpus,
+    memory_mib: reg.memoryMiB,
+    agent_version: reg.agentVersion,
+    credential_hash: reg.credentialHash,
+    last_heartbeat_at: now,
+  };
+}
+
 export function insertNode(db: Db, id: string, reg: NodeRegistration, now: Date): Promise<NodeRow> {
   return db
     .insertInto('nodes')
-    .values({
-      id,
-      name: reg.name,
-      state: 'ready',
-      simulated: reg.simulated,
-      labels: JSON.stringify(reg.labels),
-      cpus: reg.cpus,
-      memory_mib: reg.memoryMiB,
-      agent_version: reg.agentVersion,
-      credential_hash: reg.credentialHash,
-      last_heartbeat_at: now,
-    })
+    .values({ id, name: reg.name, ...registrationColumns(reg, now) })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -56,14 +59,7 @@ export function reregisterNode(db: Db, id: string, reg: NodeRegistration, now: D
   return db
     .updateTable('nodes')
     .set({
-      state: 'ready',
-      simulated: reg.simulated,
-      labels: JSON.stringify(reg.labels),
-      cpus: reg.cpus,
-      memory_mib: reg.memoryMiB,
-      agent_version: reg.agentVersion,
-      credential_hash: reg.credentialHash,
-      last_heartbeat_at: now,
+      ...registrationColumns(reg, now),
       assignment_revision: sql`assignment_revision + 1`,
       version: sql`version + 1`,
       updated_at: now,
