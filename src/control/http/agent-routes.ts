@@ -7,6 +7,7 @@ import {
   watchQuerySchema,
 } from '../../core/agent-protocol.js';
 import { requireNode } from './principal.js';
+import { toStorableText } from '../../core/storable-text.js';
 import { route, type RouteDef } from './routes.js';
 import type { Services } from './api-routes.js';
 
@@ -30,8 +31,12 @@ export function agentRoutes(s: Services): RouteDef[] {
     }),
     route({
       method: 'POST', path: '/v1/agent/logs', summary: 'Upload replica output (idempotent by offset)', tag: 'agent', auth: 'node',
-      body: logsUploadSchema, status: 204,
-      handler: async ({ principal, body }) => s.nodes.uploadLogs(requireNode(principal).nodeId, body.chunks),
+      body: logsUploadSchema, status: 204, rawTextBody: true,
+      handler: async ({ principal, body }) =>
+        s.nodes.uploadLogs(
+          requireNode(principal).nodeId,
+          body.chunks.map((c) => ({ ...c, replicaId: toStorableText(c.replicaId), data: toStorableText(c.data) })),
+        ),
     }),
   ];
 }

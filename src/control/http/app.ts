@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from '../../observe/logger.js';
 import { ApiError } from '../../core/errors.js';
 import { parseOrThrow } from '../../core/zod-issues.js';
+import { findUnstorableText } from '../../core/storable-text.js';
 import { IllegalTransitionError } from '../../core/workload-state.js';
 import type { Principal } from './principal.js';
 import type { RouteDef } from './routes.js';
@@ -31,6 +32,17 @@ function toApiError(err: unknown): ApiError {
     return new ApiError('invalid_request', fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? `request body is not valid JSON: ${fe.message}` : fe.message);
   }
   return new ApiError('internal', 'internal error; see the server log');
+}
+
+function rejectUnstorableText(def: RouteDef, parts: Record<string, unknown>): void {
+  for (const [where, value] of Object.entries(parts)) {
+    if (where === 'body' && def.rawTextBody) continue;
+    const issue = findUnstorableText(value);
+    if (issue) {
+      const path = where === 'body' ? issue.path : `${where}.${issue.path}`;
+      throw new ApiError('invalid_request', `invalid ${where === 'body' ? 'request body' : where}: ${path}: ${issue.message}`, { issues: [{ path, message: issue.message }] });
+    }
+  }
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -63,6 +75,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       url: def.path,
       handler: async (request, reply) => {
         const principal = await deps.authenticate(bearerOf(request.headers.authorization), def.auth);
+        rejectUnstorableText(def, { path: request.params, query: request.query, body: request.body });
         const params = def.params ? parseOrThrow(def.params, request.params, 'path') : undefined;
         const query = def.query ? parseOrThrow(def.query, request.query ?? {}, 'query') : undefined;
         const body = def.body ? parseOrThrow(def.body, request.body ?? {}, '') : undefined;

@@ -24,6 +24,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   tag: string;
   /** Who may call: nobody needs a token for `public`; `agent-join` carries its join token in the body. */
   auth: 'public' | 'user' | 'node' | 'agent-join';
+  /** The body carries raw process output: NUL and broken Unicode are stored replaced, not refused. */
+  rawTextBody?: boolean;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
