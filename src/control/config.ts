@@ -13,6 +13,7 @@ export const serverOptionsSchema = z.strictObject({
   nodeLostAfterMs: z.number().int().min(200).default(30_000),
   schedulerIntervalMs: z.number().int().min(10).default(1000),
   healthCheckIntervalMs: z.number().int().min(10).default(1000),
+  leaderRetryMs: z.number().int().min(50).default(2000),
 });
 
 export type ServerOptions = z.input<typeof serverOptionsSchema>;

@@ -18,6 +18,7 @@ import { WorkloadService } from './services/workload-service.js';
 import { NodeService } from './services/node-service.js';
 import { SchedulerLoop } from './loops/scheduler-loop.js';
 import { NodeHealthLoop } from './loops/node-health-loop.js';
+import { Leadership } from './loops/leadership.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { join } from 'node:path';
 
@@ -53,8 +54,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = [...systemRoutes(ctx, registry, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const scheduler = new SchedulerLoop(ctx);
-  const health = new NodeHealthLoop(ctx, nodes);
+  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes)]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -66,8 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  scheduler.start();
-  health.start();
+  await leadership.start();
   logger.info({ url, store: store.location }, 'server started');
 
   let closing: Promise<void> | undefined;
@@ -80,8 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     close() {
       closing ??= (async () => {
-        await scheduler.stop();
-        await health.stop();
+        await leadership.stop();
         await app.close();
         await wakeups.stop();
         await store.close();

@@ -40,6 +40,7 @@ export function createServerMetrics(registry: Registry) {
       registers: [registry],
     }),
     requeued: new Counter({ name: 'gpufleet_workloads_requeued_total', help: 'Workloads sent back to pending', labelNames: ['reason'], registers: [registry] }),
+    leader: new Gauge({ name: 'gpufleet_scheduler_leader', help: '1 while this server runs the scheduler (holds the lead)', registers: [registry] }),
     nodes: new Gauge({ name: 'gpufleet_nodes', help: 'Nodes by state', labelNames: ['state'], registers: [registry] }),
   };
 }

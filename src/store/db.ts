@@ -24,7 +24,17 @@ export interface Store {
   /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Takes a session-level advisory lock on a connection of its own, or answers null if another
+   * process holds it. `lost` settles when the connection (and with it the lock) is gone.
+   */
+  tryLock(key: number): Promise<HeldLock | null>;
   close(): Promise<void>;
+}
+
+export interface HeldLock {
+  lost: Promise<void>;
+  release(): Promise<void>;
 }
 
 const INT8_OID = 20;
@@ -78,6 +88,20 @@ async function openPostgres(databaseUrl: string): Promise<Store> {
     async notify(channel, payload) {
       await sql`select pg_notify(${channel}, ${payload})`.execute(db);
     },
+    async tryLock(key) {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      let markLost!: () => void;
+      const lost = new Promise<void>((resolve) => (markLost = resolve));
+      client.on('error', () => markLost());
+      client.on('end', () => markLost());
+      await client.connect();
+      const res = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key]);
+      if (!res.rows[0]?.ok) {
+        await client.end().catch(() => undefined);
+        return null;
+      }
+      return { lost, release: () => client.end().catch(() => undefined) };
+    },
     async close() {
       await listener?.end().catch(() => undefined);
       await db.destroy();
@@ -109,6 +133,10 @@ async function openPglite(dataDir: string): Promise<Store> {
     },
     async notify(channel, payload) {
       await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+    },
+    // One process owns the data directory (see lockDataDir), so it always holds every lock.
+    async tryLock() {
+      return { lost: new Promise<void>(() => undefined), release: async () => undefined };
     },
     async close() {
       await db.destroy();

@@ -77,6 +77,8 @@ async function terminate(proc: Proc | undefined, signal: NodeJS.Signals): Promis
 
 export interface ServerOptions {
   databaseUrl?: string;
+  /** A second server on the same database: it prints no tokens, so it uses the first one's. */
+  tokensFrom?: ServerProcess;
   suspectAfterMs?: number;
   lostAfterMs?: number;
   heartbeatIntervalMs?: number;
@@ -109,9 +111,14 @@ export class ServerProcess {
       return res.ok;
     }, 60_000);
     // Tokens are printed on a database's first start only; later starts keep the first ones.
-    this.adminToken ||= /gfa_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
-    this.joinToken ||= /gfj_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
-    if (!this.adminToken || !this.joinToken) throw new Error(`the server printed no bootstrap tokens:\n${proc.output()}`);
+    this.adminToken ||= this.options.tokensFrom?.adminToken ?? '';
+    this.joinToken ||= this.options.tokensFrom?.joinToken ?? '';
+    if (!this.adminToken || !this.joinToken) {
+      // The server is ready a moment before the command prints the tokens.
+      await waitFor(`the bootstrap tokens in the server's output (${proc.output()})`, async () => /gfj_[A-Za-z0-9_-]+/.test(proc.output()), 10_000);
+      this.adminToken = /gfa_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
+      this.joinToken = /gfj_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
+    }
     return this;
   }
 

@@ -24,6 +24,7 @@ export class SchedulerLoop {
   constructor(private readonly ctx: ControlContext) {}
 
   start(): void {
+    this.stopped = false;
     this.unsubscribe = this.ctx.wakeups.on(topics.schedule, () => this.trigger());
     this.timer = setInterval(() => this.trigger(), this.ctx.config.schedulerIntervalMs);
     this.trigger();
