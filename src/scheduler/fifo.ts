@@ -15,6 +15,7 @@ export function scheduleFifo(snapshot: Snapshot, _now: number): Plan {
     .map((n) => ({ node: n, free: freeGpus(n) }))
     .sort((a, b) => (a.node.name < b.node.name ? -1 : a.node.name > b.node.name ? 1 : 0));
 
+  const index = new FreeIndex(nodes);
   const placements: Placement[] = [];
   const pending: PendingExplanation[] = [];
   for (const workload of orderPending(snapshot.pending, queues)) {
@@ -23,7 +24,7 @@ export function scheduleFifo(snapshot: Snapshot, _now: number): Plan {
       pending.push({ workloadId: workload.id, reasons: ['its queue no longer exists'] });
       continue;
     }
-    const result = placeOne(workload, queue, nodes);
+    const result = placeOne(workload, queue, nodes, index);
     if ('placement' in result) placements.push(result.placement);
     else pending.push({ workloadId: workload.id, reasons: result.reasons });
   }
@@ -34,6 +35,37 @@ interface NodeFree {
   node: SnapshotNode;
   /** Free GPU indices by model, ascending. */
   free: Map<string, number[]>;
+}
+
+/**
+ * How many nodes have each count of free GPUs, by model: the largest free block of a model is then
+ * known without a scan, so a workload that fits nowhere (most of a large backlog) costs no node walk.
+ */
+class FreeIndex {
+  private readonly nodesByFree = new Map<string, number[]>();
+
+  constructor(nodes: NodeFree[]) {
+    for (const { free } of nodes) for (const [model, indices] of free) this.moved(model, null, indices.length);
+  }
+
+  moved(model: string, from: number | null, to: number): void {
+    const counts = this.nodesByFree.get(model) ?? [];
+    this.nodesByFree.set(model, counts);
+    if (from !== null) counts[from]! -= 1;
+    counts[to] = (counts[to] ?? 0) + 1;
+  }
+
+  /** Models a workload may take that some node had free GPUs of, with the most free on one node now. */
+  largest(gpuModel: string | null): Map<string, number> {
+    const result = new Map<string, number>();
+    for (const [model, counts] of this.nodesByFree) {
+      if (gpuModel !== null && model !== gpuModel) continue;
+      let top = counts.length - 1;
+      while (top > 0 && !counts[top]) top--;
+      result.set(model, top);
+    }
+    return result;
+  }
 }
 
 function freeGpus(node: SnapshotNode): Map<string, number[]> {
@@ -63,6 +95,7 @@ function placeOne(
   workload: PendingWorkload,
   queue: SnapshotQueue,
   nodes: NodeFree[],
+  index: FreeIndex,
 ): { placement: Placement } | { reasons: string[] } {
   if (nodes.length === 0) return { reasons: ['no ready node in the fleet'] };
   if (workload.gpus === 0) {
@@ -70,13 +103,18 @@ function placeOne(
     return { placement: { workloadId: workload.id, nodeId: first.node.id, gpuIndices: [], gpuModel: null } };
   }
   const reasons = new Set<string>();
-  let largestFree = 0;
-  let modelSeen = false;
-  for (const entry of nodes) {
+  const largest = index.largest(workload.gpuModel);
+  const largestFree = Math.max(0, ...largest.values());
+  const modelSeen = largest.size > 0;
+  // The walk below can only place, or find quota reasons, on a model with a block large enough.
+  const fitting = [...largest].filter(([, free]) => free >= workload.gpus).map(([model]) => model);
+  const blocks = fitting.map((model) => quotaBlock(queue, model, workload.gpus));
+  // Blocked on every fitting model for one reason: the walk would only find that reason again.
+  const walk = fitting.length > 0 && !(blocks.every((b) => b !== null) && new Set(blocks).size === 1);
+  if (!walk && blocks[0]) reasons.add(blocks[0]);
+  for (const entry of walk ? nodes : []) {
     for (const [model, indices] of entry.free) {
       if (workload.gpuModel !== null && model !== workload.gpuModel) continue;
-      modelSeen = true;
-      largestFree = Math.max(largestFree, indices.length);
       if (indices.length < workload.gpus) continue;
       const blocked = quotaBlock(queue, model, workload.gpus);
       if (blocked) {
@@ -84,6 +122,7 @@ function placeOne(
         continue;
       }
       const taken = indices.splice(0, workload.gpus);
+      index.moved(model, indices.length + workload.gpus, indices.length);
       chargeQueue(queue, model, workload.gpus);
       return { placement: { workloadId: workload.id, nodeId: entry.node.id, gpuIndices: taken, gpuModel: model } };
     }
