@@ -1,11 +1,31 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, ServerProcess, submit, waitFor, waitForState } from '../support/fleet.js';
+import { AgentProcess, ServerProcess, freePort, repoRoot, submit, waitFor, waitForState } from '../support/fleet.js';
 import { serverTargets } from '../support/targets.js';
 
 const leaderGauge = async (server: ServerProcess): Promise<number> => {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   return Number(/^gpufleet_scheduler_leader\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? NaN);
 };
+
+describe('two servers on one embedded database', () => {
+  it('refuses the second: PGlite belongs to one process', async () => {
+    const first = await new ServerProcess().start();
+    try {
+      const second = spawnSync(process.execPath, [join(repoRoot, 'bin', 'gpufleet.js'), 'server', '--port', String(await freePort()), '--data-dir', first.dataDir], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, DATABASE_URL: '', GPUFLEET_HOME: first.home },
+      });
+      expect(second.status).toBe(1);
+      expect(second.stderr).toMatch(/in use by another gpufleet process/);
+      expect((await fetch(`${first.url}/readyz`)).ok).toBe(true);
+    } finally {
+      await first.stop();
+    }
+  });
+});
 
 // Two servers share only a real PostgreSQL (the embedded database belongs to one process).
 for (const target of serverTargets().filter((t) => t.name === 'postgres')) {

@@ -1,0 +1,233 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Gpu } from '../../core/api-types.js';
+import { memoryFromModel } from '../../core/gpu-models.js';
+import type { NodeState } from '../../core/node-state.js';
+import { isActiveReplicaState } from '../../core/replica-state.js';
+import type {
+  Executor,
+  ExecutorCapabilities,
+  ExecutorReplicaStatus,
+  InventoryNode,
+  LaunchHandle,
+  LaunchRequest,
+  LogRead,
+  LogStream,
+} from '../spi.js';
+import { gresRequest, parseGpuGres } from './gres.js';
+import { SlurmApiError, type SlurmJob, type SlurmNode, type SlurmRestClient } from './rest-client.js';
+import { mapSlurmJobState, unknownJobStatus } from './state-map.js';
+
+export interface SlurmExecutorOptions {
+  /** Names the cluster, e.g. `slurm:prod`. */
+  name: string;
+  client: SlurmRestClient;
+  /**
+   * Where jobs write their standard output and error, read back by `logs()`. It must be a shared
+   * filesystem seen at the same path by the compute nodes and by gpufleet, as Slurm users expect of
+   * their home and scratch folders; slurmrestd offers no way to read a job's output.
+   */
+  outputDir: string;
+  /** Where a job starts when its workload names no workdir; defaults to `outputDir`. */
+  defaultWorkdir?: string;
+  /** Slurm's default partition when unset. */
+  partition?: string;
+  /** How often `stop()` checks whether the job has ended within its grace period. */
+  stopPollMs?: number;
+}
+
+const commentPrefix = 'gpufleet:';
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const maxLogRead = 1024 * 1024;
+
+/**
+ * A Slurm cluster as an executor: gpufleet admits by quota and priority, Slurm places and runs.
+ * A replica is one batch job; its idempotency key is the job's comment, so a launch retried after
+ * slurmrestd failed mid-submit finds the job it already made instead of submitting a second.
+ */
+export class SlurmExecutor implements Executor {
+  readonly name: string;
+  private readonly client: SlurmRestClient;
+  private readonly options: SlurmExecutorOptions;
+  // Lets status() say `stopped` rather than `failed` for a job that ended by gpufleet's SIGTERM.
+  private readonly stopRequested = new Set<string>();
+
+  constructor(options: SlurmExecutorOptions) {
+    this.name = options.name;
+    this.client = options.client;
+    this.options = options;
+  }
+
+  capabilities(): ExecutorCapabilities {
+    return { pinsGpuIndices: false, enforcesTimeLimit: true, mayRequeue: true };
+  }
+
+  async syncInventory(): Promise<InventoryNode[]> {
+    const [nodes, partitions] = await Promise.all([this.client.nodes(), this.client.partitions()]);
+    const upPartitions = new Set(partitions.filter((p) => (p.state ?? 'UP').toUpperCase() === 'UP').map((p) => p.name));
+    return nodes.map((node) => ({
+      name: node.name,
+      state: nodeState(node),
+      cpus: node.cpus,
+      memoryMiB: node.real_memory,
+      gpus: nodeGpus(node),
+      partitions: node.partitions.filter((p) => upPartitions.has(p)),
+      reason: node.reason || null,
+    }));
+  }
+
+  async launch(req: LaunchRequest): Promise<LaunchHandle> {
+    const comment = commentPrefix + req.idempotencyKey;
+    const existing = await this.findByComment(comment);
+    if (existing) return { externalId: String(existing.job_id), created: false };
+
+    const base = join(this.options.outputDir, fileSafe(req.idempotencyKey));
+    const env: Record<string, string> = {
+      PATH: defaultPath,
+      ...req.env,
+      GPUFLEET_REPLICA_ID: req.replicaId,
+      GPUFLEET_GENERATION: String(req.generation),
+    };
+    // Slurm sets it from the GPUs it allocates; a value passed in would point at someone else's.
+    delete env['CUDA_VISIBLE_DEVICES'];
+    const gpuCount = req.gpus.count || req.gpus.indices?.length || 0;
+    const jobId = await this.client.submitJob(batchScript(req.command), {
+      name: req.workloadName,
+      comment,
+      environment: env,
+      current_working_directory: req.workdir ?? this.options.defaultWorkdir ?? this.options.outputDir,
+      standard_output: `${base}.stdout`,
+      standard_error: `${base}.stderr`,
+      requeue: false,
+      ...(req.timeLimitSeconds ? { time_limit: Math.max(1, Math.ceil(req.timeLimitSeconds / 60)) } : {}),
+      ...(gpuCount > 0 ? { gres: gresRequest(gpuCount, req.gpuModel) } : {}),
+      ...(this.options.partition ? { partition: this.options.partition } : {}),
+    });
+    return { externalId: String(jobId), created: true };
+  }
+
+  async stop(externalId: string, gracePeriodMs: number): Promise<void> {
+    this.stopRequested.add(externalId);
+    const jobId = Number(externalId);
+    if (!(await this.isActive(jobId))) return;
+    await this.signalIgnoringEnded(jobId, 'SIGTERM');
+    const deadline = Date.now() + gracePeriodMs;
+    while (Date.now() < deadline) {
+      await sleep(Math.min(this.options.stopPollMs ?? 250, Math.max(0, deadline - Date.now())));
+      if (!(await this.isActive(jobId))) return;
+    }
+    await this.signalIgnoringEnded(jobId, 'SIGKILL');
+  }
+
+  async status(externalIds: readonly string[]): Promise<Map<string, ExecutorReplicaStatus>> {
+    const jobs = new Map((await this.client.jobs()).map((job) => [String(job.job_id), job]));
+    const result = new Map<string, ExecutorReplicaStatus>();
+    for (const id of externalIds) {
+      const job = jobs.get(id);
+      result.set(id, job ? this.mapJob(job) : unknownJobStatus);
+    }
+    return result;
+  }
+
+  async logs(externalId: string, stream: LogStream, fromOffset: number): Promise<LogRead> {
+    const job = await this.client.job(Number(externalId));
+    if (!job) return { data: '', nextOffset: fromOffset, done: true };
+    const ended = !isActiveReplicaState(this.mapJob(job).state);
+    const path = stream === 'stdout' ? job.standard_output : job.standard_error;
+    const { data, nextOffset, size } = await readFrom(path.replaceAll('%j', externalId), fromOffset);
+    return { data, nextOffset, done: ended && nextOffset >= size };
+  }
+
+  private mapJob(job: SlurmJob): ExecutorReplicaStatus {
+    return mapSlurmJobState(
+      { jobState: job.job_state, exitCode: job.exit_code, restartCount: job.restart_cnt, stateReason: job.state_reason },
+      { stopRequested: this.stopRequested.has(String(job.job_id)) },
+    );
+  }
+
+  private async findByComment(comment: string): Promise<SlurmJob | undefined> {
+    const matches = (await this.client.jobs()).filter((job) => job.comment === comment);
+    return matches.sort((a, b) => a.job_id - b.job_id)[0];
+  }
+
+  private async isActive(jobId: number): Promise<boolean> {
+    const job = await this.client.job(jobId);
+    return job !== null && isActiveReplicaState(this.mapJob(job).state);
+  }
+
+  private async signalIgnoringEnded(jobId: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    try {
+      await this.client.signalJob(jobId, signal);
+    } catch (err) {
+      // The job may end between the check and the signal; that is the outcome stop() wants.
+      if (err instanceof SlurmApiError && !(await this.isActive(jobId))) return;
+      throw err;
+    }
+  }
+}
+
+function nodeState(node: SlurmNode): NodeState {
+  const words = [node.state, ...node.state_flags].map((s) => s.toUpperCase());
+  if (words.some((w) => ['DOWN', 'FAIL', 'UNKNOWN', 'FUTURE', 'NOT_RESPONDING', 'INVALID', 'ERROR'].includes(w))) return 'lost';
+  if (words.some((w) => w.startsWith('DRAIN') || w === 'MAINTENANCE' || w === 'RESERVED')) return 'draining';
+  return 'ready';
+}
+
+/** Slurm names GPUs only by count and type; the ids here are stable per node and index. */
+function nodeGpus(node: SlurmNode): Gpu[] {
+  const gpus: Gpu[] = [];
+  for (const gres of parseGpuGres(node.gres)) {
+    const model = gres.model ?? 'gpu';
+    for (let i = 0; i < gres.count; i++) {
+      const index = gpus.length;
+      gpus.push({ index, uuid: `slurm-${node.name}-gpu${index}`, model, memoryMiB: memoryFromModel(model) });
+    }
+  }
+  return gpus;
+}
+
+function batchScript(command: string[]): string {
+  return `#!/bin/sh\nexec ${command.map(shellQuote).join(' ')}\n`;
+}
+
+function shellQuote(arg: string): string {
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+function fileSafe(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+async function readFrom(path: string, offset: number): Promise<{ data: string; nextOffset: number; size: number }> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: '', nextOffset: offset, size: 0 };
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.max(0, Math.min(maxLogRead, size - offset)));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    const whole = completeUtf8Length(buffer.subarray(0, bytesRead));
+    return { data: buffer.subarray(0, whole).toString('utf8'), nextOffset: offset + whole, size };
+  } finally {
+    await handle.close();
+  }
+}
+
+// A read may end inside a multi-byte character; stop before it so the next read starts on its first byte.
+function completeUtf8Length(bytes: Buffer): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
