@@ -12,6 +12,7 @@ import { registerNodes } from './commands/nodes.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
+import { registerSimModel } from './commands/sim-model.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerUp } from './commands/up.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -46,5 +47,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerTokens(program, ctx);
   registerServer(program, ctx);
   registerAgent(program, ctx);
+  registerSimModel(program, ctx);
   return program;
 }
