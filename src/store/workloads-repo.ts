@@ -23,6 +23,11 @@ export function findWorkloadByName(db: Db, teamId: string, name: string): Promis
     .executeTakeFirst();
 }
 
+/** Workloads of that name in any team, newest first: for an admin who names one without its team. */
+export function listWorkloadsNamed(db: Db, name: string): Promise<WorkloadRow[]> {
+  return db.selectFrom('workloads').selectAll().where('name', '=', name).orderBy('created_at', 'desc').execute();
+}
+
 export interface WorkloadFilter {
   teamId?: string | undefined;
   state?: WorkloadState | undefined;

@@ -111,6 +111,12 @@ describe('teams, tokens and roles', () => {
     await submit(bob, { name: 'same', command: ['true'] });
   });
 
+  it('lets an admin name a workload without its team when the name is unique across teams', async () => {
+    expect((await admin.request<Workload>('GET', '/v1/workloads/asr')).team).toBe('speech');
+    await expectError(admin.request('GET', '/v1/workloads/same'), 409, 'conflict');
+    expect((await admin.request<Workload>('GET', '/v1/workloads/same', { query: { team: 'speech' } })).team).toBe('speech');
+  });
+
   it('publishes an OpenAPI document of these routes', async () => {
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');

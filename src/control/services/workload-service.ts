@@ -5,7 +5,7 @@ import { assertWorkloadTransition, isTerminalWorkloadState, type WorkloadState }
 import { isActiveReplicaState } from '../../core/replica-state.js';
 import { getTeamById, getTeamByName, listTeams } from '../../store/teams-repo.js';
 import { getQueueByName, listQueues } from '../../store/queues-repo.js';
-import { findWorkloadByName, getWorkload, insertWorkload, listWorkloads, updateWorkloadAt } from '../../store/workloads-repo.js';
+import { findWorkloadByName, getWorkload, insertWorkload, listWorkloads, listWorkloadsNamed, updateWorkloadAt } from '../../store/workloads-repo.js';
 import { listReplicasOfWorkloads, updateReplicaAt } from '../../store/replicas-repo.js';
 import { bumpAssignmentRevision, listNodes } from '../../store/nodes-repo.js';
 import { readLogChunks } from '../../store/logs-repo.js';
@@ -103,7 +103,7 @@ export class WorkloadService {
       if (team) row = await findWorkloadByName(db, team.id, ref);
       // An admin naming a workload without a team: look across teams if the name is unique.
       if (!row && user.role === 'admin' && teamName === undefined) {
-        const matches = (await listWorkloads(db, { limit: 1000 })).filter((w) => w.name === ref);
+        const matches = await listWorkloadsNamed(db, ref);
         const teams = new Set(matches.map((w) => w.team_id));
         if (teams.size > 1) throw new ApiError('conflict', `several teams have a workload named ${ref}; add --team`);
         row = matches[0];
