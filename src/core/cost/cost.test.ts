@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { costReport } from './cost.js';
+import { parsePriceBook } from './prices.js';
+import type { AllocationInterval, InventoryInterval, UsageSample } from './types.js';
+
+const H = 3_600_000;
+const M = 60_000;
+const MODEL = 'H100-80GB';
+const flat = (price: number) => parsePriceBook({ models: { [MODEL]: [{ from: 0, pricePerGpuHour: price }] } });
+
+const gpu = (gpuIndex: number, from = 0, to: number | null = null, node = 'n1'): InventoryInterval => ({ node, gpuIndex, model: MODEL, from, to });
+const alloc = (workloadId: string, gpuIndex: number, from: number, to: number | null, extra: Partial<AllocationInterval> = {}): AllocationInterval => ({
+  workloadId,
+  team: 'vision',
+  queue: 'training',
+  node: 'n1',
+  model: MODEL,
+  gpuIndex,
+  from,
+  to,
+  ...extra,
+});
+const sample = (gpuIndex: number, t: number, engineActivity: number, used: boolean, node = 'n1'): UsageSample => ({ node, gpuIndex, t, engineActivity, used });
+
+describe('cost report: allocation vs usage, idle and unallocated use', () => {
+  // 4 GPUs listed over [0, 2 h) at $2.50/GPU-h.
+  // w1 holds GPUs 0 and 1 for [0, 1.5 h): GPU 0 busy (used, 0.8), GPU 1 allocated but unused (0.0).
+  // GPU 2 is used by a process with no allocation for [0, 1 h) at 0.5. GPU 3 never does anything.
+  const history = {
+    inventory: [gpu(0), gpu(1), gpu(2), gpu(3)],
+    allocations: [alloc('w1', 0, 0, 1.5 * H), alloc('w1', 1, 0, 1.5 * H)],
+    samples: [
+      sample(0, 0, 0.8, true),
+      sample(0, 1.5 * H, 0, false),
+      sample(1, 0, 0, false),
+      sample(2, 0, 0.5, true),
+      sample(2, 1 * H, 0, false),
+      sample(3, 0, 0, false),
+    ],
+  };
+  const report = costReport(history, flat(2.5), { since: 0, until: 2 * H });
+
+  it('bills the allocation whether or not it is used', () => {
+    const [w1] = report.byWorkload;
+    // allocated: 2 GPUs × 1.5 h = 3 GPU-h; used: GPU 0 only, 1.5 GPU-h
+    expect(w1!.allocatedGpuHours).toBeCloseTo(3, 9);
+    expect(w1!.usedGpuHours).toBeCloseTo(1.5, 9);
+    // billable = max(allocated, used) per GPU per instant = 3 GPU-h; 3 × $2.50 = $7.50
+    expect(w1!.billableGpuHours).toBeCloseTo(3, 9);
+    expect(w1!.cost).toBeCloseTo(7.5, 9);
+    // efficiency: (1.5 h × 0.8 + 1.5 h × 0) ÷ 3 GPU-h = 0.4
+    expect(w1!.efficiency).toBeCloseTo(0.4, 9);
+  });
+
+  it('charges use without an allocation to the unallocated-use row', () => {
+    // GPU 2, 1 h × $2.50
+    expect(report.unallocatedUse.gpuHours).toBeCloseTo(1, 9);
+    expect(report.unallocatedUse.cost).toBeCloseTo(2.5, 9);
+  });
+
+  it('charges listed, unallocated, unused GPUs to the idle row', () => {
+    // GPU 0 and 1: 0.5 h each after w1 ends; GPU 2: 1 h after its process stops; GPU 3: 2 h → 4 GPU-h × $2.50 = $10
+    expect(report.idle.gpuHours).toBeCloseTo(4, 9);
+    expect(report.idle.cost).toBeCloseTo(10, 9);
+  });
+
+  it('accounts for every listed GPU-hour exactly once', () => {
+    // 4 GPUs × 2 h = 8 GPU-h = $20 = $7.50 (vision) + $2.50 (unallocated use) + $10 (idle)
+    expect(report.totals.gpuHours).toBeCloseTo(8, 9);
+    expect(report.totals.cost).toBeCloseTo(20, 9);
+    expect(report.byTeam.map((t) => [t.team, t.cost])).toEqual([['vision', expect.closeTo(7.5, 9)]]);
+    expect(report.byQueue.map((q) => [q.queue, q.billableGpuHours])).toEqual([['training', expect.closeTo(3, 9)]]);
+  });
+
+  it('bills a team for its allocations and sends its extra use to unallocated use', () => {
+    // w2 holds GPU 0 for 1 h but a process also runs on GPU 1, which it does not hold.
+    const r = costReport(
+      { inventory: [gpu(0), gpu(1)], allocations: [alloc('w2', 0, 0, H)], samples: [sample(0, 0, 0.9, true), sample(1, 0, 0.9, true)] },
+      flat(2),
+      { since: 0, until: H },
+    );
+    // vision: 1 GPU × 1 h × $2 = $2; unallocated use: 1 GPU × 1 h × $2 = $2
+    expect(r.byTeam[0]!.cost).toBeCloseTo(2, 9);
+    expect(r.unallocatedUse.cost).toBeCloseTo(2, 9);
+    expect(r.idle.gpuHours).toBe(0);
+  });
+});
+
+describe('cost report: time and price', () => {
+  it('charges partial hours exactly', () => {
+    // 1 GPU × 17 min at $3.00 = 17/60 × 3 = $0.85
+    const r = costReport({ inventory: [gpu(0)], allocations: [alloc('w', 0, 0, 17 * M)], samples: [] }, flat(3), { since: 0, until: H });
+    expect(r.byWorkload[0]!.allocatedGpuHours).toBeCloseTo(17 / 60, 9);
+    expect(r.byWorkload[0]!.cost).toBeCloseTo(0.85, 9);
+    // the other 43 min are idle: 43/60 × 3 = $2.15
+    expect(r.idle.cost).toBeCloseTo(2.15, 9);
+  });
+
+  it('splits an allocation at a price change', () => {
+    // 1 GPU for [0, 2 h): $2.00 until 1 h 30 min, then $3.00 → 1.5 × 2 + 0.5 × 3 = $4.50
+    const book = parsePriceBook({ models: { [MODEL]: [{ from: 0, pricePerGpuHour: 2 }, { from: 90 * M, pricePerGpuHour: 3 }] } });
+    const r = costReport({ inventory: [gpu(0)], allocations: [alloc('w', 0, 0, 2 * H)], samples: [] }, book, { since: 0, until: 2 * H });
+    expect(r.byWorkload[0]!.cost).toBeCloseTo(4.5, 9);
+  });
+
+  it('lets a per-node override beat the model price', () => {
+    // n1 at the model's $2.50, n2 at its override $1.80: 1 h each → $2.50 + $1.80 = $4.30
+    const book = parsePriceBook({ models: { [MODEL]: [{ from: 0, pricePerGpuHour: 2.5 }] }, nodes: { n2: [{ from: 0, pricePerGpuHour: 1.8 }] } });
+    const r = costReport(
+      {
+        inventory: [gpu(0), gpu(0, 0, null, 'n2')],
+        allocations: [alloc('on-n1', 0, 0, H), alloc('on-n2', 0, 0, H, { node: 'n2' })],
+        samples: [],
+      },
+      book,
+      { since: 0, until: H },
+    );
+    expect(r.byWorkload.map((w) => [w.workloadId, w.cost])).toEqual([
+      ['on-n1', expect.closeTo(2.5, 9)],
+      ['on-n2', expect.closeTo(1.8, 9)],
+    ]);
+    expect(r.byTeam[0]!.cost).toBeCloseTo(4.3, 9);
+  });
+
+  it('clips a still-running allocation at the end of the window', () => {
+    // from 0, still running, window [0, 45 min): 0.75 h × $2 = $1.50
+    const history = { inventory: [gpu(0)], allocations: [alloc('w', 0, 0, null)], samples: [] };
+    expect(costReport(history, flat(2), { since: 0, until: 45 * M }).byWorkload[0]!.cost).toBeCloseTo(1.5, 9);
+    // the next window [45 min, 2 h) holds the rest: 1.25 h × $2 = $2.50
+    expect(costReport(history, flat(2), { since: 45 * M, until: 2 * H }).byWorkload[0]!.cost).toBeCloseTo(2.5, 9);
+  });
+
+  it('counts only the part of an allocation inside the window', () => {
+    // allocation [-1 h, 3 h), window [0, 2 h) → 2 GPU-h × $2 = $4
+    const r = costReport({ inventory: [gpu(0, -H)], allocations: [alloc('w', 0, -H, 3 * H)], samples: [] }, flat(2), { since: 0, until: 2 * H });
+    expect(r.byWorkload[0]!.allocatedGpuHours).toBeCloseTo(2, 9);
+    expect(r.byWorkload[0]!.cost).toBeCloseTo(4, 9);
+    // an allocation wholly outside the window does not appear
+    const outside = costReport({ inventory: [gpu(0)], allocations: [alloc('w', 0, 3 * H, 4 * H)], samples: [] }, flat(2), { since: 0, until: 2 * H });
+    expect(outside.byWorkload).toEqual([]);
+  });
+
+  it('counts GPU-hours without a price apart instead of guessing', () => {
+    const r = costReport({ inventory: [{ ...gpu(0), model: 'L4-24GB' }], allocations: [alloc('w', 0, 0, H, { model: 'L4-24GB' })], samples: [] }, flat(2), { since: 0, until: H });
+    expect(r.byWorkload[0]!.cost).toBe(0);
+    expect(r.byWorkload[0]!.unpricedGpuHours).toBeCloseTo(1, 9);
+  });
+});
+
+describe('cost report: efficiency', () => {
+  it('is the time-weighted engine activity over the allocated GPU-time', () => {
+    // 2 GPUs for 1 h. GPU 0 at 0.9 throughout; GPU 1 at 0.1 for 30 min, then 0.5.
+    // activity = 0.9 × 1 + 0.1 × 0.5 + 0.5 × 0.5 = 1.2 GPU-h; allocated = 2 GPU-h → efficiency 0.6
+    const r = costReport(
+      {
+        inventory: [gpu(0), gpu(1)],
+        allocations: [alloc('w', 0, 0, H), alloc('w', 1, 0, H)],
+        samples: [sample(0, 0, 0.9, true), sample(1, 0, 0.1, true), sample(1, 30 * M, 0.5, true)],
+      },
+      flat(2),
+      { since: 0, until: H },
+    );
+    expect(r.byWorkload[0]!.activityGpuHours).toBeCloseTo(1.2, 9);
+    expect(r.byWorkload[0]!.efficiency).toBeCloseTo(0.6, 9);
+    expect(r.byTeam[0]!.efficiency).toBeCloseTo(0.6, 9);
+  });
+
+  it('leaves unmeasured time out of efficiency, and takes a sample from before the window', () => {
+    // 1 GPU for 1 h, first sample at 30 min (activity 1.0): measured 0.5 GPU-h, efficiency 1.0
+    const late = costReport({ inventory: [gpu(0)], allocations: [alloc('w', 0, 0, H)], samples: [sample(0, 30 * M, 1, true)] }, flat(2), { since: 0, until: H });
+    expect(late.byWorkload[0]!.measuredGpuHours).toBeCloseTo(0.5, 9);
+    expect(late.byWorkload[0]!.efficiency).toBeCloseTo(1, 9);
+    // a sample at -10 min still holds at the window's start
+    const early = costReport({ inventory: [gpu(0)], allocations: [alloc('w', 0, 0, H)], samples: [sample(0, -10 * M, 0.25, true)] }, flat(2), { since: 0, until: H });
+    expect(early.byWorkload[0]!.efficiency).toBeCloseTo(0.25, 9);
+    const none = costReport({ inventory: [gpu(0)], allocations: [alloc('w', 0, 0, H)], samples: [] }, flat(2), { since: 0, until: H });
+    expect(none.byWorkload[0]!.efficiency).toBeNull();
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../errors.js';
+import { costOver, parsePriceBook, priceAt } from './prices.js';
+
+const H = 3_600_000;
+
+function issuesOf(value: unknown): Array<{ path: string; message: string }> {
+  try {
+    parsePriceBook(value);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError);
+    return ((error as ApiError).details?.issues ?? []) as Array<{ path: string; message: string }>;
+  }
+  throw new Error('expected the price book to be rejected');
+}
+
+describe('price book validation', () => {
+  it('accepts a model schedule with a node override', () => {
+    const book = parsePriceBook({ models: { 'H100-80GB': [{ from: 0, pricePerGpuHour: 2.5 }] }, nodes: { n2: [{ from: 0, pricePerGpuHour: 1.8 }] } });
+    expect(book.nodes['n2']).toHaveLength(1);
+    expect(parsePriceBook({ models: {} }).nodes).toEqual({});
+  });
+
+  it('names a negative price', () => {
+    const issues = issuesOf({ models: { 'H100-80GB': [{ from: 0, pricePerGpuHour: -1 }] } });
+    expect(issues).toEqual([{ path: 'priceBook.models.H100-80GB[0].pricePerGpuHour', message: 'must not be negative' }]);
+  });
+
+  it('names unsorted and overlapping effective times', () => {
+    const unsorted = issuesOf({ models: { 'A100-40GB': [{ from: 10, pricePerGpuHour: 1 }, { from: 5, pricePerGpuHour: 2 }] } });
+    expect(unsorted.map((i) => i.path)).toEqual(['priceBook.models.A100-40GB[1].from']);
+    expect(unsorted[0]!.message).toMatch(/strictly increasing/);
+    const repeated = issuesOf({ models: {}, nodes: { n1: [{ from: 7, pricePerGpuHour: 1 }, { from: 7, pricePerGpuHour: 2 }] } });
+    expect(repeated.map((i) => i.path)).toEqual(['priceBook.nodes.n1[1].from']);
+  });
+
+  it('rejects unknown fields and empty schedules', () => {
+    expect(issuesOf({ models: { 'H100-80GB': [] } }).map((i) => i.path)).toEqual(['priceBook.models.H100-80GB']);
+    expect(issuesOf({ models: {}, zones: {} }).map((i) => i.path)).toEqual(['priceBook.zones']);
+  });
+});
+
+describe('priceAt', () => {
+  const book = parsePriceBook({
+    models: { 'H100-80GB': [{ from: 0, pricePerGpuHour: 2 }, { from: 10 * H, pricePerGpuHour: 3 }] },
+    nodes: { n2: [{ from: 5 * H, pricePerGpuHour: 1.8 }] },
+  });
+
+  it('follows the model schedule, each price holding until the next', () => {
+    expect(priceAt(book, { node: 'n1', model: 'H100-80GB' }, 0)).toBe(2);
+    expect(priceAt(book, { node: 'n1', model: 'H100-80GB' }, 10 * H - 1)).toBe(2);
+    expect(priceAt(book, { node: 'n1', model: 'H100-80GB' }, 10 * H)).toBe(3);
+  });
+
+  it('lets a node override beat the model price from its first point on', () => {
+    expect(priceAt(book, { node: 'n2', model: 'H100-80GB' }, 5 * H - 1)).toBe(2);
+    expect(priceAt(book, { node: 'n2', model: 'H100-80GB' }, 5 * H)).toBe(1.8);
+    expect(priceAt(book, { node: 'n2', model: 'H100-80GB' }, 11 * H)).toBe(1.8);
+  });
+
+  it('has no price for an unknown model', () => {
+    expect(priceAt(book, { node: 'n1', model: 'L4-24GB' }, 0)).toBeNull();
+  });
+
+  it('splits a span at price changes', () => {
+    // 9 h → 11 h on n1: 1 h × $2 + 1 h × $3 = $5
+    expect(costOver(book, { node: 'n1', model: 'H100-80GB' }, { from: 9 * H, to: 11 * H }).cost).toBeCloseTo(5, 9);
+    // 4 h → 6 h on n2: 1 h × $2 (model) + 1 h × $1.80 (override) = $3.80
+    expect(costOver(book, { node: 'n2', model: 'H100-80GB' }, { from: 4 * H, to: 6 * H }).cost).toBeCloseTo(3.8, 9);
+    expect(costOver(book, { node: 'n1', model: 'L4-24GB' }, { from: 0, to: H / 2 })).toEqual({ cost: 0, unpricedGpuHours: 0.5 });
+  });
+});
