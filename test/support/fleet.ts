@@ -75,6 +75,16 @@ async function terminate(proc: Proc | undefined, signal: NodeJS.Signals): Promis
   clearTimeout(timer);
 }
 
+/** A start that fails must not leave its process behind to outlive the test run. */
+async function killIfStartFails(proc: Proc, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    await terminate(proc, 'SIGKILL');
+    throw err;
+  }
+}
+
 export interface ServerOptions {
   databaseUrl?: string;
   /** A second server on the same database: it prints no tokens, so it uses the first one's. */
@@ -105,20 +115,22 @@ export class ServerProcess {
     this.proc = launch(args, { GPUFLEET_HOME: this.home, DATABASE_URL: this.options.databaseUrl ?? '' });
     this.url = `http://127.0.0.1:${this.port}`;
     const proc = this.proc;
-    await waitFor(`the server at ${this.url} (output so far: ${proc.output()})`, async () => {
-      if (proc.child.exitCode !== null) throw new Error(`server exited with ${proc.child.exitCode}: ${proc.output()}`);
-      const res = await fetch(`${this.url}/readyz`);
-      return res.ok;
-    }, 60_000);
-    // Tokens are printed on a database's first start only; later starts keep the first ones.
-    this.adminToken ||= this.options.tokensFrom?.adminToken ?? '';
-    this.joinToken ||= this.options.tokensFrom?.joinToken ?? '';
-    if (!this.adminToken || !this.joinToken) {
-      // The server is ready a moment before the command prints the tokens.
-      await waitFor(`the bootstrap tokens in the server's output (${proc.output()})`, async () => /gfj_[A-Za-z0-9_-]+/.test(proc.output()), 10_000);
-      this.adminToken = /gfa_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
-      this.joinToken = /gfj_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
-    }
+    await killIfStartFails(proc, async () => {
+      await waitFor(`the server at ${this.url} (output so far: ${proc.output()})`, async () => {
+        if (proc.child.exitCode !== null) throw new Error(`server exited with ${proc.child.exitCode}: ${proc.output()}`);
+        const res = await fetch(`${this.url}/readyz`);
+        return res.ok;
+      }, 60_000);
+      // Tokens are printed on a database's first start only; later starts keep the first ones.
+      this.adminToken ||= this.options.tokensFrom?.adminToken ?? '';
+      this.joinToken ||= this.options.tokensFrom?.joinToken ?? '';
+      if (!this.adminToken || !this.joinToken) {
+        // The server is ready a moment before the command prints the tokens.
+        await waitFor(`the bootstrap tokens in the server's output (${proc.output()})`, async () => /gfj_[A-Za-z0-9_-]+/.test(proc.output()), 10_000);
+        this.adminToken = /gfa_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
+        this.joinToken = /gfj_[A-Za-z0-9_-]+/.exec(proc.output())?.[0] ?? '';
+      }
+    });
     return this;
   }
 
@@ -161,11 +173,13 @@ export class AgentProcess {
       { GPUFLEET_HOME: this.stateDir },
     );
     const proc = this.proc;
-    await waitFor(`agent ${this.name} to join`, async () => {
-      if (proc.child.exitCode !== null) throw new Error(`agent exited with ${proc.child.exitCode}: ${proc.output()}`);
-      const nodes = await this.server.client().request<{ items: Node[] }>('GET', '/v1/nodes');
-      return nodes.items.some((n) => n.name === this.name && n.state === 'ready');
-    }, 30_000);
+    await killIfStartFails(proc, async () => {
+      await waitFor(`agent ${this.name} to join`, async () => {
+        if (proc.child.exitCode !== null) throw new Error(`agent exited with ${proc.child.exitCode}: ${proc.output()}`);
+        const nodes = await this.server.client().request<{ items: Node[] }>('GET', '/v1/nodes');
+        return nodes.items.some((n) => n.name === this.name && n.state === 'ready');
+      }, 30_000);
+    });
     return this;
   }
 
