@@ -1,0 +1,84 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger, type Logger } from '../observe/logger.js';
+import type { Registry } from '../observe/metrics.js';
+import { createGatewayMetrics } from './metrics.js';
+import { GatewayProxy } from './proxy.js';
+import { RoutingTable, type RoutingTableSnapshot } from './routing-table.js';
+import { createStrategy, type StrategyName } from './strategies.js';
+
+export { staticTable, type RoutingTableSnapshot, type ModelRoute, type ModelVersionRoute, type ReplicaEndpoint } from './routing-table.js';
+export { strategyNames, type StrategyName } from './strategies.js';
+
+export interface GatewayOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  table: RoutingTableSnapshot;
+  strategy?: StrategyName;
+  /** Prefix affinity's valve: leave the affine replica when its outstanding > least + bound (default 4). */
+  loadBound?: number;
+  /** Characters of the rendered prompt that form the affinity key (default 1024). */
+  prefixChars?: number;
+  /** Request header naming the team for metrics (default `x-gpufleet-team`). */
+  teamHeader?: string;
+  logLevel?: string;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  url: string;
+  /** Replaces the routing table; requests already in flight finish where they are. */
+  setTable(table: RoutingTableSnapshot): void;
+  /** Requests in flight per replica id. */
+  load(): ReadonlyMap<string, number>;
+  registry: Registry;
+  /** Stops accepting, lets in-flight requests finish, then closes. */
+  close(): Promise<void>;
+}
+
+/** The OpenAI-compatible gateway: routes by `model` to the replicas of the routing table. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const logger = options.logger ?? createLogger({ name: 'gateway', level: options.logLevel });
+  const metrics = createGatewayMetrics();
+  let table = new RoutingTable(options.table);
+  const proxy = new GatewayProxy({
+    getTable: () => table,
+    strategy: createStrategy(options.strategy ?? 'least-outstanding', { loadBound: options.loadBound ?? 4 }),
+    metrics,
+    logger,
+    prefixChars: options.prefixChars ?? 1024,
+    teamHeader: (options.teamHeader ?? 'x-gpufleet-team').toLowerCase(),
+  });
+  const server: Server = createServer({ keepAliveTimeout: 65_000, noDelay: true }, (req, res) => proxy.handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, strategy: options.strategy ?? 'least-outstanding', models: table.models() }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    setTable(next) {
+      table = new RoutingTable(next);
+    },
+    load: () => proxy.load(),
+    registry: metrics.registry,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await proxy.drain();
+        server.closeAllConnections();
+        await closed;
+        proxy.destroy();
+        logger.info('gateway stopped');
+      })();
+      return closing;
+    },
+  };
+}

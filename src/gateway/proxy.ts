@@ -1,0 +1,246 @@
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Logger } from '../observe/logger.js';
+import { prometheusContentType } from '../observe/metrics.js';
+import { StreamWatcher, type GatewayMetrics, type RequestLabels } from './metrics.js';
+import type { ResolvedModel, RoutedReplica, RoutingTable } from './routing-table.js';
+import { promptPrefix, VersionPicker, type Strategy } from './strategies.js';
+
+const maxBodyBytes = 16 * 1024 * 1024;
+const inferenceRoutes = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
+/** Hop-by-hop headers (RFC 9110 §7.6.1) are the proxy's own business on each leg. */
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
+
+export interface ProxyOptions {
+  getTable: () => RoutingTable;
+  strategy: Strategy;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Characters of the rendered prompt hashed for prefix affinity. */
+  prefixChars: number;
+  /** Header naming the caller's team for the metrics' `team` label. */
+  teamHeader: string;
+}
+
+/** The OpenAI routes: body read once, a replica picked, the upstream answer piped through as it comes. */
+export class GatewayProxy {
+  private readonly outstanding = new Map<string, number>();
+  private readonly versions = new VersionPicker();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' });
+  private readonly outstandingOf = (id: string): number => this.outstanding.get(id) ?? 0;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+
+  constructor(private readonly options: ProxyOptions) {}
+
+  /** Requests in flight to each replica id (what least-outstanding and the valve look at). */
+  load(): ReadonlyMap<string, number> {
+    return this.outstanding;
+  }
+
+  /** Resolves once no request is in flight. */
+  drain(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.idle = resolve));
+  }
+
+  destroy(): void {
+    this.agent.destroy();
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (req.method === 'POST' && inferenceRoutes.has(path)) {
+      this.inFlight++;
+      res.once('close', () => {
+        if (--this.inFlight === 0) this.idle?.();
+      });
+      this.readBody(req, res, (body) => this.route(req, res, body, path));
+      return;
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      const table = this.options.getTable();
+      sendJson(res, 200, { object: 'list', data: table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: 'gpufleet' })) });
+      return;
+    }
+    if (req.method === 'GET' && path === '/health') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      this.options.metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': prometheusContentType });
+          res.end(text);
+        },
+        () => sendJson(res, 500, openAiError('metrics failed', 'internal_error', null, 'internal_error')),
+      );
+      return;
+    }
+    const known = inferenceRoutes.has(path) || path === '/v1/models';
+    sendJson(res, known ? 405 : 404, openAiError(`${req.method} ${path} is not a route of this gateway`, 'invalid_request_error', null, known ? 'method_not_allowed' : 'not_found'));
+  }
+
+  private readBody(req: IncomingMessage, res: ServerResponse, then: (body: Buffer) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        if (!tooLarge) sendJson(res, 413, openAiError('request body too large', 'invalid_request_error', null, 'body_too_large'));
+        tooLarge = true;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!tooLarge) then(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    req.on('error', () => res.destroy());
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string): void {
+    const started = performance.now();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      sendJson(res, 400, openAiError('the body is not valid JSON', 'invalid_request_error', null, 'invalid_json'));
+      return;
+    }
+    const model = (parsed as { model?: unknown } | null)?.model;
+    if (typeof model !== 'string' || model === '') {
+      sendJson(res, 400, openAiError('`model` is required', 'invalid_request_error', 'model', 'missing_model'));
+      return;
+    }
+    const route = this.options.getTable().lookup(model);
+    const teamHeader = req.headers[this.options.teamHeader];
+    const team = typeof teamHeader === 'string' && teamHeader !== '' ? teamHeader : 'none';
+    if (route === undefined) {
+      this.options.metrics.requests.inc({ model: 'unknown', version: 'none', team, status: '404' });
+      sendJson(res, 404, openAiError(`The model \`${model}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found'));
+      return;
+    }
+    const stream = (parsed as { stream?: unknown }).stream === true;
+    const prefixKey = this.options.strategy.name === 'prefix-affinity' ? promptPrefix(parsed, this.options.prefixChars) : undefined;
+    const tried = new Set<string>();
+    const attempt = (): void => {
+      const replica = this.pick(route, tried, prefixKey);
+      if (replica === undefined) {
+        const version = route.versions[0]?.version ?? 'none';
+        this.options.metrics.requests.inc({ model, version, team, status: '503' });
+        this.options.metrics.errors.inc({ model, version, team, reason: tried.size === 0 ? 'no_replica' : 'all_replicas_failed' });
+        sendJson(res, 503, openAiError(`no ready replica for model \`${model}\``, 'service_unavailable', 'model', 'no_replica'));
+        return;
+      }
+      tried.add(replica.id);
+      this.forward(req, res, body, path, replica, { model, version: replica.version, team }, stream, started, (err) => {
+        this.options.metrics.retries.inc({ model, version: replica.version, team });
+        this.options.logger.warn({ replica: replica.id, err: err.message }, 'upstream connection failed before any byte; retrying on another replica');
+        attempt();
+      });
+    };
+    attempt();
+  }
+
+  private pick(route: ResolvedModel, tried: ReadonlySet<string>, prefixKey: string | undefined): RoutedReplica | undefined {
+    const usable = (r: RoutedReplica) => !tried.has(r.id);
+    const version = this.versions.pick(route.model, route.versions, (v) => v.replicas.some(usable));
+    let candidates = version?.replicas ?? [];
+    if (tried.size > 0) candidates = candidates.filter(usable);
+    if (candidates.length === 0) candidates = route.all.filter(usable);
+    return this.options.strategy.pick(candidates, { outstanding: this.outstandingOf, group: version?.version ?? '', prefixKey });
+  }
+
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    path: string,
+    replica: RoutedReplica,
+    labels: RequestLabels,
+    stream: boolean,
+    started: number,
+    retry: (err: Error) => void,
+  ): void {
+    const { metrics } = this.options;
+    const headers = forwardHeaders(req.headers);
+    headers['content-length'] = body.length;
+    this.outstanding.set(replica.id, this.outstandingOf(replica.id) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.outstanding.set(replica.id, this.outstandingOf(replica.id) - 1);
+    };
+    let responded = false;
+    const upstream = httpRequest(
+      { agent: this.agent, hostname: replica.hostname, port: replica.port, method: 'POST', path: req.url ?? path, headers },
+      (up: IncomingMessage) => {
+        responded = true;
+        const status = up.statusCode ?? 502;
+        const contentType = up.headers['content-type'] ?? '';
+        const watcher = new StreamWatcher(metrics, labels, started, stream && contentType.startsWith('text/event-stream'));
+        res.writeHead(status, responseHeaders(up.headers));
+        up.on('data', (chunk: Buffer) => {
+          watcher.onChunk(chunk, performance.now());
+          if (!res.write(chunk)) {
+            up.pause();
+            res.once('drain', () => up.resume());
+          }
+        });
+        up.on('end', () => {
+          release();
+          res.end();
+          watcher.finish();
+          metrics.requests.inc({ ...labels, status: String(status) });
+          if (status >= 500) metrics.errors.inc({ ...labels, reason: `upstream_${status}` });
+        });
+        up.on('error', () => {
+          release();
+          metrics.requests.inc({ ...labels, status: String(status) });
+          metrics.errors.inc({ ...labels, reason: 'stream_broken' });
+          res.destroy();
+        });
+      },
+    );
+    upstream.on('error', (err) => {
+      release();
+      if (responded) return; // the response's own error handler deals with it
+      if (!res.headersSent && !res.destroyed) retry(err);
+    });
+    // The client went away: stop the upstream request so the replica frees its sequence.
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        upstream.destroy();
+        release();
+      }
+    });
+    upstream.end(body);
+  }
+}
+
+function forwardHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in incoming) if (!hopByHop.has(name)) out[name] = incoming[name];
+  return out;
+}
+
+function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in incoming) if (!hopByHop.has(name) || name === 'content-length') out[name] = incoming[name];
+  return out;
+}
+
+export function openAiError(message: string, type: string, param: string | null, code: string): { error: { message: string; type: string; param: string | null; code: string } } {
+  return { error: { message, type, param, code } };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
