@@ -1,0 +1,94 @@
+/**
+ * bench:simulate-replay — queueing replay of the whole Philly trace on its 2,816 GPUs (352 nodes ×
+ * 8), arrivals compressed to an offered load of about 90 %, one replay per policy: FIFO (the
+ * baseline), SJF with known runtimes, Tiresias-style discretized LAS (preemptive, restart from
+ * scratch), and gpufleet-default (= the production FIFO today; reported as such).
+ * TRACES_DIR overrides where the traces are (default ../shared/data/traces); REPLAY_LIMIT=N
+ * replays only the first N jobs; REPLAY_POLICIES=fifo,sjf picks policies; TARGET_LOAD (default 0.9).
+ */
+import { join, resolve } from 'node:path';
+import { report, type BenchResult } from './report.js';
+import { loadPhilly, formatIssue } from '../src/simulate/traces/index.js';
+import {
+  PHILLY_GPUS_PER_NODE,
+  PHILLY_GPU_MODEL,
+  PHILLY_NODES,
+  REPLAY_POLICIES,
+  buildCluster,
+  prepareJobs,
+  replayPrepared,
+  type ReplayPolicyName,
+  type ReplayResult,
+} from '../src/simulate/replay/index.js';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+const traceDir = join(process.env['TRACES_DIR'] ?? join(repoRoot, '..', 'shared', 'data', 'traces'), 'philly');
+const limit = process.env['REPLAY_LIMIT'] ? Number(process.env['REPLAY_LIMIT']) : null;
+const targetLoad = process.env['TARGET_LOAD'] ? Number(process.env['TARGET_LOAD']) : 0.9;
+const policies = (process.env['REPLAY_POLICIES']?.split(',') ?? REPLAY_POLICIES) as ReplayPolicyName[];
+const LAS_THRESHOLDS = [3600, 36000]; // GPU-seconds: 3 levels split at 1 and 10 GPU-hours
+/** LAS_CHECKPOINT_S: a preempted job keeps its work up to its last checkpoint; default none (restart from scratch). */
+const lasCheckpoint = process.env['LAS_CHECKPOINT_S'] ? Number(process.env['LAS_CHECKPOINT_S']) : null;
+
+const load = await loadPhilly(traceDir, { badRows: 'skip' });
+if (!load.queues) throw new Error('Philly gave no queues');
+console.log(`Philly: ${load.jobs.length} jobs, ${load.issues.length} bad rows skipped (jobs of VCs without a size), e.g.`);
+for (const issue of load.issues.slice(0, 3)) console.log(`  ${formatIssue(issue)}`);
+const jobs = limit === null ? load.jobs : load.jobs.slice(0, limit);
+const cluster = buildCluster({ nodes: PHILLY_NODES, gpusPerNode: PHILLY_GPUS_PER_NODE, gpuModel: PHILLY_GPU_MODEL, queues: load.queues });
+const prep = prepareJobs(jobs, cluster, { oversize: 'drop', targetLoad });
+console.log(
+  `${limit === null ? 'whole trace' : `first ${limit} jobs`}: ${prep.inputs.length} replayed; ` +
+    `${prep.oversize} jobs larger than one node (${PHILLY_GPUS_PER_NODE} GPUs) dropped, counted; ${prep.zeroGpu} without GPUs dropped\n` +
+    `${cluster.capacity} GPUs (${PHILLY_NODES} × ${PHILLY_GPUS_PER_NODE}); arrivals × ${prep.factor.toFixed(4)} → offered load ${(prep.offeredLoad * 100).toFixed(1)} %\n`,
+);
+
+const runs: ReplayResult[] = [];
+for (const policy of policies) {
+  const r = replayPrepared(prep.inputs, cluster, { policy, lasThresholds: LAS_THRESHOLDS, checkpointInterval: lasCheckpoint, buckets: 20 }, prep);
+  runs.push(r);
+  console.log(`  ${policy}: ${r.seconds.toFixed(1)} s, ${r.sim.schedulerCalls} scheduleFifo calls`);
+}
+
+const h = (s: number) => (s / 3600).toFixed(2);
+const table = [['POLICY', 'RUNS AS', 'JCT mean h', 'p50', 'p95', 'p99', 'WAIT mean h', 'p50', 'p95', 'p99', 'makespan d', 'alloc %', 'preempt', 'Jain', 'replay s']];
+for (const r of runs) {
+  const m = r.metrics;
+  table.push([
+    r.policy, r.runsAs,
+    h(m.jct.mean), h(m.jct.p50), h(m.jct.p95), h(m.jct.p99),
+    h(m.wait.mean), h(m.wait.p50), h(m.wait.p95), h(m.wait.p99),
+    (m.makespan / 86400).toFixed(1), (m.meanAllocation * 100).toFixed(1), String(m.preemptions), m.jainIndex.toFixed(3), r.seconds.toFixed(1),
+  ]);
+}
+const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+console.log(`\n${table.map((row) => row.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n')}\n`);
+
+console.log(`Tiresias-LAS: thresholds ${LAS_THRESHOLDS.map((t) => t / 3600).join(', ')} GPU-h, preemptive, ${lasCheckpoint ? `checkpoint every ${lasCheckpoint} s` : 'restart from scratch'}`);
+console.log('GPU allocation over time (% of capacity, 20 equal slices of each makespan):');
+for (const r of runs) console.log(`  ${r.policy.padEnd(16)} ${r.metrics.allocationOverTime.map((a) => Math.round(a * 100).toString().padStart(3)).join('')}`);
+console.log('');
+const q0 = runs[0]!;
+console.log(`per queue (${q0.policy}): VC  jobs  share %  entitled %  JCT mean h  wait mean h`);
+for (const [q, m] of Object.entries(q0.metrics.perQueue)) {
+  console.log(`  ${q}  ${m.jobs}  ${(m.share * 100).toFixed(1)}  ${(m.entitled * 100).toFixed(1)}  ${h(m.jct.mean)}  ${h(m.wait.mean)}`);
+}
+console.log('');
+
+const fifo = runs.find((r) => r.policy === 'fifo') ?? null;
+const scenario = (p: string) => `philly${limit === null ? '' : `-first-${limit}`}-load-${Math.round(targetLoad * 100)}/${p}`;
+const results: BenchResult[] = [];
+for (const r of runs) {
+  const m = r.metrics;
+  const base = (pick: (x: ReplayResult) => number) => (fifo ? { baseline: pick(fifo), baselineName: 'FIFO (production scheduleFifo)' } : { baseline: null });
+  results.push(
+    { scenario: scenario(r.policy), metric: 'jct_mean_s', value: m.jct.mean, unit: 's', ...base((x) => x.metrics.jct.mean) },
+    { scenario: scenario(r.policy), metric: 'jct_p99_s', value: m.jct.p99, unit: 's', ...base((x) => x.metrics.jct.p99) },
+    { scenario: scenario(r.policy), metric: 'wait_mean_s', value: m.wait.mean, unit: 's', ...base((x) => x.metrics.wait.mean) },
+    { scenario: scenario(r.policy), metric: 'wait_p99_s', value: m.wait.p99, unit: 's', ...base((x) => x.metrics.wait.p99) },
+    { scenario: scenario(r.policy), metric: 'jain_index', value: m.jainIndex, unit: '', ...base((x) => x.metrics.jainIndex) },
+    { scenario: scenario(r.policy), metric: 'replay_seconds', value: r.seconds, unit: 's', baseline: 60, baselineName: 'target: under 60 s per replay' },
+  );
+}
+const file = report('simulate-replay', results, join(repoRoot, 'bench', 'results'));
+console.log(`\nwrote ${file}`);

@@ -1,0 +1,116 @@
+/**
+ * Queueing replay: jobs arrive at their submit times and run for their durations on a simulated
+ * cluster, placed by the production scheduler core (src/scheduler/fifo.ts) under one of the
+ * queue-ordering policies. See simulator.ts for how policies reach scheduleFifo.
+ */
+import type { TraceJob } from '../traces/types.js';
+import { buildCluster, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
+import { compressArrivals, compressionFactor, offeredLoad } from './load.js';
+import { computeMetrics, type ReplayMetrics } from './metrics.js';
+import { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
+
+export { EventQueue } from './events.js';
+export { buildCluster, PHILLY_GPUS_PER_NODE, PHILLY_GPU_MODEL, PHILLY_NODES, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
+export { compressArrivals, compressionFactor, offeredLoad } from './load.js';
+export { bucketize, computeMetrics, dist, jainIndex, type Dist, type QueueMetrics, type ReplayMetrics } from './metrics.js';
+export { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
+
+export const REPLAY_POLICIES: readonly ReplayPolicyName[] = ['fifo', 'sjf', 'tiresias-las', 'gpufleet-default'];
+
+/** What gpufleet-default is today: the production FIFO core (the new scheduler is not there yet). */
+export const GPUFLEET_DEFAULT_IS = 'fifo';
+
+export interface ReplayOptions extends SimOptions {
+  /**
+   * Jobs asking for more GPUs than one node has (scheduleFifo places on one node only):
+   * `drop` leaves them out; `cap` gives them one node's GPUs for the same duration. Either way
+   * they are counted in `oversize`. Default `drop`.
+   */
+  oversize?: 'drop' | 'cap';
+  /** Compress (or stretch) arrivals to this offered load (0..); null = as in the trace. */
+  targetLoad?: number | null;
+  /** Buckets of the allocation-over-time series (default 50). */
+  buckets?: number;
+}
+
+export interface ReplayResult {
+  policy: ReplayPolicyName;
+  /** For gpufleet-default: the policy it runs today. */
+  runsAs: ReplayPolicyName;
+  oversize: { mode: 'drop' | 'cap'; count: number };
+  /** Jobs asking for no GPU, left out. */
+  zeroGpu: number;
+  offeredLoad: number;
+  compressionFactor: number;
+  metrics: ReplayMetrics;
+  sim: SimResult;
+  seconds: number;
+}
+
+/** Prepares the jobs once (oversize, compression); reused by every policy of a comparison. */
+export function prepareJobs(
+  jobs: readonly TraceJob[],
+  cluster: ReplayCluster,
+  opts: Pick<ReplayOptions, 'oversize' | 'targetLoad'>,
+): { inputs: SimJobInput[]; oversize: number; zeroGpu: number; offeredLoad: number; factor: number } {
+  const perNode = cluster.spec.gpusPerNode;
+  const queues = new Set(cluster.spec.queues.map((q) => q.name));
+  let zeroGpu = 0;
+  const mode = opts.oversize ?? 'drop';
+  let oversize = 0;
+  let inputs: SimJobInput[] = [];
+  for (const j of jobs) {
+    if (j.gpuFraction !== null) throw new Error(`job ${j.id}: fractional GPUs are not supported by the queueing replay`);
+    if (!Number.isFinite(j.duration)) throw new Error(`job ${j.id}: the queueing replay needs a finite duration`);
+    if (!queues.has(j.queue)) throw new Error(`job ${j.id}: queue ${j.queue} is not in the cluster's queues`);
+    // A job without GPUs never queues for them: this replay is about GPUs, so it is left out (counted).
+    if (j.gpus === 0) {
+      zeroGpu++;
+      continue;
+    }
+    let gpus = j.gpus;
+    if (gpus > perNode) {
+      oversize++;
+      if (mode === 'drop') continue;
+      gpus = perNode;
+    }
+    inputs.push({ id: j.id, queue: j.queue, submitTime: j.submitTime, duration: j.duration, gpus });
+  }
+  let factor = 1;
+  if (opts.targetLoad != null) {
+    factor = compressionFactor(inputs, cluster.capacity, opts.targetLoad);
+    inputs = compressArrivals(inputs, factor);
+  }
+  return { inputs, oversize, zeroGpu, offeredLoad: offeredLoad(inputs, cluster.capacity), factor };
+}
+
+export function replayPrepared(
+  inputs: readonly SimJobInput[],
+  cluster: ReplayCluster,
+  opts: ReplayOptions,
+  prep: { oversize: number; zeroGpu: number; offeredLoad: number; factor: number },
+): ReplayResult {
+  const t0 = performance.now();
+  const runsAs: ReplayPolicyName = opts.policy === 'gpufleet-default' ? GPUFLEET_DEFAULT_IS : opts.policy;
+  const sim = simulate(inputs, cluster, { ...opts, policy: opts.policy });
+  const entitled = Object.fromEntries(cluster.spec.queues.map((q) => [q.name, q.gpus]));
+  const metrics = computeMetrics(sim, cluster.capacity, entitled, opts.buckets ?? 50);
+  return {
+    policy: opts.policy,
+    runsAs,
+    oversize: { mode: opts.oversize ?? 'drop', count: prep.oversize },
+    zeroGpu: prep.zeroGpu,
+    offeredLoad: prep.offeredLoad,
+    compressionFactor: prep.factor,
+    metrics,
+    sim,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** replay(jobs, cluster, {policy, ...}) → result. */
+export function replay(jobs: readonly TraceJob[], cluster: ReplayCluster | ReplayClusterSpec, opts: ReplayOptions): ReplayResult {
+  const built = 'capacity' in cluster ? cluster : buildCluster(cluster);
+  const prep = prepareJobs(jobs, built, opts);
+  return replayPrepared(prep.inputs, built, opts, prep);
+}

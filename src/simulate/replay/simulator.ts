@@ -1,0 +1,385 @@
+import { scheduleFifo } from '../../scheduler/fifo.js';
+import type { PendingWorkload, Snapshot, SnapshotNode, SnapshotQueue } from '../../scheduler/types.js';
+import type { ReplayCluster } from './cluster.js';
+import { EventQueue } from './events.js';
+
+/**
+ * The discrete-event core of the queueing replay. Simulated time only (no sleeps). At every event
+ * time (all events of one timestamp taken together) it builds a `Snapshot` and calls the
+ * production `scheduleFifo` for placement. Policies differ only in the ORDER of the pending jobs:
+ *
+ * - `fifo` / `gpufleet-default`: submit time, then arrival order — scheduleFifo's own order
+ *   (`submittedAt` = simulated submit time in ms, ids zero-padded in arrival order).
+ * - `sjf`: known duration, then submit time. `tiresias-las`: discretized attained service
+ *   (GPU-seconds) level, then submit time (FIFO within a level).
+ *   For these, the replay sorts the pending jobs by the policy's key and passes them with
+ *   `priority` 0 and `submittedAt` = rank in that order, so scheduleFifo's sort reproduces the
+ *   policy's order and its placement (first-fit, best effort, quotas) is still production's code.
+ *
+ * Shortcuts (on by default, `shortcuts: false` turns them off; test/simulate/replay.test.ts proves
+ * equal outcomes): the scheduler is called only at times when something changed and GPUs are free;
+ * a snapshot holds only nodes with free GPUs (a full node can take nothing, and scheduleFifo walks
+ * nodes in name order, so leaving it out changes no placement) and only pending jobs that fit the
+ * largest free block, in chunks, in policy order (placement is a greedy pass in that order whose
+ * state is the free GPUs, so chunked calls with the free GPUs updated in between give the same
+ * placements as one call).
+ */
+export type ReplayPolicyName = 'fifo' | 'sjf' | 'tiresias-las' | 'gpufleet-default';
+
+export interface SimJobInput {
+  id: string;
+  queue: string;
+  submitTime: number;
+  duration: number;
+  gpus: number;
+}
+
+export interface SimOptions {
+  policy: ReplayPolicyName;
+  /** Tiresias: attained-service thresholds in GPU-seconds between levels (default 1 and 10 GPU-hours: 3 levels). */
+  lasThresholds?: number[];
+  /** Tiresias: preempt running jobs of a lower level for a waiting job of a higher one (default true). */
+  preemptive?: boolean;
+  /** Seconds between checkpoints: a preempted job keeps the work up to its last checkpoint. Default: none (restart from scratch). */
+  checkpointInterval?: number | null;
+  /** Default true; false = one scheduleFifo call per event time with every node and every pending job. */
+  shortcuts?: boolean;
+  /** Jobs per scheduleFifo call when shortcuts are on (default 256). */
+  chunk?: number;
+}
+
+export interface SimJobResult {
+  id: string;
+  queue: string;
+  gpus: number;
+  duration: number;
+  submitTime: number;
+  firstStart: number;
+  finish: number;
+  /** Seconds spent pending, over all waits (after preemptions too). */
+  waited: number;
+  preemptions: number;
+}
+
+export interface SimResult {
+  jobs: SimJobResult[];
+  /** Step function of allocated GPUs: at times[i] the allocation became gpus[i]. */
+  allocation: { times: number[]; gpus: number[] };
+  /** GPU-seconds allocated per queue (work lost to preemption included). */
+  queueGpuSeconds: Record<string, number>;
+  preemptions: number;
+  schedulerCalls: number;
+  /** Jobs never started (larger than any node). */
+  unplaceable: string[];
+}
+
+interface Job {
+  idx: number;
+  input: SimJobInput;
+  wid: string;
+  submitMs: number;
+  state: 'future' | 'pending' | 'running' | 'done';
+  node: number;
+  gpuIndices: number[];
+  startedAt: number;
+  /** Last time attained service (and queue GPU-seconds) was brought up to date. */
+  accountedTo: number;
+  /** Seconds of the job's duration already done (kept across a preemption only up to a checkpoint). */
+  done: number;
+  attained: number;
+  level: number;
+  epoch: number;
+  firstStart: number;
+  finish: number;
+  waited: number;
+  pendingSince: number;
+  preemptions: number;
+}
+
+type Ev = { kind: 'arrival'; job: Job } | { kind: 'completion' | 'demote'; job: Job; epoch: number };
+
+const DEFAULT_THRESHOLDS = [3600, 36000];
+
+export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster, opts: SimOptions): SimResult {
+  const policy = opts.policy;
+  const thresholds = opts.lasThresholds ?? DEFAULT_THRESHOLDS;
+  const las = policy === 'tiresias-las';
+  const preemptive = las && (opts.preemptive ?? true);
+  const checkpoint = opts.checkpointInterval ?? null;
+  const shortcuts = opts.shortcuts ?? true;
+  const chunkSize = opts.chunk ?? 256;
+  const width = String(Math.max(0, inputs.length - 1)).length;
+  const jobs: Job[] = inputs.map((input, idx) => ({
+    idx,
+    input,
+    wid: `j${String(idx).padStart(width, '0')}`,
+    submitMs: Math.round(input.submitTime * 1000),
+    state: 'future',
+    node: -1,
+    gpuIndices: [],
+    startedAt: 0,
+    accountedTo: 0,
+    done: 0,
+    attained: 0,
+    level: 0,
+    epoch: 0,
+    firstStart: NaN,
+    finish: NaN,
+    waited: 0,
+    pendingSince: 0,
+    preemptions: 0,
+  }));
+  const byWid = new Map(jobs.map((j) => [j.wid, j]));
+  const gpusPerNode = cluster.spec.gpusPerNode;
+  const nodes = cluster.nodes;
+  const nodeIndex = new Map(nodes.map((n, i) => [n.id, i]));
+  const used: boolean[][] = nodes.map((n) => n.gpus.map(() => false));
+  const free: number[] = nodes.map((n) => n.gpus.length);
+  const runningOn: Set<Job>[] = nodes.map(() => new Set());
+  let freeTotal = free.reduce((a, b) => a + b, 0);
+  const queueUsage = new Map<string, number>();
+  const queueGpuSeconds: Record<string, number> = {};
+  for (const q of cluster.queues) queueGpuSeconds[q.id] = 0;
+  const allocation = { times: [] as number[], gpus: [] as number[] };
+  let allocated = 0;
+  let preemptions = 0;
+  let schedulerCalls = 0;
+  const unplaceable: string[] = [];
+
+  const levelOf = (attained: number) => {
+    let l = 0;
+    while (l < thresholds.length && attained >= thresholds[l]!) l++;
+    return l;
+  };
+  const compare = (a: Job, b: Job): number => {
+    if (policy === 'sjf') {
+      const d = a.input.duration - b.input.duration;
+      if (d !== 0) return d;
+    } else if (las) {
+      const d = a.level - b.level;
+      if (d !== 0) return d;
+    }
+    return a.submitMs - b.submitMs || a.idx - b.idx;
+  };
+  let pending: Job[] = [];
+  const enqueue = (job: Job, t: number) => {
+    job.state = 'pending';
+    job.pendingSince = t;
+    // Binary insertion: pending stays sorted by the policy's key.
+    let lo = 0;
+    let hi = pending.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(pending[mid]!, job) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === pending.length) pending.push(job);
+    else pending.splice(lo, 0, job);
+  };
+
+  const events = new EventQueue<Ev>();
+  for (const job of jobs) {
+    if (job.input.gpus > gpusPerNode) unplaceable.push(job.input.id);
+    else events.push(job.input.submitTime, { kind: 'arrival', job });
+  }
+
+  const recordAllocation = (t: number) => {
+    const n = allocation.times.length;
+    if (n > 0 && allocation.times[n - 1] === t) allocation.gpus[n - 1] = allocated;
+    else allocation.times.push(t), allocation.gpus.push(allocated);
+  };
+
+  const start = (job: Job, nodeId: string, gpuIndices: number[], t: number) => {
+    const n = nodeIndex.get(nodeId)!;
+    for (const g of gpuIndices) {
+      if (used[n]![g]) throw new Error(`replay: GPU ${g} of ${nodeId} given twice`);
+      used[n]![g] = true;
+    }
+    free[n]! -= gpuIndices.length;
+    freeTotal -= gpuIndices.length;
+    allocated += gpuIndices.length;
+    runningOn[n]!.add(job);
+    queueUsage.set(job.input.queue, (queueUsage.get(job.input.queue) ?? 0) + job.input.gpus);
+    job.state = 'running';
+    job.node = n;
+    job.gpuIndices = gpuIndices;
+    job.startedAt = t;
+    job.accountedTo = t;
+    job.waited += t - job.pendingSince;
+    if (Number.isNaN(job.firstStart)) job.firstStart = t;
+    job.epoch++;
+    events.push(t + (job.input.duration - job.done), { kind: 'completion', job, epoch: job.epoch });
+    if (las) scheduleDemotion(job);
+  };
+  const scheduleDemotion = (job: Job) => {
+    const next = thresholds[job.level];
+    if (next === undefined || job.input.gpus === 0) return;
+    const at = job.accountedTo + (next - job.attained) / job.input.gpus;
+    events.push(at, { kind: 'demote', job, epoch: job.epoch });
+  };
+  const account = (job: Job, t: number) => {
+    const span = t - job.accountedTo;
+    job.attained += span * job.input.gpus;
+    queueGpuSeconds[job.input.queue] = (queueGpuSeconds[job.input.queue] ?? 0) + span * job.gpuIndices.length;
+    job.accountedTo = t;
+    if (las) job.level = levelOf(job.attained);
+  };
+  const release = (job: Job, t: number) => {
+    account(job, t);
+    const n = job.node;
+    for (const g of job.gpuIndices) used[n]![g] = false;
+    free[n]! += job.gpuIndices.length;
+    freeTotal += job.gpuIndices.length;
+    allocated -= job.gpuIndices.length;
+    runningOn[n]!.delete(job);
+    queueUsage.set(job.input.queue, (queueUsage.get(job.input.queue) ?? 0) - job.input.gpus);
+    const ran = t - job.startedAt;
+    job.node = -1;
+    job.gpuIndices = [];
+    return ran;
+  };
+
+  const snapshotQueues = (): SnapshotQueue[] =>
+    cluster.queues.map((q) => ({ ...q, usage: { [cluster.spec.gpuModel]: queueUsage.get(q.id) ?? 0 } }));
+  const snapshotNode = (n: number): SnapshotNode => {
+    const node = nodes[n]!;
+    const usedIdx: number[] = [];
+    used[n]!.forEach((u, g) => u && usedIdx.push(g));
+    return { ...node, usedGpuIndices: usedIdx };
+  };
+  const toWorkload = (job: Job, rank: number): PendingWorkload => ({
+    id: job.wid,
+    name: job.input.id,
+    queueId: job.input.queue,
+    priority: 0,
+    gpus: job.input.gpus,
+    gpuModel: null,
+    submittedAt: policy === 'fifo' || policy === 'gpufleet-default' ? job.submitMs : rank,
+  });
+  const callScheduler = (batch: Job[], nodeIdx: number[], t: number, rankBase: number) => {
+    const snapshot: Snapshot = {
+      nodes: nodeIdx.map(snapshotNode),
+      queues: snapshotQueues(),
+      pending: batch.map((j, i) => toWorkload(j, rankBase + i)),
+    };
+    schedulerCalls++;
+    const plan = scheduleFifo(snapshot, Math.round(t * 1000));
+    for (const p of plan.placements) start(byWid.get(p.workloadId)!, p.nodeId, p.gpuIndices, t);
+    return plan.placements.length;
+  };
+
+  /** One placement pass over the pending jobs in policy order. */
+  const placeRound = (t: number): number => {
+    if (pending.length === 0) return 0;
+    let placed = 0;
+    if (!shortcuts) {
+      placed = callScheduler(pending, nodes.map((_, i) => i), t, 0);
+    } else {
+      let p = 0;
+      let rank = 0;
+      while (p < pending.length && freeTotal > 0) {
+        let maxFree = 0;
+        const withFree: number[] = [];
+        for (let n = 0; n < nodes.length; n++) {
+          if (free[n]! > 0) withFree.push(n);
+          if (free[n]! > maxFree) maxFree = free[n]!;
+        }
+        const batch: Job[] = [];
+        while (p < pending.length && batch.length < chunkSize) {
+          const job = pending[p++]!;
+          if (job.input.gpus <= maxFree) batch.push(job);
+        }
+        if (batch.length === 0) break;
+        placed += callScheduler(batch, withFree, t, rank);
+        rank += batch.length;
+      }
+    }
+    if (placed > 0) pending = pending.filter((j) => j.state === 'pending');
+    return placed;
+  };
+
+  /** Tiresias: a waiting job of a higher level takes GPUs from running jobs of lower levels. */
+  const preemptRound = (t: number) => {
+    for (let guard = 0; guard < 10_000; guard++) {
+      let victimized = false;
+      for (const job of pending) {
+        if (job.level >= thresholds.length) break; // pending is sorted by level: no one below to take from
+        // Pick the first node (name order) where free GPUs plus lower-level jobs' GPUs suffice.
+        let target = -1;
+        for (let n = 0; n < nodes.length && target < 0; n++) {
+          let cap = free[n]!;
+          for (const r of runningOn[n]!) if (r.level > job.level) cap += r.gpuIndices.length;
+          if (cap >= job.input.gpus) target = n;
+        }
+        if (target < 0) continue;
+        const victims = [...runningOn[target]!].filter((r) => r.level > job.level).sort((a, b) => compare(b, a));
+        for (const v of victims) {
+          if (free[target]! >= job.input.gpus) break;
+          const ran = release(v, t);
+          v.done = checkpoint ? Math.min(v.input.duration, v.done + Math.floor(ran / checkpoint) * checkpoint) : 0;
+          v.preemptions++;
+          preemptions++;
+          v.epoch++;
+          enqueue(v, t);
+        }
+        victimized = true;
+        break;
+      }
+      if (!victimized) return;
+      if (placeRound(t) === 0) return;
+    }
+  };
+
+  while (events.size > 0) {
+    const t = events.peekTime()!;
+    let changed = false;
+    while (events.size > 0 && events.peekTime() === t) {
+      const ev = events.pop()!.data;
+      const job = ev.job;
+      if (ev.kind === 'arrival') {
+        enqueue(job, t);
+        changed = true;
+      } else if (ev.epoch !== job.epoch || job.state !== 'running') {
+        continue; // stale: the job was preempted since
+      } else if (ev.kind === 'completion') {
+        release(job, t);
+        job.done = job.input.duration;
+        job.state = 'done';
+        job.finish = t;
+        changed = true;
+      } else {
+        // demotion: attained service crossed a threshold while running
+        account(job, t);
+        // Floating point: at the demotion time attained is the threshold, give or take an ulp.
+        const next = thresholds[job.level];
+        if (next !== undefined && job.attained >= next * (1 - 1e-12)) job.level++;
+        scheduleDemotion(job);
+        changed = true;
+      }
+    }
+    if (changed && (freeTotal > 0 || !shortcuts)) placeRound(t);
+    if (changed && preemptive && pending.length > 0) preemptRound(t);
+    recordAllocation(t);
+  }
+
+  return {
+    jobs: jobs
+      .filter((j) => j.state === 'done')
+      .map((j) => ({
+        id: j.input.id,
+        queue: j.input.queue,
+        gpus: j.input.gpus,
+        duration: j.input.duration,
+        submitTime: j.input.submitTime,
+        firstStart: j.firstStart,
+        finish: j.finish,
+        waited: j.waited,
+        preemptions: j.preemptions,
+      })),
+    allocation,
+    queueGpuSeconds,
+    preemptions,
+    schedulerCalls,
+    unplaceable,
+  };
+}
