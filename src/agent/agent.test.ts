@@ -123,6 +123,8 @@ function assignment(command: string[], overrides: Partial<Assignment> = {}): Ass
     replicaId: `r-agent${++seq}`,
     workloadId: `j-${seq}`,
     workloadName: `job-${seq}`,
+    team: 'ml',
+    queue: 'ml-q',
     generation: 1,
     desired: 'run',
     gpuIndices: [0],

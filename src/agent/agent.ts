@@ -5,12 +5,15 @@ import type { AddressInfo } from 'node:net';
 import type { Assignment, DesiredState, ReplicaReport } from '../core/agent-protocol.js';
 import type { Gpu } from '../core/api-types.js';
 import { nameSchema } from '../core/names.js';
+import { hashString } from '../core/seeded-random.js';
 import { isActiveReplicaState, replicaStates, type ReplicaState } from '../core/replica-state.js';
 import { AgentClient } from '../client/agent-client.js';
 import { ClientError } from '../client/http.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { Counter, Gauge, createRegistry, prometheusContentType, type Registry } from '../observe/metrics.js';
+import { DcgmMetrics } from './dcgm-metrics.js';
 import { discoverGpus, type GpuInventory } from './gpu-discovery.js';
+import { NvidiaSmiSampler, SimulatedSampler, TelemetryLoop, type GpuHolder } from './gpu-telemetry.js';
 import { LogShipper } from './log-shipper.js';
 import { adoptReplica, startReplica, type ReplicaProcess, type RunnerOptions } from './process-runner.js';
 import { StateDir, isSafeReplicaId, type ExitRecord, type NodeIdentity } from './state-dir.js';
@@ -31,6 +34,8 @@ export interface AgentOptions {
   metricsHost?: string;
   /** Undefined: no metrics listener; 0: a free port. */
   metricsPort?: number | undefined;
+  /** How often GPU telemetry is sampled for /metrics (docs/gpu-telemetry.md); default 5000. */
+  telemetryIntervalMs?: number | undefined;
   logLevel?: string;
   logger?: Logger;
 }
@@ -111,6 +116,7 @@ class NodeAgent {
   private readonly registry: Registry;
   private readonly heartbeats: Counter<'result'>;
   private metricsServer: Server | null = null;
+  private telemetry: TelemetryLoop | null = null;
   private loops: Promise<void>[] = [];
   /** Revision of the last desired state applied; an older one (an answer that crossed a newer) is ignored. */
   private revision = -1;
@@ -188,6 +194,7 @@ class NodeAgent {
       throw err;
     }
     this.shipper.start();
+    this.startTelemetry();
     this.loops = [this.heartbeatLoop(), this.watchLoop()];
   }
 
@@ -217,6 +224,7 @@ class NodeAgent {
     this.wakeHeartbeat?.();
     await Promise.all(this.loops);
     await this.shipper.stop();
+    await this.telemetry?.stop();
     for (const r of this.replicas.values()) r.process?.detach();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     this.metricsServer?.closeAllConnections();
@@ -578,6 +586,26 @@ class NodeAgent {
     this.metricsServer = server;
     const { port } = server.address() as AddressInfo;
     this.metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
+  }
+
+  /** GPU telemetry under DCGM exporter names on /metrics: nvidia-smi for real GPUs, the synthetic model for simulated ones. */
+  private startTelemetry(): void {
+    if (!this.metricsServer || this.inventory.gpus.length === 0) return;
+    const holderOf = (index: number) => this.gpuHolder(index);
+    const gpus = this.inventory.gpus;
+    const sampler = this.inventory.simulated ? new SimulatedSampler({ gpus, holderOf, seed: hashString(this.options.name) }) : new NvidiaSmiSampler();
+    const dcgm = new DcgmMetrics({ registry: this.registry, hostname: this.options.name, gpus, holderOf });
+    this.telemetry = new TelemetryLoop({ sampler, sink: (samples) => dcgm.update(samples), intervalMs: this.options.telemetryIntervalMs, logger: this.logger });
+    this.telemetry.start();
+  }
+
+  /** The running local replica assigned this GPU; team and queue are not in the assignment yet. */
+  private gpuHolder(index: number): GpuHolder | null {
+    for (const r of this.replicas.values()) {
+      if (r.state !== 'running' || !r.assignment.gpuIndices.includes(index)) continue;
+      return { replicaId: r.assignment.replicaId, workloadName: r.assignment.workloadName, team: r.assignment.team, queue: r.assignment.queue, env: r.assignment.env };
+    }
+    return null;
   }
 
   private sleep(ms: number): Promise<void> {

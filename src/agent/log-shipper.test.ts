@@ -54,6 +54,8 @@ const assignment: Assignment = {
   replicaId,
   workloadId: 'j-1',
   workloadName: 'train',
+  team: 'ml',
+  queue: 'ml-q',
   generation: 1,
   desired: 'run',
   gpuIndices: [],

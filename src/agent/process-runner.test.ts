@@ -13,6 +13,8 @@ function assignment(command: string[], overrides: Partial<Assignment> = {}): Ass
     replicaId: `r-test${++seq}`,
     workloadId: 'j-1',
     workloadName: 'train',
+    team: 'ml',
+    queue: 'ml-q',
     generation: 1,
     desired: 'run',
     gpuIndices: [0, 1],

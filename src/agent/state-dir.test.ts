@@ -10,6 +10,8 @@ function testAssignment(overrides: Partial<Assignment> = {}): Assignment {
     replicaId: 'r-abc123',
     workloadId: 'j-xyz789',
     workloadName: 'train',
+    team: 'ml',
+    queue: 'ml-q',
     generation: 1,
     desired: 'run',
     gpuIndices: [0, 1],

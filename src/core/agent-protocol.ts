@@ -45,6 +45,8 @@ export const assignmentSchema = z.object({
   replicaId: z.string(),
   workloadId: z.string(),
   workloadName: z.string(),
+  team: z.string(),
+  queue: z.string(),
   generation: z.number().int(),
   desired: z.enum(['run', 'stop']),
   gpuIndices: z.array(z.number().int()),

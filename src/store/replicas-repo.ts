@@ -48,7 +48,9 @@ export function listAssignmentsForNode(db: Db, nodeId: string) {
   return db
     .selectFrom('replicas as r')
     .innerJoin('workloads as w', 'w.id', 'r.workload_id')
-    .select(['r.id', 'r.generation', 'r.desired', 'r.gpu_indices', 'r.state', 'w.id as workload_id', 'w.name as workload_name', 'w.spec'])
+    .innerJoin('teams as t', 't.id', 'w.team_id')
+    .innerJoin('queues as q', 'q.id', 'w.queue_id')
+    .select(['r.id', 'r.generation', 'r.desired', 'r.gpu_indices', 'r.state', 'w.id as workload_id', 'w.name as workload_name', 'w.spec', 't.name as team_name', 'q.name as queue_name'])
     .where('r.node_id', '=', nodeId)
     .where('r.state', 'in', activeReplicaStates)
     .orderBy('r.created_at')

@@ -77,6 +77,22 @@ for (const target of serverTargets()) {
       expect((await waitForState(client, 'after-cancel', ['succeeded'])).state).toBe('succeeded');
     });
 
+    it('labels the GPU telemetry of a running job with its workload, team and queue (DCGM names)', async () => {
+      await submit(client, { name: 'telemetry', gpus: 1, command: ['sleep', '30'], env: { GPUFLEET_SIM_GPU_UTIL: '0.5' } });
+      await waitForState(client, 'telemetry', ['running']);
+      const metricsUrl = /metrics at (http:\/\/\S+\/metrics)/.exec(agent.output())?.[1];
+      expect(metricsUrl, agent.output()).toBeDefined();
+      const line = await waitFor('a DCGM sample of the job’s GPU', async () => {
+        const text = await (await fetch(metricsUrl!)).text();
+        return text.split('\n').find((l) => l.startsWith('DCGM_FI_DEV_GPU_UTIL{') && l.includes('workload="telemetry"'));
+      }, 15_000, 250);
+      expect(line).toContain('team="default"');
+      expect(line).toContain('queue="default"');
+      expect(line).toContain('modelName="H100-80GB"');
+      expect(Number(line.split(' ').pop())).toBeGreaterThan(40);
+      await client.request('POST', '/v1/workloads/telemetry/cancel');
+    });
+
     it('waits when the fleet is full and says why', async () => {
       await submit(client, { name: 'too-big', gpus: 8, command: ['true'] });
       const w = await waitFor('a pending reason', async () => {

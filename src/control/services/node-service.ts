@@ -104,6 +104,8 @@ export class NodeService {
         replicaId: r.id,
         workloadId: r.workload_id,
         workloadName: r.workload_name,
+        team: r.team_name,
+        queue: r.queue_name,
         generation: r.generation,
         desired: r.desired,
         gpuIndices: r.gpu_indices,
