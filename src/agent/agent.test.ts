@@ -5,6 +5,7 @@ import { LocalHttpServer } from '../../test/support/local-http-server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testAssignment } from '../../test/support/assignments.js';
 import type { Assignment, DesiredState, HeartbeatRequest, LogChunk, RegisterRequest, ReplicaReport } from '../core/agent-protocol.js';
 import { isActiveReplicaState } from '../core/replica-state.js';
 import { createLogger } from '../observe/logger.js';
@@ -119,22 +120,8 @@ class FakeControlPlane extends LocalHttpServer {
 
 let seq = 0;
 function assignment(command: string[], overrides: Partial<Assignment> = {}): Assignment {
-  return {
-    replicaId: `r-agent${++seq}`,
-    workloadId: `j-${seq}`,
-    workloadName: `job-${seq}`,
-    team: 'ml',
-    queue: 'ml-q',
-    generation: 1,
-    desired: 'run',
-    gpuIndices: [0],
-    gpuUuids: ['GPU-sim-node-a-0'],
-    command,
-    env: {},
-    workdir: null,
-    gracePeriodMs: 2000,
-    ...overrides,
-  };
+  seq++;
+  return testAssignment({ replicaId: `r-agent${seq}`, workloadId: `j-${seq}`, workloadName: `job-${seq}`, gpuIndices: [0], gpuUuids: ['GPU-sim-node-a-0'], command, gracePeriodMs: 2000, ...overrides });
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {

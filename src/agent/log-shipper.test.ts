@@ -4,6 +4,7 @@ import { LocalHttpServer } from '../../test/support/local-http-server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testAssignment } from '../../test/support/assignments.js';
 import type { Assignment, LogChunk } from '../core/agent-protocol.js';
 import { AgentClient } from '../client/agent-client.js';
 import { createLogger } from '../observe/logger.js';
@@ -50,21 +51,7 @@ class FakeLogServer extends LocalHttpServer {
 }
 
 const replicaId = 'r-logs1';
-const assignment: Assignment = {
-  replicaId,
-  workloadId: 'j-1',
-  workloadName: 'train',
-  team: 'ml',
-  queue: 'ml-q',
-  generation: 1,
-  desired: 'run',
-  gpuIndices: [],
-  gpuUuids: [],
-  command: ['true'],
-  env: {},
-  workdir: null,
-  gracePeriodMs: 0,
-};
+const assignment: Assignment = testAssignment({ replicaId, workloadId: 'j-1', gpuIndices: [], gpuUuids: [], gracePeriodMs: 0 });
 
 describe('log shipper', () => {
   let root: string;

@@ -3,28 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testAssignment } from '../../test/support/assignments.js';
 import type { Assignment } from '../core/agent-protocol.js';
 import { StateDir } from './state-dir.js';
 import { adoptReplica, isSameProcess, processStartTime, startReplica, unknownExitMessage, whyCannotStart, type ReplicaProcess, type RunnerOptions } from './process-runner.js';
 
-let seq = 0;
 function assignment(command: string[], overrides: Partial<Assignment> = {}): Assignment {
-  return {
-    replicaId: `r-test${++seq}`,
-    workloadId: 'j-1',
-    workloadName: 'train',
-    team: 'ml',
-    queue: 'ml-q',
-    generation: 1,
-    desired: 'run',
-    gpuIndices: [0, 1],
-    gpuUuids: ['GPU-sim-n-0', 'GPU-sim-n-1'],
-    command,
-    env: {},
-    workdir: null,
-    gracePeriodMs: 5000,
-    ...overrides,
-  };
+  return testAssignment({ command, ...overrides });
 }
 
 /** Alive and not a zombie (this container's init may not reap orphans). */

@@ -2,26 +2,12 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testAssignment } from '../../test/support/assignments.js';
 import type { Assignment } from '../core/agent-protocol.js';
 import { StateDir } from './state-dir.js';
 
-function testAssignment(overrides: Partial<Assignment> = {}): Assignment {
-  return {
-    replicaId: 'r-abc123',
-    workloadId: 'j-xyz789',
-    workloadName: 'train',
-    team: 'ml',
-    queue: 'ml-q',
-    generation: 1,
-    desired: 'run',
-    gpuIndices: [0, 1],
-    gpuUuids: ['GPU-sim-n-0', 'GPU-sim-n-1'],
-    command: ['sh', '-c', 'echo hi'],
-    env: {},
-    workdir: null,
-    gracePeriodMs: 1000,
-    ...overrides,
-  };
+function assignmentFor(overrides: Partial<Assignment> = {}): Assignment {
+  return testAssignment({ replicaId: 'r-abc123', workloadId: 'j-xyz789', command: ['sh', '-c', 'echo hi'], gracePeriodMs: 1000, ...overrides });
 }
 
 describe('StateDir', () => {
@@ -48,7 +34,7 @@ describe('StateDir', () => {
   });
 
   it('round-trips a replica folder', async () => {
-    const assignment = testAssignment();
+    const assignment = assignmentFor();
     await state.createReplica(assignment);
     expect(await state.listReplicaIds()).toEqual(['r-abc123']);
     expect(await state.readAssignment('r-abc123')).toEqual(assignment);
@@ -71,7 +57,7 @@ describe('StateDir', () => {
   });
 
   it('reads the bare status the launch wrapper writes', async () => {
-    await state.createReplica(testAssignment());
+    await state.createReplica(assignmentFor());
     await writeFile(state.replica('r-abc123').exit, '0\n');
     expect(await state.readExit('r-abc123')).toEqual({ exitCode: 0, message: null, stopped: false });
     await writeFile(state.replica('r-abc123').exit, '143\n');
@@ -79,7 +65,7 @@ describe('StateDir', () => {
   });
 
   it('treats damaged files as unknown rather than failing', async () => {
-    await state.createReplica(testAssignment());
+    await state.createReplica(assignmentFor());
     await writeFile(state.replica('r-abc123').shipped, '{"stdout": 1');
     await writeFile(state.replica('r-abc123').exit, '');
     expect(await state.readShipped('r-abc123')).toEqual({ stdout: 0, stderr: 0 });

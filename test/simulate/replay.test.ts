@@ -13,23 +13,10 @@ import {
   type SimJobInput,
 } from '../../src/simulate/replay/index.js';
 import { seededRandom } from '../../src/core/seeded-random.js';
-import type { TraceJob } from '../../src/simulate/traces/index.js';
+import { wholeGpuJob, type TraceJob } from '../../src/simulate/traces/index.js';
 
-const job = (id: string, submitTime: number, gpus: number, duration: number, queue = 'q'): TraceJob => ({
-  id,
-  line: 0,
-  submitTime,
-  duration,
-  gpus,
-  gpuFraction: null,
-  gpuModels: null,
-  cpuMilli: null,
-  memoryMiB: null,
-  queue,
-  user: null,
-  priority: null,
-  timeLimit: null,
-});
+const job = (id: string, submitTime: number, gpus: number, duration: number, queue = 'q'): TraceJob =>
+  wholeGpuJob({ id, line: 0, submitTime, duration, gpus, queue });
 const cluster = (nodes: number, gpusPerNode: number, queues = [{ name: 'q', gpus: nodes * gpusPerNode }]) =>
   buildCluster({ nodes, gpusPerNode, gpuModel: 'P100-16GB', queues });
 const times = (r: ReturnType<typeof replay>) =>

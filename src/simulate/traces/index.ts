@@ -4,6 +4,7 @@ export { loadOpenB, type OpenBFiles } from './openb.js';
 export {
   TraceError,
   formatIssue,
+  wholeGpuJob,
   type BadRowPolicy,
   type ClusterNodeSpec,
   type ClusterSpec,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readTable } from './csv.js';
 import { FieldReader, IssueLog, bySubmitTime } from './fields.js';
-import type { QueueSpec, TraceJob, TraceLoad, TraceLoadOptions } from './types.js';
+import { wholeGpuJob, type QueueSpec, type TraceJob, type TraceLoad, type TraceLoadOptions } from './types.js';
 
 export const PHILLY_JOBS_FILE = 'philly.csv.gz';
 export const PHILLY_VC_FILE = 'philly_vc.csv';
@@ -68,21 +68,7 @@ export async function loadPhilly(dir: string, opts: TraceLoadOptions): Promise<T
       log.add(path, row.line, r.errors.join('; '));
       continue;
     }
-    jobs.push({
-      id: `philly-${row.line}`,
-      line: row.line,
-      submitTime: submitted,
-      duration,
-      gpus,
-      gpuFraction: null,
-      gpuModels: null,
-      cpuMilli: null,
-      memoryMiB: null,
-      queue,
-      user: null,
-      priority: null,
-      timeLimit: null,
-    });
+    jobs.push(wholeGpuJob({ id: `philly-${row.line}`, line: row.line, submitTime: submitted, duration, gpus, queue }));
   }
   const start = jobs.reduce((min, job) => Math.min(min, job.submitTime), Infinity);
   for (const job of jobs) job.submitTime -= start;

@@ -25,6 +25,11 @@ export interface TraceJob {
   timeLimit: number | null;
 }
 
+/** A job that asks for whole GPUs and nothing else, as the Philly trace records them. */
+export function wholeGpuJob(job: Pick<TraceJob, 'id' | 'line' | 'submitTime' | 'duration' | 'gpus' | 'queue'>): TraceJob {
+  return { ...job, gpuFraction: null, gpuModels: null, cpuMilli: null, memoryMiB: null, user: null, priority: null, timeLimit: null };
+}
+
 export interface ClusterNodeSpec {
   name: string;
   gpus: number;
