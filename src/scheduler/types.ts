@@ -1,8 +1,15 @@
-import type { Quota } from '../core/api-types.js';
+/**
+ * What the scheduler sees and what it decides: plain data, no handles, so the same pure core runs
+ * in the server, in tests, in the benchmark and in trace replays.
+ *
+ * Resources are named by keys: `gpu` (GPUs of any model), `gpu/<model>` (GPUs of one model, e.g.
+ * `gpu/H100-80GB`), `cpu` (cores) and `memory` (MiB). A fractional GPU counts as its fraction.
+ */
+export type ResourceKey = string;
 
-/** What the scheduler sees: plain data, no handles, so the same core runs in the server, tests and simulations. */
 export interface SnapshotGpu {
   index: number;
+  /** GPU model, e.g. `H100-80GB`; a MIG instance is its own model, e.g. `H100-80GB-1g.10gb`. */
   model: string;
   memoryMiB: number;
 }
@@ -12,52 +19,175 @@ export interface SnapshotNode {
   name: string;
   /** Only ready nodes take new work. */
   schedulable: boolean;
+  /** Topology and pool labels, e.g. `{rack: r12, nvlink-domain: nvl3, pool: training}`. */
+  labels: Record<string, string>;
+  /** Allocatable cores and memory; 0 means the node did not say, and then they do not constrain. */
+  cpus: number;
+  memoryMiB: number;
   gpus: SnapshotGpu[];
-  /** GPU indices held by active replicas. */
-  usedGpuIndices: number[];
+}
+
+export interface QueueQuota {
+  resource: ResourceKey;
+  /** Always available to this queue (the sum over children need not fill the parent's). */
+  guaranteed: number;
+  /** Most this queue (with its children) may use; null for no limit. */
+  limit: number | null;
+  /** Share of surplus this queue gets, relative to its siblings. */
+  overQuotaWeight: number;
+  /** Most of its idle guaranteed quota this queue lends to others; null lends all of it. */
+  lendingLimit: number | null;
 }
 
 export interface SnapshotQueue {
   id: string;
   name: string;
+  /** Queues nest (org → department → project); workloads are submitted to any queue, usually a leaf. */
+  parentId: string | null;
+  /** Siblings with higher priority are lent surplus first. */
   priority: number;
-  quotas: Quota[];
-  /** GPUs in use by this queue's active replicas, by GPU model. */
-  usage: Record<string, number>;
+  quotas: QueueQuota[];
+  /**
+   * Time-decayed past use by resource key, as an average in resource units: ∫ u(t)·2^(−(now−t)/H) dt
+   * divided by H/ln 2, where H is the configured half-life (so steady use of 4 GPUs reads 4).
+   */
+  decayedUsage: Record<ResourceKey, number>;
 }
 
-export interface PendingWorkload {
+/** What one replica asks for. */
+export interface ReplicaRequest {
+  /** Whole GPUs, all on one node. */
+  gpus: number;
+  /** A share of one GPU (0 < f < 1) instead of whole GPUs; null when whole. */
+  gpuFraction: number | null;
+  /** GPU memory of one GPU instead of whole GPUs; turned into a fraction of the GPU it lands on. */
+  gpuMemoryMiB: number | null;
+  cpus: number;
+  memoryMiB: number;
+}
+
+export interface TopologyRequest {
+  /** All replicas within one value of this label (`node` means one node); null for none. */
+  required: string | null;
+  /** Tried first when no requirement binds; a gang that fits nowhere so still starts spread. */
+  preferred: string | null;
+}
+
+export interface WorkloadBase {
   id: string;
   name: string;
   queueId: string;
+  /** Higher runs first and, within a queue, may preempt lower. */
   priority: number;
-  gpus: number;
-  gpuModel: string | null;
-  /** Submission time in ms since the epoch; FIFO order within equal priority. */
+  preemptible: boolean;
+  /** Replicas of a gang: all start or none do. */
+  replicas: number;
+  request: ReplicaRequest;
+  /** Acceptable GPU models; null accepts any. */
+  gpuModels: string[] | null;
+  topology: TopologyRequest;
+  /** Wall-clock limit in ms; it lets the scheduler reserve and backfill. Null: runs until done. */
+  timeLimitMs: number | null;
+  /** Submission time, ms since the epoch; FIFO order within equal priority. */
   submittedAt: number;
+}
+
+export type PendingWorkload = WorkloadBase;
+
+/** Where one replica runs and what it holds there. */
+export interface ReplicaAllocation {
+  nodeId: string;
+  gpuIndices: number[];
+  /** The share of its one GPU a fractional replica holds; null for whole GPUs. */
+  gpuFraction: number | null;
+  /** Model of the GPUs held; null when it holds none. */
+  gpuModel: string | null;
+  cpus: number;
+  memoryMiB: number;
+}
+
+export interface RunningWorkload extends WorkloadBase {
+  startedAt: number;
+  allocations: ReplicaAllocation[];
+  /** Told to stop (preempted, cancelled) but still holding its resources until its processes end. */
+  releasing: boolean;
 }
 
 export interface Snapshot {
   nodes: SnapshotNode[];
   queues: SnapshotQueue[];
+  running: RunningWorkload[];
   pending: PendingWorkload[];
 }
 
 export interface Placement {
   workloadId: string;
-  nodeId: string;
-  gpuIndices: number[];
-  /** Model of the GPUs given (null for a workload that asked for none). */
-  gpuModel: string | null;
+  /** One per replica. */
+  allocations: ReplicaAllocation[];
+}
+
+export type PreemptionKind = 'reclaim' | 'preempt' | 'consolidate';
+
+export interface Preemption {
+  workloadId: string;
+  kind: PreemptionKind;
+  /** The pending workload this makes room for. */
+  forWorkloadId: string;
+  reason: string;
+}
+
+/** A consolidation move: stop a workload here and start it there, so that a blocked gang fits. */
+export interface Move {
+  workloadId: string;
+  forWorkloadId: string;
+  to: ReplicaAllocation[];
+}
+
+export interface Reservation {
+  workloadId: string;
+  /** Earliest start, ms since the epoch, from running workloads' time limits. */
+  at: number;
+  nodeIds: string[];
 }
 
 export interface PendingExplanation {
   workloadId: string;
-  /** Most relevant first. */
+  /** Most relevant first; each a sentence a user can act on. */
   reasons: string[];
 }
 
 export interface Plan {
   placements: Placement[];
+  /** Workloads to stop and requeue; their resources free up once their processes end. */
+  preemptions: Preemption[];
+  /** Consolidation moves: carried out when consolidation is `apply`, only proposed when `propose`. */
+  moves: Move[];
+  reservations: Reservation[];
   pending: PendingExplanation[];
 }
+
+export type PlacementPolicy = 'binpack' | 'spread';
+
+export interface SchedulerConfig {
+  /** Placement policy by pool (the node label `poolLabel`); `default` for the rest. */
+  placement: { default: PlacementPolicy; pools: Record<string, PlacementPolicy> };
+  poolLabel: string;
+  /** How much decayed past use counts against a queue's share of surplus (0 turns time-based fairness off). */
+  usageWeight: number;
+  /** A workload that started less than this ago is not preempted or reclaimed. */
+  minRuntimeMs: number;
+  /** How many blocked workloads get a backfill reservation per cycle. */
+  reservations: number;
+  consolidation: 'off' | 'propose' | 'apply';
+}
+
+export const defaultSchedulerConfig: SchedulerConfig = {
+  placement: { default: 'binpack', pools: {} },
+  poolLabel: 'pool',
+  usageWeight: 1,
+  minRuntimeMs: 60_000,
+  reservations: 8,
+  consolidation: 'apply',
+};
+
+export const emptyPlan = (): Plan => ({ placements: [], preemptions: [], moves: [], reservations: [], pending: [] });

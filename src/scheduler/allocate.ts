@@ -1,0 +1,176 @@
+import { reserve } from './backfill.js';
+import { cmp, type Cycle, type PendingState } from './cycle.js';
+import { describeRoomFailure } from './explain.js';
+import type { QueueState } from './queue-tree.js';
+import { EPSILON, GPU, formatAmount, workloadAmounts, type Amounts } from './resources.js';
+import type { ReplicaAllocation } from './types.js';
+
+/**
+ * The first action: start what fits now, queue by queue in fair-share order (a queue below its fair
+ * share first, then by priority, then by dominant share), each queue's workloads by priority and
+ * age. A workload that cannot start does not hold back smaller ones, except through a backfill
+ * reservation: the first blocked workloads reserve the nodes where they can start earliest, and
+ * later workloads may use those nodes only if they do not delay them.
+ */
+export function allocate(cycle: Cycle): void {
+  const byQueue = new Map<QueueState, PendingState[]>();
+  for (const p of cycle.pending) {
+    if (!p.queue) {
+      p.limit.push(`its queue ${p.source.queueId} no longer exists`);
+      continue;
+    }
+    const list = byQueue.get(p.queue) ?? [];
+    list.push(p);
+    byQueue.set(p.queue, list);
+  }
+  const heads = new Map<QueueState, number>();
+  for (const [queue, list] of byQueue) {
+    list.sort(
+      (a, b) =>
+        b.source.priority - a.source.priority || a.source.submittedAt - b.source.submittedAt || cmp(a.source.id, b.source.id),
+    );
+    heads.set(queue, 0);
+  }
+  const failed = new Set<string>();
+  const order = new QueueOrder(cycle);
+  let reservationTries = 0;
+  let queue: QueueState | null = null;
+  while (heads.size > 0) {
+    // Only a placement changes the queues' order; after a miss the same queue goes on.
+    queue ??= order.pick([...heads.keys()]);
+    const list = byQueue.get(queue)!;
+    const at = heads.get(queue)!;
+    if (at + 1 >= list.length) heads.delete(queue);
+    else heads.set(queue, at + 1);
+    const p = list[at]!;
+    cycle.order.push(p);
+    if (tryPlace(cycle, p, failed)) {
+      order.refresh(queue);
+      queue = null;
+      continue;
+    }
+    if (!heads.has(queue)) queue = null;
+    // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
+    if (p.roomBlocked && reservationTries < cycle.config.reservations) {
+      reservationTries++;
+      reserve(cycle, p);
+    }
+  }
+}
+
+/** Places `p` now if its queue's limits and the fleet allow; records why not otherwise. */
+export function tryPlace(cycle: Cycle, p: PendingState, failed?: Set<string>): boolean {
+  const queue = p.queue!;
+  const models = cycle.modelsFor(p.source);
+  if (models.length === 0) {
+    p.roomBlocked = true;
+    p.room.push(`no ready node has GPUs of model ${p.source.gpuModels!.join(' or ')}`);
+    return false;
+  }
+  for (const model of models) {
+    const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
+    const blocked = cycle.tree.limitBlock(queue, amounts) ?? lendingBlock(cycle, queue, amounts);
+    if (blocked) {
+      p.limit.push(blocked);
+      continue;
+    }
+    // Within one allocate action the fleet only fills up: a shape that found no room will not find it later.
+    const shape = failed ? shapeOf(p, model) : '';
+    if (failed?.has(shape)) {
+      p.roomBlocked = true;
+      p.room.push(describeRoomFailure(cycle, p.source, model, { reservation: null, topology: p.source.topology.required }));
+      continue;
+    }
+    const placed = cycle.placer.place(p.source, model);
+    if (Array.isArray(placed)) {
+      commit(cycle, p, amounts, placed);
+      return true;
+    }
+    failed?.add(shape);
+    p.roomBlocked = true;
+    p.room.push(describeRoomFailure(cycle, p.source, model, placed));
+    if (placed.reservation)
+      p.notes.push(
+        `behind the backfill reservation of ${placed.reservation.workloadName}, which starts at ${new Date(placed.reservation.at).toISOString()}; a time limit that ends before then would let it start now`,
+      );
+  }
+  return false;
+}
+
+export function commit(cycle: Cycle, p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[]): void {
+  cycle.tree.charge(p.queue!, amounts);
+  cycle.plan.placements.push({ workloadId: p.source.id, allocations });
+  p.placed = true;
+}
+
+function shapeOf(p: PendingState, model: string | null): string {
+  const { request, replicas, topology, timeLimitMs } = p.source;
+  return `${model}|${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}|${replicas}|${topology.required}|${topology.preferred}|${timeLimitMs}`;
+}
+
+/**
+ * Borrowing beyond its guarantee must leave what other queues keep from lending (their lending
+ * limits) free for them, even while they are idle.
+ */
+function lendingBlock(cycle: Cycle, queue: QueueState, amounts: Amounts): string | null {
+  if (!cycle.hasLending) return null;
+  for (const key in amounts) {
+    const add = amounts[key]!;
+    if ((queue.usage[key] ?? 0) + add <= queue.guaranteed(key) + EPSILON) continue;
+    const mine = new Set(queue.selfAndAncestors());
+    let held = 0;
+    for (const q of cycle.tree.queues.values()) if (!mine.has(q)) held += Math.max(0, q.kept(key) - (q.usage[key] ?? 0));
+    if (held <= EPSILON) continue;
+    const used = cycle.tree.roots.reduce((sum, r) => sum + (r.usage[key] ?? 0), 0);
+    if (used + add + held > (cycle.capacity[key] ?? 0) + EPSILON)
+      return `borrowing is held back: other queues keep ${formatAmount(key, held)} of their idle guaranteed quota (lending limits)`;
+  }
+  return null;
+}
+
+/**
+ * The queue to serve next: walking down from the roots, at each level the child below its fair
+ * share first, then the higher priority, then the smaller dominant share. Each queue's own rank is
+ * cached and refreshed along the path of a queue that was charged.
+ */
+class QueueOrder {
+  private readonly ranks = new Map<QueueState, [number, number, number]>();
+  private readonly paths = new Map<QueueState, QueueState[]>();
+
+  constructor(private readonly cycle: Cycle) {
+    for (const q of cycle.tree.queues.values()) this.rankOf(q);
+  }
+
+  refresh(queue: QueueState): void {
+    for (const q of queue.selfAndAncestors()) this.rankOf(q);
+  }
+
+  pick(candidates: QueueState[]): QueueState {
+    let best = candidates[0]!;
+    for (let i = 1; i < candidates.length; i++) if (this.before(candidates[i]!, best)) best = candidates[i]!;
+    return best;
+  }
+
+  private rankOf(q: QueueState): void {
+    this.ranks.set(q, [(q.usage[GPU] ?? 0) < (q.deserved[GPU] ?? 0) - EPSILON ? 0 : 1, -q.source.priority, q.share(this.cycle.tree.keys)]);
+  }
+
+  private path(q: QueueState): QueueState[] {
+    let path = this.paths.get(q);
+    if (!path) this.paths.set(q, (path = [...q.selfAndAncestors()].reverse()));
+    return path;
+  }
+
+  private before(a: QueueState, b: QueueState): boolean {
+    const pa = this.path(a);
+    const pb = this.path(b);
+    for (let level = 0; level < Math.min(pa.length, pb.length); level++) {
+      if (pa[level] === pb[level]) continue;
+      const ra = this.ranks.get(pa[level]!)!;
+      const rb = this.ranks.get(pb[level]!)!;
+      for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return ra[i]! < rb[i]!;
+      return pa[level]!.name < pb[level]!.name;
+    }
+    return pa.length < pb.length;
+  }
+}

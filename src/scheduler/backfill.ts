@@ -1,0 +1,62 @@
+import type { Cycle, PendingState } from './cycle.js';
+import type { NodeState } from './fleet.js';
+import { EPSILON, isFractional } from './resources.js';
+
+/**
+ * Gives a blocked workload a reservation at the earliest time it can start, from the time limits
+ * of what runs now: the nodes it will use keep those GPUs for it, and later workloads may only use
+ * them if they end before then or leave enough free. A workload with fractional GPUs, or one
+ * waiting on work without time limits, gets none. Returns whether it got one.
+ */
+export function reserve(cycle: Cycle, p: PendingState): boolean {
+  const { request, replicas, topology } = p.source;
+  if (isFractional(request) || request.gpus === 0) return false;
+  for (const model of cycle.modelsFor(p.source)) {
+    if (model === null) continue;
+    const nodes = cycle.fleet.nodes.filter((n) => n.schedulable && n.reservation === null && n.byModel.has(model));
+    // When each GPU of the model becomes free, per node, ascending.
+    const freeTimes = new Map<NodeState, number[]>();
+    const times = new Set<number>();
+    for (const node of nodes) {
+      const list = node.byModel.get(model)!.map((g) => (g.used <= EPSILON ? cycle.now : Math.max(cycle.now, ...g.ends)));
+      list.sort((a, b) => a - b);
+      freeTimes.set(node, list);
+      for (const t of list) if (Number.isFinite(t)) times.add(t);
+    }
+    const slotsAt = (node: NodeState, at: number) => Math.floor(countUpTo(freeTimes.get(node)!, at) / request.gpus);
+    const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter((n) => freeTimes.has(n)));
+    const feasible = (at: number) => groups.find((g) => g.reduce((sum, n) => sum + slotsAt(n, at), 0) >= replicas) ?? null;
+    const sorted = [...times].sort((a, b) => a - b);
+    let low = 0;
+    let high = sorted.length - 1;
+    if (high < 0 || !feasible(sorted[high]!)) continue;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (feasible(sorted[mid]!)) high = mid;
+      else low = mid + 1;
+    }
+    const at = sorted[low]!;
+    const group = [...feasible(at)!].sort((a, b) => slotsAt(b, at) - slotsAt(a, at));
+    const nodeIds: string[] = [];
+    let left = replicas;
+    for (const node of group) {
+      if (left === 0) break;
+      const take = Math.min(left, slotsAt(node, at));
+      if (take === 0) continue;
+      left -= take;
+      node.reservation = { workloadId: p.source.id, workloadName: p.source.name, at, model, gpus: take * request.gpus, freeAt: countUpTo(freeTimes.get(node)!, at) };
+      nodeIds.push(node.id);
+    }
+    cycle.plan.reservations.push({ workloadId: p.source.id, at, nodeIds });
+    p.notes.push(`reserved: starts by ${new Date(at).toISOString()} on ${nodeIds.length} node${nodeIds.length === 1 ? '' : 's'}, when running workloads reach their time limits`);
+    return true;
+  }
+  p.notes.push('no start time can be promised yet: the work it waits for has no time limits');
+  return false;
+}
+
+function countUpTo(sortedTimes: number[], at: number): number {
+  let n = 0;
+  while (n < sortedTimes.length && sortedTimes[n]! <= at) n++;
+  return n;
+}

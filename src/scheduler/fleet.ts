@@ -1,0 +1,234 @@
+import { EPSILON, gpuShare, isFractional } from './resources.js';
+import type { PlacementPolicy, ReplicaAllocation, ReplicaRequest, SchedulerConfig, SnapshotNode } from './types.js';
+
+export interface GpuState {
+  index: number;
+  model: string;
+  memoryMiB: number;
+  /** Share in use, 0..1; a whole-GPU holder sets it to 1. */
+  used: number;
+  /** When each holder's time limit ends (Infinity: no limit); the GPU is free once all have. */
+  ends: number[];
+}
+
+/** What a backfill reservation holds on one node until its start time. */
+export interface NodeReservation {
+  workloadId: string;
+  workloadName: string;
+  at: number;
+  model: string;
+  /** Whole GPUs of `model` the reservation needs free on this node at `at`. */
+  gpus: number;
+  /** Whole GPUs of `model` free on this node at `at`, less what long workloads placed since took. */
+  freeAt: number;
+}
+
+export class NodeState {
+  readonly gpus: GpuState[];
+  readonly byModel = new Map<string, GpuState[]>();
+  /** Whole free GPUs by model. */
+  readonly freeWhole = new Map<string, number>();
+  cpuFree: number;
+  memFree: number;
+  reservation: NodeReservation | null = null;
+  /** Starts as the snapshot says; a consolidation search hides nodes it is freeing. */
+  schedulable: boolean;
+
+  constructor(
+    readonly source: SnapshotNode,
+    readonly policy: PlacementPolicy,
+  ) {
+    this.schedulable = source.schedulable;
+    this.gpus = [...source.gpus].sort((a, b) => a.index - b.index).map((g) => ({ ...g, used: 0, ends: [] }));
+    for (const gpu of this.gpus) {
+      const list = this.byModel.get(gpu.model) ?? [];
+      list.push(gpu);
+      this.byModel.set(gpu.model, list);
+      this.freeWhole.set(gpu.model, (this.freeWhole.get(gpu.model) ?? 0) + 1);
+    }
+    // A node that did not report cores or memory is not constrained by them.
+    this.cpuFree = source.cpus > 0 ? source.cpus : Infinity;
+    this.memFree = source.memoryMiB > 0 ? source.memoryMiB : Infinity;
+  }
+
+  get id(): string {
+    return this.source.id;
+  }
+
+  label(key: string): string | undefined {
+    return key === 'node' ? this.source.id : this.source.labels[key];
+  }
+
+  /** The GPUs (and share of each) this node would give `request` on `model`, or null if it cannot. */
+  fit(request: ReplicaRequest, model: string): ReplicaAllocation | null {
+    if (request.cpus > this.cpuFree + EPSILON || request.memoryMiB > this.memFree + EPSILON) return null;
+    const base = { nodeId: this.id, gpuModel: model, cpus: request.cpus, memoryMiB: request.memoryMiB };
+    const gpus = this.byModel.get(model) ?? [];
+    if (isFractional(request)) {
+      // Bin-pack shares: the fullest GPU that still has room, so whole GPUs stay whole.
+      let best: GpuState | null = null;
+      let share = 0;
+      for (const gpu of gpus) {
+        const s = gpuShare(request, gpu.memoryMiB);
+        if (s > 1 + EPSILON || gpu.used + s > 1 + EPSILON) continue;
+        if (best === null || gpu.used > best.used) {
+          best = gpu;
+          share = s;
+        }
+      }
+      return best ? { ...base, gpuIndices: [best.index], gpuFraction: share } : null;
+    }
+    if ((this.freeWhole.get(model) ?? 0) < request.gpus) return null;
+    const indices: number[] = [];
+    for (const gpu of gpus) {
+      if (indices.length === request.gpus) break;
+      if (gpu.used === 0) indices.push(gpu.index);
+    }
+    return { ...base, gpuIndices: indices, gpuFraction: null };
+  }
+
+  /** A node that takes no GPUs but fits cores and memory. */
+  fitsWithoutGpus(request: ReplicaRequest): ReplicaAllocation | null {
+    if (request.cpus > this.cpuFree + EPSILON || request.memoryMiB > this.memFree + EPSILON) return null;
+    return { nodeId: this.id, gpuIndices: [], gpuFraction: null, gpuModel: null, cpus: request.cpus, memoryMiB: request.memoryMiB };
+  }
+
+  hasPartialGpu(model: string): boolean {
+    return (this.byModel.get(model) ?? []).some((g) => g.used > EPSILON && g.used < 1 - EPSILON);
+  }
+}
+
+/**
+ * Every node's free GPUs, cores and memory during one cycle, with an index of schedulable nodes by
+ * their count of free whole GPUs per model: the placement scorer walks it instead of every node, and
+ * a request larger than any node's free block is refused without a walk.
+ */
+export class FleetState {
+  readonly nodes: NodeState[];
+  readonly byId: Map<string, NodeState>;
+  /** model → free whole count → schedulable nodes with that many free. */
+  private readonly buckets = new Map<string, Set<NodeState>[]>();
+  /** model → schedulable nodes with a GPU partly shared. */
+  private readonly partial = new Map<string, Set<NodeState>>();
+  /** Models in the fleet, in the order first seen (stable, so plans are deterministic). */
+  readonly models: string[] = [];
+  readonly memoryOfModel = new Map<string, number>();
+  readonly hasSpreadNodes: boolean;
+  private readonly domainsByLabel = new Map<string, Map<string, NodeState[]>>();
+
+  constructor(nodes: SnapshotNode[], config: SchedulerConfig) {
+    const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.nodes = sorted.map((n) => new NodeState(n, config.placement.pools[n.labels[config.poolLabel] ?? ''] ?? config.placement.default));
+    this.byId = new Map(this.nodes.map((n) => [n.id, n]));
+    this.hasSpreadNodes = this.nodes.some((n) => n.policy === 'spread');
+    for (const node of this.nodes) {
+      for (const gpu of node.gpus) {
+        if (!this.memoryOfModel.has(gpu.model)) {
+          this.models.push(gpu.model);
+          this.memoryOfModel.set(gpu.model, gpu.memoryMiB);
+        }
+      }
+      if (node.schedulable) for (const [model, free] of node.freeWhole) this.bucket(model, free).add(node);
+    }
+  }
+
+  private bucket(model: string, free: number): Set<NodeState> {
+    let list = this.buckets.get(model);
+    if (!list) this.buckets.set(model, (list = []));
+    while (list.length <= free) list.push(new Set());
+    return list[free]!;
+  }
+
+  /** Nodes with exactly `free` whole free GPUs of `model`. */
+  nodesWithFree(model: string, free: number): ReadonlySet<NodeState> {
+    return this.buckets.get(model)?.[free] ?? new Set();
+  }
+
+  /** The most whole free GPUs of `model` on one schedulable node. */
+  largestFree(model: string): number {
+    const list = this.buckets.get(model);
+    if (!list) return 0;
+    for (let k = list.length - 1; k > 0; k--) if (list[k]!.size > 0) return k;
+    return 0;
+  }
+
+  totalFree(model: string): number {
+    const list = this.buckets.get(model);
+    let total = 0;
+    if (list) for (let k = 1; k < list.length; k++) total += k * list[k]!.size;
+    return total;
+  }
+
+  nodesWithPartial(model: string): ReadonlySet<NodeState> {
+    return this.partial.get(model) ?? new Set();
+  }
+
+  /** Nodes grouped by their value of `label` (`node`: one group per node); nodes without it are left out. */
+  domains(label: string): Map<string, NodeState[]> {
+    let domains = this.domainsByLabel.get(label);
+    if (domains) return domains;
+    domains = new Map();
+    for (const node of this.nodes) {
+      const value = node.label(label);
+      if (value === undefined) continue;
+      const list = domains.get(value) ?? [];
+      list.push(node);
+      domains.set(value, list);
+    }
+    this.domainsByLabel.set(label, domains);
+    return domains;
+  }
+
+  setSchedulable(node: NodeState, schedulable: boolean): void {
+    if (node.schedulable === schedulable) return;
+    node.schedulable = schedulable;
+    for (const [model, free] of node.freeWhole) {
+      const partial = this.partial.get(model);
+      if (schedulable) {
+        this.bucket(model, free).add(node);
+        if (node.hasPartialGpu(model)) partial?.add(node);
+      } else {
+        this.bucket(model, free).delete(node);
+        partial?.delete(node);
+      }
+    }
+  }
+
+  /**
+   * Takes (sign 1) or gives back (sign −1) what `allocation` holds, keeping the index true; `endAt`
+   * is when its holder's time limit runs out, for backfill.
+   */
+  apply(allocation: ReplicaAllocation, sign: 1 | -1, endAt: number): void {
+    const node = this.byId.get(allocation.nodeId);
+    if (!node) return;
+    node.cpuFree -= sign * allocation.cpus;
+    node.memFree -= sign * allocation.memoryMiB;
+    if (allocation.gpuModel === null) return;
+    const model = allocation.gpuModel;
+    const before = node.freeWhole.get(model) ?? 0;
+    for (const index of allocation.gpuIndices) {
+      const gpu = node.gpus.find((g) => g.index === index);
+      if (!gpu) continue;
+      const wasFree = gpu.used <= EPSILON;
+      gpu.used += sign * (allocation.gpuFraction ?? 1);
+      if (sign === 1) gpu.ends.push(endAt);
+      else {
+        const at = gpu.ends.indexOf(endAt);
+        if (at >= 0) gpu.ends.splice(at, 1);
+      }
+      if (Math.abs(gpu.used) <= EPSILON) gpu.used = 0;
+      const isFree = gpu.used <= EPSILON;
+      if (wasFree !== isFree) node.freeWhole.set(model, (node.freeWhole.get(model) ?? 0) + (isFree ? 1 : -1));
+    }
+    if (!node.schedulable) return;
+    const after = node.freeWhole.get(model) ?? 0;
+    if (after !== before) {
+      this.bucket(model, before).delete(node);
+      this.bucket(model, after).add(node);
+    }
+    let partial = this.partial.get(model);
+    if (!partial) this.partial.set(model, (partial = new Set()));
+    if (node.hasPartialGpu(model)) partial.add(node);
+    else partial.delete(node);
+  }
+}

@@ -1,0 +1,243 @@
+import type { Cycle, PendingState, RunningState } from './cycle.js';
+import type { NodeState } from './fleet.js';
+import type { QueueState } from './queue-tree.js';
+import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
+import type { PreemptionKind, ReplicaAllocation } from './types.js';
+
+/** Each attempt walks the nodes of a model; bounding them bounds a cycle behind a huge backlog. */
+const ATTEMPTS_PER_CYCLE = 64;
+
+/**
+ * The last two actions, for workloads the allocate action could not start for want of room, in
+ * the order it considered them: first wait if what is already being released would make room;
+ * else reclaim from queues over their fair share (only for a queue that stays within its own);
+ * else preempt lower-priority work of the same queue. Victims are only chosen when the workload
+ * then fits, so nothing stops in vain; the workload itself starts in a later cycle, once they end.
+ */
+export function reclaimAndPreempt(cycle: Cycle): void {
+  let attempts = 0;
+  for (const p of cycle.order) {
+    if (p.placed || !p.roomBlocked || p.waiting.length > 0 || p.limit.length > 0) continue;
+    if (attempts++ >= ATTEMPTS_PER_CYCLE) break;
+    if (fitsOnceReleased(cycle, p)) {
+      p.waiting.push(`waiting for ${cycle.releasing.length} preempted or stopping workload(s) to release their resources`);
+      continue;
+    }
+    if (evict(cycle, p, 'reclaim')) continue;
+    evict(cycle, p, 'preempt');
+  }
+}
+
+/** Whether `p` would fit if everything already told to stop were gone (it is then only a matter of time). */
+function fitsOnceReleased(cycle: Cycle, p: PendingState): boolean {
+  const releasing = cycle.releasing.filter((r) => !r.evicted);
+  if (releasing.length === 0) return false;
+  for (const r of releasing) cycle.occupy(r, -1);
+  let fits = false;
+  for (const model of cycle.modelsFor(p.source)) {
+    const placed = cycle.placer.place(p.source, model);
+    if (!Array.isArray(placed)) continue;
+    cycle.placer.undo(placed, cycle.placer.endAt(p.source));
+    fits = true;
+    break;
+  }
+  for (const r of releasing) cycle.occupy(r, 1);
+  return fits;
+}
+
+function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
+  const queue = p.queue!;
+  for (const model of cycle.modelsFor(p.source)) {
+    if (model === null || isFractional(p.source.request)) continue;
+    const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
+    const eligible = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : preemptible(cycle, p, queue);
+    const victims = chooseVictims(cycle, p, model, eligible);
+    if (!victims) continue;
+    if (cycle.tree.limitBlock(queue, amounts) !== null) {
+      restore(cycle, victims);
+      continue;
+    }
+    for (const v of victims) {
+      cycle.plan.preemptions.push({
+        workloadId: v.source.id,
+        kind,
+        forWorkloadId: p.source.id,
+        reason:
+          kind === 'reclaim'
+            ? `reclaimed for ${p.source.name}: queue ${queue.name} is within its fair share and ${v.queue!.name} is over its own`
+            : `preempted for ${p.source.name}, of higher priority (${p.source.priority} > ${v.source.priority}) in queue ${queue.name}`,
+      });
+      // They hold their GPUs until their processes end, but no longer count for their queue.
+      cycle.occupy(v, 1);
+    }
+    // The preemptor's queue is charged now, so the next preemptor in this cycle sees it.
+    cycle.tree.charge(queue, amounts);
+    p.waiting.push(`waiting for ${victims.length} workload(s) ${kind === 'reclaim' ? 'reclaimed' : 'preempted'} for it to stop`);
+    return true;
+  }
+  if (kind === 'preempt' && p.waiting.length === 0) p.notes.push(explainNoVictims(cycle, p, queue));
+  return false;
+}
+
+/** Victims from other queues: preemptible, past the minimum runtime, outside their guarantee, their queue over its fair share. */
+function reclaimable(cycle: Cycle, p: PendingState, queue: QueueState, amounts: Amounts, model: string): (r: RunningState) => boolean {
+  const keys = [GPU, gpuKey(model)].filter((k) => cycle.tree.keys.includes(k));
+  const memo = new Map<QueueState, { mine: QueueState[]; theirs: QueueState[] }>();
+  return (r) => {
+    if (!r.queue || r.queue === queue || r.inGuarantee || !movable(cycle, r)) return false;
+    let sides = memo.get(r.queue);
+    if (!sides) memo.set(r.queue, (sides = branches(queue, r.queue)));
+    const { mine, theirs } = sides;
+    // Below their lowest common ancestor, the preemptor's side must stay within its share and the victim's be over it.
+    if (!mine.every((q) => q.withinShareAfter(amounts, cycle.tree.keys))) return false;
+    return theirs.every((q) => keys.some((k) => q.overShare(k)));
+  };
+}
+
+/** Victims from the same queue with strictly lower priority. */
+function preemptible(cycle: Cycle, p: PendingState, queue: QueueState): (r: RunningState) => boolean {
+  return (r) => r.queue === queue && r.source.priority < p.source.priority && movable(cycle, r);
+}
+
+export function movable(cycle: Cycle, r: RunningState): boolean {
+  return !r.evicted && !r.source.releasing && r.source.preemptible && cycle.now - r.source.startedAt >= cycle.config.minRuntimeMs;
+}
+
+/** The queues from each side up to (not including) their lowest common ancestor. */
+function branches(a: QueueState, b: QueueState): { mine: QueueState[]; theirs: QueueState[] } {
+  const ofB = new Set(b.selfAndAncestors());
+  const mine: QueueState[] = [];
+  let common: QueueState | null = null;
+  for (const q of a.selfAndAncestors()) {
+    if (ofB.has(q)) {
+      common = q;
+      break;
+    }
+    mine.push(q);
+  }
+  const theirs: QueueState[] = [];
+  for (const q of b.selfAndAncestors()) {
+    if (q === common) break;
+    theirs.push(q);
+  }
+  return { mine, theirs };
+}
+
+/**
+ * Frees room replica by replica: where a replica fits on free GPUs it takes them, else the node
+ * whose eligible victims free enough with the fewest and cheapest victims gives them up. All
+ * replicas must fit (and a topology requirement hold) or nothing is chosen. Returns the victims,
+ * evicted from their queues and still off the nodes, or null with the cycle as it was.
+ */
+function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (r: RunningState) => boolean): RunningState[] | null {
+  const single = { ...p.source, replicas: 1, topology: { required: null, preferred: null } };
+  const endAt = cycle.placer.endAt(p.source);
+  const taken: ReplicaAllocation[] = [];
+  const victims: RunningState[] = [];
+  const tried = new Set<NodeState>();
+  const rollback = () => {
+    cycle.placer.undo(taken, endAt);
+    restore(cycle, victims);
+    return null;
+  };
+  for (let r = 0; r < p.source.replicas; r++) {
+    let placed = cycle.placer.place(single, model);
+    while (!Array.isArray(placed)) {
+      const best = bestNodeToFree(cycle, p.source.request.gpus, model, eligible, tried);
+      if (!best) return rollback();
+      tried.add(best.node);
+      for (const v of best.victims) {
+        v.evicted = true;
+        cycle.occupy(v, -1);
+        if (v.queue) cycle.tree.charge(v.queue, v.amounts, -1);
+        victims.push(v);
+      }
+      placed = cycle.placer.place(single, model);
+    }
+    taken.push(...placed);
+  }
+  const required = p.source.topology.required;
+  if (required !== null) {
+    const values = new Set(taken.map((a) => cycle.fleet.byId.get(a.nodeId)!.label(required)));
+    if (values.size !== 1 || values.has(undefined)) return rollback();
+  }
+  cycle.placer.undo(taken, endAt);
+  return victims;
+}
+
+function restore(cycle: Cycle, victims: RunningState[]): void {
+  for (const v of victims) {
+    v.evicted = false;
+    cycle.occupy(v, 1);
+    if (v.queue) cycle.tree.charge(v.queue, v.amounts, 1);
+  }
+}
+
+/**
+ * The node where stopping eligible workloads frees `need` whole GPUs of `model` with the fewest
+ * victims, then the lowest priorities, then the fewest GPUs stopped in all.
+ */
+function bestNodeToFree(
+  cycle: Cycle,
+  need: number,
+  model: string,
+  eligible: (r: RunningState) => boolean,
+  tried: Set<NodeState>,
+): { node: NodeState; victims: RunningState[] } | null {
+  let best: { node: NodeState; victims: RunningState[]; score: number[] } | null = null;
+  for (const node of cycle.fleet.nodes) {
+    if (!node.schedulable || tried.has(node)) continue;
+    const free = node.freeWhole.get(model);
+    if (free === undefined) continue;
+    const candidates: { r: RunningState; gpus: number }[] = [];
+    let reachable = free;
+    for (const r of cycle.holdersOn(node)) {
+      if (!eligible(r)) continue;
+      const gpus = wholeGpusOn(r, node.id, model);
+      if (gpus === 0) continue;
+      candidates.push({ r, gpus });
+      reachable += gpus;
+    }
+    if (reachable < need || candidates.length === 0) continue;
+    candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || b.gpus - a.gpus || b.r.source.startedAt - a.r.source.startedAt);
+    const chosen: typeof candidates = [];
+    let freed = free;
+    for (const c of candidates) {
+      if (freed >= need) break;
+      chosen.push(c);
+      freed += c.gpus;
+    }
+    // Drop any victim the others make unnecessary, the most expensive first.
+    for (let i = chosen.length - 1; i >= 0; i--) {
+      if (freed - chosen[i]!.gpus >= need) {
+        freed -= chosen[i]!.gpus;
+        chosen.splice(i, 1);
+      }
+    }
+    const score = [
+      chosen.length,
+      chosen.reduce((s, c) => s + c.r.source.priority, 0),
+      chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0), 0),
+    ];
+    if (!best || lexLess(score, best.score)) best = { node, victims: chosen.map((c) => c.r), score };
+  }
+  return best && { node: best.node, victims: best.victims };
+}
+
+function wholeGpusOn(r: RunningState, nodeId: string, model: string): number {
+  let gpus = 0;
+  for (const a of r.source.allocations) if (a.nodeId === nodeId && a.gpuModel === model && a.gpuFraction === null) gpus += a.gpuIndices.length;
+  return gpus;
+}
+
+function lexLess(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
+}
+
+function explainNoVictims(cycle: Cycle, p: PendingState, queue: QueueState): string {
+  const amounts = workloadAmounts(p.source, cycle.modelsFor(p.source)[0] ?? null, 0);
+  if (!queue.withinShareAfter(amounts, cycle.tree.keys))
+    return `queue ${queue.name} would pass its fair share (${Math.round((queue.deserved[GPU] ?? 0) * 100) / 100} GPUs), so it may not reclaim; it runs when GPUs free up`;
+  return 'no running workload may be reclaimed or preempted for it (non-preemptible, within guarantee, or too recently started)';
+}
