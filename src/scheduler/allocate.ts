@@ -3,7 +3,7 @@ import { cmp, type Cycle, type PendingState } from './cycle.js';
 import { describeRoomFailure } from './explain.js';
 import type { QueueState } from './queue-tree.js';
 import { EPSILON, GPU, formatAmount, workloadAmounts, type Amounts } from './resources.js';
-import type { ReplicaAllocation } from './types.js';
+import type { PendingWorkload, ReplicaAllocation } from './types.js';
 
 /**
  * The first action: start what fits now, queue by queue in fair-share order (a queue below its fair
@@ -75,7 +75,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Set<string>): b
       continue;
     }
     // Within one allocate action the fleet only fills up: a shape that found no room will not find it later.
-    const shape = failed ? shapeOf(p, model) : '';
+    const shape = failed ? `${model}|${shapeOf(p.source)}` : '';
     if (failed?.has(shape)) {
       p.roomBlocked = true;
       p.room.push(describeRoomFailure(cycle, p.source, model, { reservation: null, topology: p.source.topology.required }));
@@ -103,9 +103,10 @@ export function commit(cycle: Cycle, p: PendingState, amounts: Amounts, allocati
   p.placed = true;
 }
 
-function shapeOf(p: PendingState, model: string | null): string {
-  const { request, replicas, topology, timeLimitMs } = p.source;
-  return `${model}|${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}|${replicas}|${topology.required}|${topology.preferred}|${timeLimitMs}`;
+/** Workloads of one shape fit in the same places. */
+export function shapeOf(workload: PendingWorkload): string {
+  const { request, replicas, topology, timeLimitMs, gpuModels } = workload;
+  return `${gpuModels?.join(',')}|${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}|${replicas}|${topology.required}|${topology.preferred}|${timeLimitMs}`;
 }
 
 /**

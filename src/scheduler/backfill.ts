@@ -11,6 +11,10 @@ import { EPSILON, isFractional } from './resources.js';
 export function reserve(cycle: Cycle, p: PendingState): boolean {
   const { request, replicas, topology } = p.source;
   if (isFractional(request) || request.gpus === 0) return false;
+  if (cycle.fleet.timeLimited === 0) {
+    p.notes.push(noPromise);
+    return false;
+  }
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null) continue;
     const nodes = cycle.fleet.nodes.filter((n) => n.schedulable && n.reservation === null && n.byModel.has(model));
@@ -51,9 +55,11 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     p.notes.push(`reserved: starts by ${new Date(at).toISOString()} on ${nodeIds.length} node${nodeIds.length === 1 ? '' : 's'}, when running workloads reach their time limits`);
     return true;
   }
-  p.notes.push('no start time can be promised yet: the work it waits for has no time limits');
+  p.notes.push(noPromise);
   return false;
 }
+
+const noPromise = 'no start time can be promised yet: the work it waits for has no time limits';
 
 function countUpTo(sortedTimes: number[], at: number): number {
   let n = 0;

@@ -40,6 +40,9 @@ export class Cycle {
   readonly placer: Placer;
   readonly running: RunningState[];
   readonly releasing: RunningState[];
+  /** Those that may be stopped at all: preemptible, not already stopping, past the minimum runtime. */
+  readonly movable: RunningState[];
+  readonly movableSet: Set<RunningState>;
   /** Running workloads with an allocation on each node (a gang appears on each of its nodes). */
   readonly holders = new Map<string, RunningState[]>();
   readonly pending: PendingState[];
@@ -62,6 +65,10 @@ export class Cycle {
 
     this.running = snapshot.running.map((source) => this.admitRunning(source));
     this.releasing = this.running.filter((r) => r.source.releasing);
+    this.movable = this.running.filter(
+      (r) => !r.source.releasing && r.source.preemptible && now - r.source.startedAt >= config.minRuntimeMs,
+    );
+    this.movableSet = new Set(this.movable);
     this.pending = snapshot.pending.map((source) => ({
       source,
       queue: this.tree.queues.get(source.queueId) ?? null,
@@ -99,7 +106,8 @@ export class Cycle {
     const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, inGuarantee: false, evicted: false };
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
     if (queue && !source.releasing) this.tree.charge(queue, amounts);
-    for (const nodeId of new Set(source.allocations.map((a) => a.nodeId))) {
+    const nodeIds = source.allocations.length === 1 ? [source.allocations[0]!.nodeId] : new Set(source.allocations.map((a) => a.nodeId));
+    for (const nodeId of nodeIds) {
       const list = this.holders.get(nodeId) ?? [];
       list.push(state);
       this.holders.set(nodeId, list);

@@ -26,6 +26,7 @@ export interface NodeReservation {
 export class NodeState {
   readonly gpus: GpuState[];
   readonly byModel = new Map<string, GpuState[]>();
+  readonly byIndex = new Map<number, GpuState>();
   /** Whole free GPUs by model. */
   readonly freeWhole = new Map<string, number>();
   cpuFree: number;
@@ -41,6 +42,7 @@ export class NodeState {
     this.schedulable = source.schedulable;
     this.gpus = [...source.gpus].sort((a, b) => a.index - b.index).map((g) => ({ ...g, used: 0, ends: [] }));
     for (const gpu of this.gpus) {
+      this.byIndex.set(gpu.index, gpu);
       const list = this.byModel.get(gpu.model) ?? [];
       list.push(gpu);
       this.byModel.set(gpu.model, list);
@@ -114,6 +116,8 @@ export class FleetState {
   readonly models: string[] = [];
   readonly memoryOfModel = new Map<string, number>();
   readonly hasSpreadNodes: boolean;
+  /** Allocations held with a finite end: without any, no backfill reservation can have a start time. */
+  timeLimited = 0;
   private readonly domainsByLabel = new Map<string, Map<string, NodeState[]>>();
 
   constructor(nodes: SnapshotNode[], config: SchedulerConfig) {
@@ -201,13 +205,14 @@ export class FleetState {
   apply(allocation: ReplicaAllocation, sign: 1 | -1, endAt: number): void {
     const node = this.byId.get(allocation.nodeId);
     if (!node) return;
+    if (Number.isFinite(endAt)) this.timeLimited += sign;
     node.cpuFree -= sign * allocation.cpus;
     node.memFree -= sign * allocation.memoryMiB;
     if (allocation.gpuModel === null) return;
     const model = allocation.gpuModel;
     const before = node.freeWhole.get(model) ?? 0;
     for (const index of allocation.gpuIndices) {
-      const gpu = node.gpus.find((g) => g.index === index);
+      const gpu = node.byIndex.get(index);
       if (!gpu) continue;
       const wasFree = gpu.used <= EPSILON;
       gpu.used += sign * (allocation.gpuFraction ?? 1);
@@ -226,6 +231,8 @@ export class FleetState {
       this.bucket(model, before).delete(node);
       this.bucket(model, after).add(node);
     }
+    // Whole GPUs never make or unmake a shared one.
+    if (allocation.gpuFraction === null) return;
     let partial = this.partial.get(model);
     if (!partial) this.partial.set(model, (partial = new Set()));
     if (node.hasPartialGpu(model)) partial.add(node);

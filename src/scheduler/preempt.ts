@@ -1,7 +1,8 @@
-import type { Cycle, PendingState, RunningState } from './cycle.js';
+import { cmp, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import type { QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
+import { shapeOf } from './allocate.js';
 import type { PreemptionKind, ReplicaAllocation } from './types.js';
 
 /** Each attempt walks the nodes of a model; bounding them bounds a cycle behind a huge backlog. */
@@ -16,15 +17,24 @@ const ATTEMPTS_PER_CYCLE = 64;
  */
 export function reclaimAndPreempt(cycle: Cycle): void {
   let attempts = 0;
+  // Until something is evicted, a workload of the same queue and shape as one that found no victims finds none either.
+  const fruitless = new Set<string>();
   for (const p of cycle.order) {
-    if (p.placed || !p.roomBlocked || p.waiting.length > 0 || p.limit.length > 0) continue;
-    if (attempts++ >= ATTEMPTS_PER_CYCLE) break;
-    if (fitsOnceReleased(cycle, p)) {
+    if (p.placed || (!p.roomBlocked && p.limit.length === 0) || p.waiting.length > 0 || !p.queue) continue;
+    if (p.limit.length === 0 && fitsOnceReleased(cycle, p)) {
       p.waiting.push(`waiting for ${cycle.releasing.length} preempted or stopping workload(s) to release their resources`);
       continue;
     }
-    if (evict(cycle, p, 'reclaim')) continue;
-    evict(cycle, p, 'preempt');
+    const shape = `${p.queue!.id}|${p.source.priority}|${shapeOf(p.source)}`;
+    if (fruitless.has(shape)) {
+      p.notes.push(explainNoVictims(cycle, p, p.queue!));
+      continue;
+    }
+    if (attempts++ >= ATTEMPTS_PER_CYCLE) break;
+    // Past its own limits only its own queue's lower-priority work can make way; reclaim never lifts a limit.
+    const evicted = p.limit.length > 0 ? evict(cycle, p, 'preempt') : evict(cycle, p, 'reclaim') || evict(cycle, p, 'preempt');
+    if (evicted) fruitless.clear();
+    else fruitless.add(shape);
   }
 }
 
@@ -51,12 +61,16 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
     const eligible = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : preemptible(cycle, p, queue);
-    const victims = chooseVictims(cycle, p, model, eligible);
-    if (!victims) continue;
-    if (cycle.tree.limitBlock(queue, amounts) !== null) {
-      restore(cycle, victims);
+    const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligible) : [];
+    if (!forLimit) continue;
+    const forRoom = chooseVictims(cycle, p, model, eligible);
+    if (!forRoom) {
+      restore(cycle, forLimit);
       continue;
     }
+    const victims = [...forLimit, ...forRoom];
+    if (victims.length === 0) continue;
+    p.limit.length = 0;
     for (const v of victims) {
       cycle.plan.preemptions.push({
         workloadId: v.source.id,
@@ -75,7 +89,7 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
     p.waiting.push(`waiting for ${victims.length} workload(s) ${kind === 'reclaim' ? 'reclaimed' : 'preempted'} for it to stop`);
     return true;
   }
-  if (kind === 'preempt' && p.waiting.length === 0) p.notes.push(explainNoVictims(cycle, p, queue));
+  if (kind === 'preempt') p.notes.push(explainNoVictims(cycle, p, queue));
   return false;
 }
 
@@ -99,8 +113,9 @@ function preemptible(cycle: Cycle, p: PendingState, queue: QueueState): (r: Runn
   return (r) => r.queue === queue && r.source.priority < p.source.priority && movable(cycle, r);
 }
 
+/** Not yet chosen this cycle, and among the workloads that may be stopped at all. */
 export function movable(cycle: Cycle, r: RunningState): boolean {
-  return !r.evicted && !r.source.releasing && r.source.preemptible && cycle.now - r.source.startedAt >= cycle.config.minRuntimeMs;
+  return !r.evicted && cycle.movableSet.has(r);
 }
 
 /** The queues from each side up to (not including) their lowest common ancestor. */
@@ -135,6 +150,13 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (
   const taken: ReplicaAllocation[] = [];
   const victims: RunningState[] = [];
   const tried = new Set<NodeState>();
+  // Only nodes holding an eligible workload can give anything up.
+  const nodes = new Set<NodeState>();
+  for (const r of cycle.movable) {
+    if (!eligible(r)) continue;
+    for (const a of r.source.allocations) if (a.gpuModel === model) nodes.add(cycle.fleet.byId.get(a.nodeId)!);
+  }
+  if (nodes.size === 0) return null;
   const rollback = () => {
     cycle.placer.undo(taken, endAt);
     restore(cycle, victims);
@@ -143,13 +165,11 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (
   for (let r = 0; r < p.source.replicas; r++) {
     let placed = cycle.placer.place(single, model);
     while (!Array.isArray(placed)) {
-      const best = bestNodeToFree(cycle, p.source.request.gpus, model, eligible, tried);
+      const best = bestNodeToFree(cycle, nodes, p.source.request.gpus, model, eligible, tried);
       if (!best) return rollback();
       tried.add(best.node);
       for (const v of best.victims) {
-        v.evicted = true;
-        cycle.occupy(v, -1);
-        if (v.queue) cycle.tree.charge(v.queue, v.amounts, -1);
+        evictOne(cycle, v);
         victims.push(v);
       }
       placed = cycle.placer.place(single, model);
@@ -163,6 +183,31 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (
   }
   cycle.placer.undo(taken, endAt);
   return victims;
+}
+
+/**
+ * For a workload its own queue's limit holds back: its lowest-priority, newest eligible workloads
+ * are evicted until the limit lets it in. Null, with nothing evicted, when they are not enough.
+ */
+function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligible: (r: RunningState) => boolean): RunningState[] | null {
+  if (cycle.tree.limitBlock(queue, amounts) === null) return [];
+  const candidates = cycle.movable
+    .filter(eligible)
+    .sort((a, b) => a.source.priority - b.source.priority || b.source.startedAt - a.source.startedAt || cmp(a.source.id, b.source.id));
+  const victims: RunningState[] = [];
+  for (const v of candidates) {
+    evictOne(cycle, v);
+    victims.push(v);
+    if (cycle.tree.limitBlock(queue, amounts) === null) return victims;
+  }
+  restore(cycle, victims);
+  return null;
+}
+
+function evictOne(cycle: Cycle, v: RunningState): void {
+  v.evicted = true;
+  cycle.occupy(v, -1);
+  if (v.queue) cycle.tree.charge(v.queue, v.amounts, -1);
 }
 
 function restore(cycle: Cycle, victims: RunningState[]): void {
@@ -179,13 +224,14 @@ function restore(cycle: Cycle, victims: RunningState[]): void {
  */
 function bestNodeToFree(
   cycle: Cycle,
+  nodes: Iterable<NodeState>,
   need: number,
   model: string,
   eligible: (r: RunningState) => boolean,
   tried: Set<NodeState>,
 ): { node: NodeState; victims: RunningState[] } | null {
   let best: { node: NodeState; victims: RunningState[]; score: number[] } | null = null;
-  for (const node of cycle.fleet.nodes) {
+  for (const node of nodes) {
     if (!node.schedulable || tried.has(node)) continue;
     const free = node.freeWhole.get(model);
     if (free === undefined) continue;
