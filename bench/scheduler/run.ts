@@ -31,7 +31,8 @@ export function runScenarios(file: ScenarioFile, policies: Record<string, Policy
       const m = measure(policy, generate(file, scenario), scenario);
       const label = labelOf(scenario, name);
       const seconds = (m.cycleMs.reduce((a, b) => a + b, 0) / 1000).toFixed(1);
-      notes.push(`${label}: ${m.cycleMs.length} cycles, ${m.placements} placements, ${seconds} s in the policy, stopped: ${m.stoppedBy}`);
+      const disruptions = m.preemptions + m.moves > 0 ? `, ${m.preemptions} preemptions, ${m.moves} moves` : '';
+      notes.push(`${label}: ${m.cycleMs.length} cycles, ${m.placements} placements${disruptions}, ${seconds} s in the policy, stopped: ${m.stoppedBy}`);
       if (m.stoppedBy === 'policy time budget')
         notes.push(`${label}: figures cover those ${m.cycleMs.length} cycles only (budget ${scenario.cycles.maxPolicySeconds} s), not extrapolated`);
       figures.set(name, figuresOf(scenario, m));
@@ -54,9 +55,9 @@ export function runScenarios(file: ScenarioFile, policies: Record<string, Policy
 }
 
 function labelOf(scenario: Scenario, policy: string): string {
-  // Say how a group reached the policy: today's snapshot has no gangs, so its replicas arrive as independent workloads.
+  // Say how a group reached the policy: one workload whose replicas all start or none do.
   const group = scenario.gang ?? scenario.reclaim;
-  const how = group ? ` as ${group.replicas} independent ${group.gpusPerReplica}-GPU workloads` : '';
+  const how = group ? ` as one workload of ${group.replicas} × ${group.gpusPerReplica} GPU` : '';
   return `${scenario.name} [${policy}]${how}`;
 }
 
@@ -68,7 +69,7 @@ function figuresOf(scenario: Scenario, m: Measurement): Figure[] {
   ];
   const group = (metric: string, spec: ReplicaGroup | undefined, outcome: Measurement['gang']) => {
     if (!spec || !outcome) return;
-    const missing = `${outcome.placed} of ${outcome.total} replicas (${outcome.placed * spec.gpusPerReplica} of ${outcome.total * spec.gpusPerReplica} GPUs) placed in ${m.cycleMs.length} cycles (${m.stoppedBy})`;
+    const missing = `not placed (${outcome.total} replicas, ${outcome.total * spec.gpusPerReplica} GPUs, all or none) in ${m.cycleMs.length} cycles (${m.stoppedBy})`;
     figures.push({ metric, value: outcome.ms, unit: 'ms', missing });
   };
   group(`gang_${scenario.gang?.replicas}_ms`, scenario.gang, m.gang);

@@ -15,7 +15,7 @@ const fleetSchema = z.strictObject({
   nodes: z.number().int().min(1).max(100_000),
   gpusPerNode: z.number().int().min(1).max(64),
   models: z.array(z.strictObject({ model: gpuModelSchema, share })).min(1),
-  // Labels only: FIFO ignores them, topology-aware policies read them from the generated fleet.
+  // Node labels `nvlink-domain` and `rack`: FIFO ignores them, topology-aware policies read them.
   topology: z.strictObject({
     nodesPerNvlinkDomain: z.number().int().min(1),
     nodesPerRack: z.number().int().min(1),
@@ -40,13 +40,17 @@ const mixSchema = z.strictObject({
   pinnedModelShare: z.number().min(0).max(1).default(0),
 });
 
-/** A workload of many replicas, watched until all of them are placed. */
+/** One workload of many replicas (all start or none do), watched until it is placed. */
 const groupSchema = z.strictObject({
   replicas: z.number().int().min(1).max(100_000),
   gpusPerReplica: z.number().int().min(1).max(64),
   gpuModel: gpuModelSchema.nullable().default(null),
   queue: z.string().min(1),
   priority: z.number().int().min(-1000).max(1000).default(0),
+  /** Node label all replicas must share (`node`: one node), or that is tried first; none by default. */
+  topology: z
+    .strictObject({ required: z.string().min(1).nullable().default(null), preferred: z.string().min(1).nullable().default(null) })
+    .default({ required: null, preferred: null }),
 });
 
 const scenarioSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import type { Cycle, PendingState } from './cycle.js';
-import type { NodeState } from './fleet.js';
-import { EPSILON, isFractional } from './resources.js';
+import { NodeState } from './fleet.js';
+import { isFractional } from './resources.js';
 
 /**
  * Gives a blocked workload a reservation at the earliest time it can start, from the time limits
@@ -22,7 +22,7 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     const freeTimes = new Map<NodeState, number[]>();
     const times = new Set<number>();
     for (const node of nodes) {
-      const list = node.byModel.get(model)!.map((g) => (g.used <= EPSILON ? cycle.now : Math.max(cycle.now, ...g.ends)));
+      const list = node.byModel.get(model)!.map((g) => NodeState.freeAt(g, cycle.now));
       list.sort((a, b) => a - b);
       freeTimes.set(node, list);
       for (const t of list) if (Number.isFinite(t)) times.add(t);

@@ -10,8 +10,6 @@ export interface RunningState {
   queue: QueueState | null;
   amounts: Amounts;
   endAt: number;
-  /** Within its queue's guaranteed quota: never reclaimed. */
-  inGuarantee: boolean;
   /** Chosen this cycle as a victim or to move: not chosen again. */
   evicted: boolean;
 }
@@ -63,7 +61,10 @@ export class Cycle {
     this.placer = new Placer(this.fleet, scorer, now);
     this.hasLending = snapshot.queues.some((q) => q.quotas.some((quota) => quota.lendingLimit !== null));
 
-    this.running = snapshot.running.map((source) => this.admitRunning(source));
+    const charges = new Map<QueueState, Amounts>();
+    this.running = snapshot.running.map((source) => this.admitRunning(source, charges));
+    // One charge per queue rather than per workload: each walks the queue's ancestors.
+    for (const [queue, amounts] of charges) this.tree.charge(queue, amounts);
     this.releasing = this.running.filter((r) => r.source.releasing);
     this.movable = this.running.filter(
       (r) => !r.source.releasing && r.source.preemptible && now - r.source.startedAt >= config.minRuntimeMs,
@@ -84,18 +85,15 @@ export class Cycle {
 
     for (const node of this.fleet.nodes) {
       if (!node.schedulable) continue;
-      for (const gpu of node.gpus) {
-        this.capacity[GPU] = (this.capacity[GPU] ?? 0) + 1;
-        this.capacity[gpuKey(gpu.model)] = (this.capacity[gpuKey(gpu.model)] ?? 0) + 1;
-      }
+      this.capacity[GPU] = (this.capacity[GPU] ?? 0) + node.gpus.length;
+      for (const [model, gpus] of node.byModel) this.capacity[gpuKey(model)] = (this.capacity[gpuKey(model)] ?? 0) + gpus.length;
       if (Number.isFinite(node.cpuFree)) this.capacity[CPU] = (this.capacity[CPU] ?? 0) + node.source.cpus;
       if (Number.isFinite(node.memFree)) this.capacity[MEMORY] = (this.capacity[MEMORY] ?? 0) + node.source.memoryMiB;
     }
     this.tree.computeFairShares(this.capacity, config.usageWeight);
-    this.markGuaranteed();
   }
 
-  private admitRunning(source: RunningWorkload): RunningState {
+  private admitRunning(source: RunningWorkload, charges: Map<QueueState, Amounts>): RunningState {
     const queue = this.tree.queues.get(source.queueId) ?? null;
     const amounts: Amounts = {};
     const endAt = source.timeLimitMs === null ? Infinity : source.startedAt + source.timeLimitMs;
@@ -103,9 +101,13 @@ export class Cycle {
       this.fleet.apply(allocation, 1, source.releasing ? this.now : endAt);
       addAmounts(amounts, allocationAmounts(allocation));
     }
-    const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, inGuarantee: false, evicted: false };
+    const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, evicted: false };
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
-    if (queue && !source.releasing) this.tree.charge(queue, amounts);
+    if (queue && !source.releasing) {
+      let total = charges.get(queue);
+      if (!total) charges.set(queue, (total = {}));
+      addAmounts(total, amounts);
+    }
     const nodeIds = source.allocations.length === 1 ? [source.allocations[0]!.nodeId] : new Set(source.allocations.map((a) => a.nodeId));
     for (const nodeId of nodeIds) {
       const list = this.holders.get(nodeId) ?? [];
@@ -128,35 +130,6 @@ export class Cycle {
     if (request.cpus > 0) amounts[CPU] = request.cpus * replicas;
     if (request.memoryMiB > 0) amounts[MEMORY] = request.memoryMiB * replicas;
     return amounts;
-  }
-
-  /**
-   * A queue's running workloads, highest priority and oldest first, are inside its guarantee while
-   * their running total stays within the guaranteed quota of every key they use that it names.
-   */
-  private markGuaranteed(): void {
-    const byQueue = new Map<QueueState, RunningState[]>();
-    for (const r of this.running) {
-      if (!r.queue || r.source.releasing) continue;
-      const list = byQueue.get(r.queue) ?? [];
-      list.push(r);
-      byQueue.set(r.queue, list);
-    }
-    for (const [queue, list] of byQueue) {
-      list.sort((a, b) => b.source.priority - a.source.priority || a.source.startedAt - b.source.startedAt || cmp(a.source.id, b.source.id));
-      const total: Amounts = {};
-      for (const r of list) {
-        addAmounts(total, r.amounts);
-        let counted = false;
-        let within = true;
-        for (const key in r.amounts) {
-          if (!queue.quotas.has(key) || r.amounts[key]! <= EPSILON) continue;
-          counted = true;
-          if (total[key]! > queue.guaranteed(key) + EPSILON) within = false;
-        }
-        r.inGuarantee = counted && within;
-      }
-    }
   }
 
   /** Models a workload may run on, in fleet order; [null] when it asks for no GPU. */

@@ -7,8 +7,10 @@ export interface GpuState {
   memoryMiB: number;
   /** Share in use, 0..1; a whole-GPU holder sets it to 1. */
   used: number;
-  /** When each holder's time limit ends (Infinity: no limit); the GPU is free once all have. */
-  ends: number[];
+  /** Holders without a time limit: while any holds it, the GPU has no known time to be free. */
+  unlimited: number;
+  /** When each time-limited holder's limit ends; the GPU is free once all have ended. */
+  ends: number[] | null;
 }
 
 /** What a backfill reservation holds on one node until its start time. */
@@ -26,7 +28,8 @@ export interface NodeReservation {
 export class NodeState {
   readonly gpus: GpuState[];
   readonly byModel = new Map<string, GpuState[]>();
-  readonly byIndex = new Map<number, GpuState>();
+  /** By GPU index (small integers), for the hot path of taking and giving back allocations. */
+  readonly byIndex: (GpuState | undefined)[] = [];
   /** Whole free GPUs by model. */
   readonly freeWhole = new Map<string, number>();
   cpuFree: number;
@@ -40,9 +43,11 @@ export class NodeState {
     readonly policy: PlacementPolicy,
   ) {
     this.schedulable = source.schedulable;
-    this.gpus = [...source.gpus].sort((a, b) => a.index - b.index).map((g) => ({ ...g, used: 0, ends: [] }));
+    this.gpus = [...source.gpus]
+      .sort((a, b) => a.index - b.index)
+      .map((g) => ({ index: g.index, model: g.model, memoryMiB: g.memoryMiB, used: 0, unlimited: 0, ends: null }));
     for (const gpu of this.gpus) {
-      this.byIndex.set(gpu.index, gpu);
+      this.byIndex[gpu.index] = gpu;
       const list = this.byModel.get(gpu.model) ?? [];
       list.push(gpu);
       this.byModel.set(gpu.model, list);
@@ -93,6 +98,13 @@ export class NodeState {
   fitsWithoutGpus(request: ReplicaRequest): ReplicaAllocation | null {
     if (request.cpus > this.cpuFree + EPSILON || request.memoryMiB > this.memFree + EPSILON) return null;
     return { nodeId: this.id, gpuIndices: [], gpuFraction: null, gpuModel: null, cpus: request.cpus, memoryMiB: request.memoryMiB };
+  }
+
+  /** When the GPU is next free, as far as time limits tell: now if it is, Infinity if never known. */
+  static freeAt(gpu: GpuState, now: number): number {
+    if (gpu.used <= EPSILON) return now;
+    if (gpu.unlimited > 0) return Infinity;
+    return Math.max(now, ...(gpu.ends ?? []));
   }
 
   hasPartialGpu(model: string): boolean {
@@ -212,14 +224,15 @@ export class FleetState {
     const model = allocation.gpuModel;
     const before = node.freeWhole.get(model) ?? 0;
     for (const index of allocation.gpuIndices) {
-      const gpu = node.byIndex.get(index);
+      const gpu = node.byIndex[index];
       if (!gpu) continue;
       const wasFree = gpu.used <= EPSILON;
       gpu.used += sign * (allocation.gpuFraction ?? 1);
-      if (sign === 1) gpu.ends.push(endAt);
+      if (!Number.isFinite(endAt)) gpu.unlimited += sign;
+      else if (sign === 1) (gpu.ends ??= []).push(endAt);
       else {
-        const at = gpu.ends.indexOf(endAt);
-        if (at >= 0) gpu.ends.splice(at, 1);
+        const at = gpu.ends?.indexOf(endAt) ?? -1;
+        if (at >= 0) gpu.ends!.splice(at, 1);
       }
       if (Math.abs(gpu.used) <= EPSILON) gpu.used = 0;
       const isFree = gpu.used <= EPSILON;

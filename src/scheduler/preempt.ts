@@ -3,6 +3,7 @@ import type { NodeState } from './fleet.js';
 import type { QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
 import { shapeOf } from './allocate.js';
+import { MinHeap } from './min-heap.js';
 import type { PreemptionKind, ReplicaAllocation } from './types.js';
 
 /** Each attempt walks the nodes of a model; bounding them bounds a cycle behind a huge backlog. */
@@ -93,18 +94,27 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
   return false;
 }
 
-/** Victims from other queues: preemptible, past the minimum runtime, outside their guarantee, their queue over its fair share. */
+/**
+ * Victims from other queues: preemptible, past the minimum runtime, from a queue that was over its
+ * fair share when this reclaim began and stays at or above its guaranteed quota without them (a
+ * queue is never reclaimed into its guarantee, so what runs inside the guarantee is never taken).
+ * Judging "over its share" once per reclaim lets a gang that needs whole nodes take a little more
+ * than the surplus where free GPUs are scattered; the node search still prefers queues that are
+ * over their share at the time.
+ */
 function reclaimable(cycle: Cycle, p: PendingState, queue: QueueState, amounts: Amounts, model: string): (r: RunningState) => boolean {
   const keys = [GPU, gpuKey(model)].filter((k) => cycle.tree.keys.includes(k));
-  const memo = new Map<QueueState, { mine: QueueState[]; theirs: QueueState[] }>();
+  const sidesOf = new Map<QueueState, QueueState[] | null>();
   return (r) => {
-    if (!r.queue || r.queue === queue || r.inGuarantee || !movable(cycle, r)) return false;
-    let sides = memo.get(r.queue);
-    if (!sides) memo.set(r.queue, (sides = branches(queue, r.queue)));
-    const { mine, theirs } = sides;
-    // Below their lowest common ancestor, the preemptor's side must stay within its share and the victim's be over it.
-    if (!mine.every((q) => q.withinShareAfter(amounts, cycle.tree.keys))) return false;
-    return theirs.every((q) => keys.some((k) => q.overShare(k)));
+    if (!r.queue || r.queue === queue || !movable(cycle, r)) return false;
+    let theirs = sidesOf.get(r.queue);
+    if (theirs === undefined) {
+      const sides = branches(queue, r.queue);
+      // Below their lowest common ancestor, the reclaimer's side must stay within its share and the victim's be over it.
+      const allowed = sides.mine.every((q) => q.withinShareAfter(amounts, cycle.tree.keys)) && sides.theirs.every((q) => keys.some((k) => q.overShare(k)));
+      sidesOf.set(r.queue, (theirs = allowed ? sides.theirs : null));
+    }
+    return theirs !== null && theirs.every((q) => !q.dropsBelowGuarantee(r.amounts));
   };
 }
 
@@ -149,7 +159,6 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (
   const endAt = cycle.placer.endAt(p.source);
   const taken: ReplicaAllocation[] = [];
   const victims: RunningState[] = [];
-  const tried = new Set<NodeState>();
   // Only nodes holding an eligible workload can give anything up.
   const nodes = new Set<NodeState>();
   for (const r of cycle.movable) {
@@ -157,6 +166,7 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (
     for (const a of r.source.allocations) if (a.gpuModel === model) nodes.add(cycle.fleet.byId.get(a.nodeId)!);
   }
   if (nodes.size === 0) return null;
+  const offers = new NodeOffers(cycle, nodes, p.source.request.gpus, model, eligible);
   const rollback = () => {
     cycle.placer.undo(taken, endAt);
     restore(cycle, victims);
@@ -165,9 +175,8 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (
   for (let r = 0; r < p.source.replicas; r++) {
     let placed = cycle.placer.place(single, model);
     while (!Array.isArray(placed)) {
-      const best = bestNodeToFree(cycle, nodes, p.source.request.gpus, model, eligible, tried);
+      const best = offers.next();
       if (!best) return rollback();
-      tried.add(best.node);
       for (const v of best.victims) {
         evictOne(cycle, v);
         victims.push(v);
@@ -218,33 +227,61 @@ function restore(cycle: Cycle, victims: RunningState[]): void {
   }
 }
 
+interface NodeOffer {
+  node: NodeState;
+  victims: RunningState[];
+  /** Victims from queues no longer over their share, victims, their summed priority, the GPUs they hold in all: lower is better. */
+  score: number[];
+}
+
 /**
- * The node where stopping eligible workloads frees `need` whole GPUs of `model` with the fewest
- * victims, then the lowest priorities, then the fewest GPUs stopped in all.
+ * Nodes by what stopping their eligible workloads would cost to free `need` whole GPUs of
+ * `model`: the fewest victims, then the lowest priorities, then the fewest GPUs stopped. Offers only
+ * get worse as victims are taken (queues fall to their fair share, free GPUs are used), so a node
+ * is re-priced when it comes out on top and put back if it no longer is.
  */
-function bestNodeToFree(
-  cycle: Cycle,
-  nodes: Iterable<NodeState>,
-  need: number,
-  model: string,
-  eligible: (r: RunningState) => boolean,
-  tried: Set<NodeState>,
-): { node: NodeState; victims: RunningState[] } | null {
-  let best: { node: NodeState; victims: RunningState[]; score: number[] } | null = null;
-  for (const node of nodes) {
-    if (!node.schedulable || tried.has(node)) continue;
+class NodeOffers {
+  private readonly heap = new MinHeap<NodeOffer>((a, b) => lexLess(a.score, b.score));
+
+  constructor(
+    private readonly cycle: Cycle,
+    nodes: Iterable<NodeState>,
+    private readonly need: number,
+    private readonly model: string,
+    private readonly eligible: (r: RunningState) => boolean,
+  ) {
+    for (const node of nodes) {
+      const offer = this.price(node);
+      if (offer) this.heap.push(offer);
+    }
+  }
+
+  next(): NodeOffer | null {
+    for (let top = this.heap.pop(); top; top = this.heap.pop()) {
+      const fresh = this.price(top.node);
+      if (!fresh) continue;
+      const runnerUp = this.heap.peek();
+      if (!runnerUp || !lexLess(runnerUp.score, fresh.score)) return fresh;
+      this.heap.push(fresh);
+    }
+    return null;
+  }
+
+  private price(node: NodeState): NodeOffer | null {
+    const { cycle, need, model } = this;
+    if (!node.schedulable) return null;
     const free = node.freeWhole.get(model);
-    if (free === undefined) continue;
+    if (free === undefined) return null;
     const candidates: { r: RunningState; gpus: number }[] = [];
     let reachable = free;
     for (const r of cycle.holdersOn(node)) {
-      if (!eligible(r)) continue;
+      if (!this.eligible(r)) continue;
       const gpus = wholeGpusOn(r, node.id, model);
       if (gpus === 0) continue;
       candidates.push({ r, gpus });
       reachable += gpus;
     }
-    if (reachable < need || candidates.length === 0) continue;
+    if (reachable < need || candidates.length === 0) return null;
     candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || b.gpus - a.gpus || b.r.source.startedAt - a.r.source.startedAt);
     const chosen: typeof candidates = [];
     let freed = free;
@@ -261,13 +298,13 @@ function bestNodeToFree(
       }
     }
     const score = [
+      chosen.filter((c) => !c.r.queue || !cycle.tree.keys.some((k) => c.r.queue!.overShare(k))).length,
       chosen.length,
       chosen.reduce((s, c) => s + c.r.source.priority, 0),
       chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0), 0),
     ];
-    if (!best || lexLess(score, best.score)) best = { node, victims: chosen.map((c) => c.r), score };
+    return { node, victims: chosen.map((c) => c.r), score };
   }
-  return best && { node: best.node, victims: best.victims };
 }
 
 function wholeGpusOn(r: RunningState, nodeId: string, model: string): number {

@@ -1,23 +1,62 @@
-import type { SnapshotQueue } from './types.js';
+import type { ReplicaAllocation, ResourceKey, RunningWorkload, SnapshotQueue } from './types.js';
+
+/** Quotas and usage on GPU keys: `gpu` (any model) and `gpu/<model>`. */
+export const GPU_KEY: ResourceKey = 'gpu';
+export function gpuKey(model: string): ResourceKey {
+  // Cached: a key made anew for every charge is a string to build and hash in the hottest loops.
+  let key = gpuKeys.get(model);
+  if (key === undefined) gpuKeys.set(model, (key = `gpu/${model}`));
+  return key;
+}
+const gpuKeys = new Map<string, ResourceKey>();
+
+/** Usage by resource key. */
+export type Usage = Map<ResourceKey, number>;
+
+// Fractional shares add up in floating point: 0.1 + 0.2 must not exceed a limit of 0.3.
+const EPSILON = 1e-9;
+
+/** GPUs one allocation holds: its whole GPUs, or its share of one GPU. */
+export function gpusHeld(allocation: ReplicaAllocation): number {
+  if (allocation.gpuModel === null) return 0;
+  return allocation.gpuFraction ?? allocation.gpuIndices.length;
+}
+
+/** Adds `amount` GPUs of `model` (negative to take them back) to `usage` on `gpu` and `gpu/<model>`. */
+export function chargeGpus(usage: Usage, model: string, amount: number): void {
+  usage.set(GPU_KEY, (usage.get(GPU_KEY) ?? 0) + amount);
+  const key = gpuKey(model);
+  usage.set(key, (usage.get(key) ?? 0) + amount);
+}
+
+/** What each queue's own workloads hold (a parent's children not included), on GPU keys. */
+export function queueUsage(running: readonly RunningWorkload[]): Map<string, Usage> {
+  const byQueue = new Map<string, Usage>();
+  for (const workload of running) {
+    let usage = byQueue.get(workload.queueId);
+    if (!usage) byQueue.set(workload.queueId, (usage = new Map()));
+    for (const a of workload.allocations) if (a.gpuModel !== null) chargeGpus(usage, a.gpuModel, gpusHeld(a));
+  }
+  return byQueue;
+}
 
 /**
- * Whether `queue` may take `count` more GPUs of `model` without passing a limit. Both the per-model
- * quota and the `*` quota (all models together) bind. Returns the reason when it may not.
+ * Whether `queue`, using `usage`, may take `amount` more GPUs of `model` without passing a limit:
+ * both its `gpu` limit and its `gpu/<model>` limit bind. Returns the reason when it may not.
  */
-export function quotaBlock(queue: SnapshotQueue, model: string, count: number): string | null {
-  const total = Object.values(queue.usage).reduce((a, b) => a + b, 0);
+export function limitBlock(queue: SnapshotQueue, usage: ReadonlyMap<ResourceKey, number> | undefined, model: string, amount: number): string | null {
+  const modelKey = gpuKey(model);
   for (const quota of queue.quotas) {
-    if (quota.limit === null) continue;
-    const used = quota.gpuModel === '*' ? total : (queue.usage[quota.gpuModel] ?? 0);
-    if (quota.gpuModel !== '*' && quota.gpuModel !== model) continue;
-    if (used + count > quota.limit) {
-      const what = quota.gpuModel === '*' ? 'GPUs' : `${quota.gpuModel} GPUs`;
-      return `queue ${queue.name} would exceed its limit of ${quota.limit} ${what} (${used} in use, ${count} asked)`;
+    if (quota.limit === null || (quota.resource !== GPU_KEY && quota.resource !== modelKey)) continue;
+    const used = usage?.get(quota.resource) ?? 0;
+    if (used + amount > quota.limit + EPSILON) {
+      const what = quota.resource === GPU_KEY ? 'GPUs' : `${model} GPUs`;
+      return `queue ${queue.name} would exceed its limit of ${quota.limit} ${what} (${round(used)} in use, ${round(amount)} asked)`;
     }
   }
   return null;
 }
 
-export function chargeQueue(queue: SnapshotQueue, model: string, count: number): void {
-  queue.usage[model] = (queue.usage[model] ?? 0) + count;
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }

@@ -6,7 +6,13 @@ export const EPSILON = 1e-9;
 export const GPU: ResourceKey = 'gpu';
 export const CPU: ResourceKey = 'cpu';
 export const MEMORY: ResourceKey = 'memory';
-export const gpuKey = (model: string): ResourceKey => `gpu/${model}`;
+const gpuKeys = new Map<string, ResourceKey>();
+/** Interned: the key is built for every allocation of every cycle. */
+export function gpuKey(model: string): ResourceKey {
+  let key = gpuKeys.get(model);
+  if (key === undefined) gpuKeys.set(model, (key = `gpu/${model}`));
+  return key;
+}
 
 /** Amounts by resource key. Small (≤ 4 entries), so a plain object beats a Map here. */
 export type Amounts = Record<ResourceKey, number>;

@@ -24,8 +24,8 @@ export const PHILLY_GPU_MODEL = 'P100-16GB';
 
 /**
  * Builds the scheduler's view of the cluster: node names zero-padded so that `scheduleFifo`'s
- * name order is the numeric order; each queue guaranteed its size, with no limit (this slice: the
- * queues share the whole pool; limits and fair share come with the next scheduler).
+ * name order is the numeric order; no labels, cores or memory (they do not constrain); each queue
+ * a root guaranteed its size on `gpu`, with no limit (this slice: the queues share the whole pool).
  */
 export function buildCluster(spec: ReplayClusterSpec): ReplayCluster {
   if (!Number.isInteger(spec.nodes) || spec.nodes <= 0) throw new Error(`nodes must be a positive integer, got ${spec.nodes}`);
@@ -38,16 +38,19 @@ export function buildCluster(spec: ReplayClusterSpec): ReplayCluster {
       id: name,
       name,
       schedulable: true,
+      labels: {},
+      cpus: 0,
+      memoryMiB: 0,
       gpus: Array.from({ length: spec.gpusPerNode }, (_, index) => ({ index, model: spec.gpuModel, memoryMiB: 0 })),
-      usedGpuIndices: [],
     });
   }
   const queues: SnapshotQueue[] = spec.queues.map((q) => ({
     id: q.name,
     name: q.name,
+    parentId: null,
     priority: 0,
-    quotas: [{ gpuModel: '*', guaranteed: q.gpus, limit: null, overQuotaWeight: 1 }],
-    usage: {},
+    quotas: [{ resource: 'gpu', guaranteed: q.gpus, limit: null, overQuotaWeight: 1, lendingLimit: null }],
+    decayedUsage: {},
   }));
   return { spec, nodes, queues, capacity: spec.nodes * spec.gpusPerNode };
 }

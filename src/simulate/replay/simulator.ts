@@ -1,5 +1,5 @@
 import { scheduleFifo } from '../../scheduler/fifo.js';
-import type { PendingWorkload, Snapshot, SnapshotNode, SnapshotQueue } from '../../scheduler/types.js';
+import type { PendingWorkload, RunningWorkload, Snapshot } from '../../scheduler/types.js';
 import type { ReplayCluster } from './cluster.js';
 import { EventQueue } from './events.js';
 
@@ -19,7 +19,9 @@ import { EventQueue } from './events.js';
  * Shortcuts (on by default, `shortcuts: false` turns them off; test/simulate/replay.test.ts proves
  * equal outcomes): the scheduler is called only at times when something changed and GPUs are free;
  * a snapshot holds only nodes with free GPUs (a full node can take nothing, and scheduleFifo walks
- * nodes in name order, so leaving it out changes no placement) and only pending jobs that fit the
+ * nodes in name order, so leaving it out changes no placement), only the running jobs on those
+ * nodes (what the GPUs in use are derived from; the queues have no limits, so the queue usage the
+ * others would add changes nothing) and only pending jobs that fit the
  * largest free block, in chunks, in policy order (placement is a greedy pass in that order whose
  * state is the free GPUs, so chunked calls with the free GPUs updated in between give the same
  * placements as one call).
@@ -81,6 +83,8 @@ interface Job {
   state: 'future' | 'pending' | 'running' | 'done';
   node: number;
   gpuIndices: number[];
+  /** What the scheduler sees of the job while it runs; null otherwise. */
+  running: RunningWorkload | null;
   startedAt: number;
   /** Last time attained service (and queue GPU-seconds) was brought up to date. */
   accountedTo: number;
@@ -117,6 +121,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     state: 'future',
     node: -1,
     gpuIndices: [],
+    running: null,
     startedAt: 0,
     accountedTo: 0,
     done: 0,
@@ -137,7 +142,6 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   const free: number[] = nodes.map((n) => n.gpus.length);
   const runningOn: Set<Job>[] = nodes.map(() => new Set());
   let freeTotal = free.reduce((a, b) => a + b, 0);
-  const queueUsage = new Map<string, number>();
   const queueGpuSeconds: Record<string, number> = {};
   for (const q of cluster.queues) queueGpuSeconds[q.id] = 0;
   const allocation = { times: [] as number[], gpus: [] as number[] };
@@ -146,6 +150,19 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   let schedulerCalls = 0;
   const unplaceable: string[] = [];
 
+  const toWorkload = (job: Job, rank: number): PendingWorkload => ({
+    id: job.wid,
+    name: job.input.id,
+    queueId: job.input.queue,
+    priority: 0,
+    preemptible: true,
+    replicas: 1,
+    request: { gpus: job.input.gpus, gpuFraction: null, gpuMemoryMiB: null, cpus: 0, memoryMiB: 0 },
+    gpuModels: null,
+    topology: { required: null, preferred: null },
+    timeLimitMs: null,
+    submittedAt: policy === 'fifo' || policy === 'gpufleet-default' ? job.submitMs : rank,
+  });
   const levelOf = (attained: number) => {
     let l = 0;
     while (l < thresholds.length && attained >= thresholds[l]!) l++;
@@ -199,10 +216,15 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     freeTotal -= gpuIndices.length;
     allocated += gpuIndices.length;
     runningOn[n]!.add(job);
-    queueUsage.set(job.input.queue, (queueUsage.get(job.input.queue) ?? 0) + job.input.gpus);
     job.state = 'running';
     job.node = n;
     job.gpuIndices = gpuIndices;
+    job.running = {
+      ...toWorkload(job, 0),
+      startedAt: Math.round(t * 1000),
+      allocations: [{ nodeId, gpuIndices, gpuFraction: null, gpuModel: cluster.spec.gpuModel, cpus: 0, memoryMiB: 0 }],
+      releasing: false,
+    };
     job.startedAt = t;
     job.accountedTo = t;
     job.waited += t - job.pendingSince;
@@ -232,39 +254,32 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     freeTotal += job.gpuIndices.length;
     allocated -= job.gpuIndices.length;
     runningOn[n]!.delete(job);
-    queueUsage.set(job.input.queue, (queueUsage.get(job.input.queue) ?? 0) - job.input.gpus);
     const ran = t - job.startedAt;
     job.node = -1;
     job.gpuIndices = [];
+    job.running = null;
     return ran;
   };
 
-  const snapshotQueues = (): SnapshotQueue[] =>
-    cluster.queues.map((q) => ({ ...q, usage: { [cluster.spec.gpuModel]: queueUsage.get(q.id) ?? 0 } }));
-  const snapshotNode = (n: number): SnapshotNode => {
-    const node = nodes[n]!;
-    const usedIdx: number[] = [];
-    used[n]!.forEach((u, g) => u && usedIdx.push(g));
-    return { ...node, usedGpuIndices: usedIdx };
+  const runningOnNodes = (nodeIdx: number[]): RunningWorkload[] => {
+    const out: RunningWorkload[] = [];
+    for (const n of nodeIdx) for (const job of runningOn[n]!) out.push(job.running!);
+    return out;
   };
-  const toWorkload = (job: Job, rank: number): PendingWorkload => ({
-    id: job.wid,
-    name: job.input.id,
-    queueId: job.input.queue,
-    priority: 0,
-    gpus: job.input.gpus,
-    gpuModel: null,
-    submittedAt: policy === 'fifo' || policy === 'gpufleet-default' ? job.submitMs : rank,
-  });
   const callScheduler = (batch: Job[], nodeIdx: number[], t: number, rankBase: number) => {
     const snapshot: Snapshot = {
-      nodes: nodeIdx.map(snapshotNode),
-      queues: snapshotQueues(),
+      nodes: nodeIdx.map((n) => nodes[n]!),
+      queues: cluster.queues,
+      running: runningOnNodes(nodeIdx),
       pending: batch.map((j, i) => toWorkload(j, rankBase + i)),
     };
     schedulerCalls++;
     const plan = scheduleFifo(snapshot, Math.round(t * 1000));
-    for (const p of plan.placements) start(byWid.get(p.workloadId)!, p.nodeId, p.gpuIndices, t);
+    for (const p of plan.placements) {
+      const [a] = p.allocations;
+      if (p.allocations.length !== 1 || !a) throw new Error(`replay: ${p.workloadId} placed as ${p.allocations.length} replicas`);
+      start(byWid.get(p.workloadId)!, a.nodeId, a.gpuIndices, t);
+    }
     return plan.placements.length;
   };
 
