@@ -81,6 +81,21 @@ describe('process runner', () => {
     expect(lines.at(-1)).toBe(await realpath(state.replica(a.replicaId).dir));
   });
 
+  it('tells a replica its place in the gang, and a fractional one its share of its one GPU', async () => {
+    const whole = assignment(['sh', '-c', 'env'], { gpuIndices: [1, 2] });
+    await (await run(whole)).exited;
+    const wholeEnv = (await readFile(state.replica(whole.replicaId).stdout, 'utf8')).trim().split('\n');
+    expect(wholeEnv).toEqual(expect.arrayContaining(['GPUFLEET_REPLICA_INDEX=0', 'GPUFLEET_REPLICAS=1']));
+    expect(wholeEnv.some((l) => l.startsWith('GPUFLEET_GPU_FRACTION='))).toBe(false);
+
+    const share = assignment(['sh', '-c', 'env'], { gpuIndices: [3], replicaIndex: 2, replicas: 4, gpuFraction: 0.25, gpuMemoryMiB: 20480 });
+    await (await run(share)).exited;
+    const shareEnv = (await readFile(state.replica(share.replicaId).stdout, 'utf8')).trim().split('\n');
+    expect(shareEnv).toEqual(
+      expect.arrayContaining(['CUDA_VISIBLE_DEVICES=3', 'NVIDIA_VISIBLE_DEVICES=3', 'GPUFLEET_REPLICA_INDEX=2', 'GPUFLEET_REPLICAS=4', 'GPUFLEET_GPU_FRACTION=0.25', 'GPUFLEET_GPU_MEMORY_MIB=20480']),
+    );
+  });
+
   it('runs in the workdir when one is given, with no GPUs when none are assigned', async () => {
     const a = assignment(['sh', '-c', 'pwd; echo "[$CUDA_VISIBLE_DEVICES]"'], { workdir: root, gpuIndices: [] });
     await (await run(a)).exited;

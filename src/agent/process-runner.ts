@@ -257,6 +257,22 @@ function replicaEnv(assignment: Assignment, exitFile: string, base: NodeJS.Proce
     GPUFLEET_WORKLOAD: assignment.workloadName,
     GPUFLEET_REPLICA_ID: assignment.replicaId,
     GPUFLEET_EXIT_FILE: exitFile,
+    GPUFLEET_REPLICA_INDEX: String(assignment.replicaIndex ?? 0),
+    GPUFLEET_REPLICAS: String(assignment.replicas ?? 1),
+    ...gpuShareEnv(assignment),
+  };
+}
+
+/**
+ * A replica holding a share of one GPU sees that one GPU (CUDA_VISIBLE_DEVICES above) and is told
+ * its share, so a framework can cap itself (e.g. PyTorch's per-process memory fraction); nothing
+ * enforces it on the GPU.
+ */
+function gpuShareEnv(assignment: Assignment): Record<string, string> {
+  if (assignment.gpuFraction === null || assignment.gpuFraction === undefined) return {};
+  return {
+    GPUFLEET_GPU_FRACTION: String(assignment.gpuFraction),
+    ...(assignment.gpuMemoryMiB !== null && assignment.gpuMemoryMiB !== undefined ? { GPUFLEET_GPU_MEMORY_MIB: String(assignment.gpuMemoryMiB) } : {}),
   };
 }
 

@@ -122,8 +122,8 @@ describe('applyManifests', () => {
     await applyManifests(fakeClient(calls), readManifests(fleet, 'fleet.yaml'), 'fleet.yaml', (line) => printed.push(line));
     expect(calls).toEqual([
       'putTeam ml',
-      'putQueue research {"team":"ml","priority":0,"quotas":[{"gpuModel":"H100-80GB","guaranteed":8,"limit":16,"overQuotaWeight":1}]}',
-      'submitWorkload {"gpus":2,"command":["python","train.py"],"env":{},"priority":0,"gracePeriodSeconds":10,"name":"train","team":"ml"}',
+      'putQueue research {"team":"ml","priority":0,"quotas":[{"resource":"gpus","gpuModel":"H100-80GB","guaranteed":8,"limit":16,"overQuotaWeight":1,"lendingLimit":null}]}',
+      'submitWorkload {"gpus":2,"cpus":0,"memory":0,"replicas":1,"command":["python","train.py"],"env":{},"gracePeriodSeconds":10,"name":"train","team":"ml"}',
     ]);
     expect(printed).toEqual(['team/ml unchanged', 'queue/research created', 'job/train created']);
   });

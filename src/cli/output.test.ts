@@ -4,7 +4,8 @@ import type { Node, Queue, Workload } from '../core/api-types.js';
 import type { CliContext } from './context.js';
 import { describeQuota, describeUsage, queueColumns } from './commands/get.js';
 import { describeGpus, nodeColumns } from './commands/nodes.js';
-import { workloadColumns } from './commands/ps.js';
+import { describeRequest, workloadColumns } from './commands/ps.js';
+import { renderExplanation } from './commands/explain.js';
 import { formatAge, formatDuration, renderTable, writeList, type OutputFormat } from './output.js';
 
 const now = Date.parse('2025-01-10T12:00:00Z');
@@ -32,6 +33,8 @@ const job: Workload = {
   kind: 'job',
   state: 'running',
   reason: null,
+  reasons: [], gpuMemoryMiB: null, gpuModels: null, cpus: 0, memoryMiB: 0, replicas: 1, priorityClass: null, preemptible: true,
+  topology: { required: null, preferred: null }, timeLimitSeconds: null, replicaStatus: [],
   gpus: 2,
   gpuModel: null,
   priority: 0,
@@ -107,7 +110,7 @@ describe('writeList', () => {
   it('writes a table with node names resolved', () => {
     const { ctx, out } = capture();
     writeList(ctx, 'table', [job], columns, 'jobs');
-    expect(out()).toBe('ID             NAME    TEAM   STATE     GPUS   NODE     AGE\nj-0000000001   hello   ml     running   2      gpu-01   2m\n');
+    expect(out()).toBe('ID             NAME    TEAM   STATE     GPUS   NODE     AGE   REASON\nj-0000000001   hello   ml     running   2      gpu-01   2m    -\n');
   });
 
   it.each<[OutputFormat, (text: string) => unknown]>([
@@ -117,6 +120,22 @@ describe('writeList', () => {
     const { ctx, out } = capture();
     writeList(ctx, format, [job], columns, 'jobs');
     expect(read(out())).toEqual([job]);
+  });
+
+  it('shows why a pending job waits in the REASON column, and what it asks for in GPUS', () => {
+    const { ctx, out } = capture();
+    const waiting: Workload = { ...job, state: 'pending', node: null, reason: 'queue research is over its limit', replicas: 4, gpus: 2, gpuModels: ['H100-80GB'], gpuModel: 'H100-80GB' };
+    writeList(ctx, 'table', [waiting], columns, 'jobs');
+    expect(out()).toContain('4×2xH100-80GB');
+    expect(out().trimEnd().endsWith('queue research is over its limit')).toBe(true);
+    expect(describeRequest({ ...job, gpus: 0.25 })).toBe('0.25');
+    expect(describeRequest({ ...job, gpus: 0, gpuMemoryMiB: 20480 })).toBe('20Gi');
+  });
+
+  it('renders an explanation as ranked reasons', () => {
+    expect(renderExplanation({ id: 'j-1', workload: 'big', state: 'pending', reasons: ['no node has 8 free GPUs', 'queue over limit'] })).toBe(
+      'job/big is pending\n#   REASON\n1   no node has 8 free GPUs\n2   queue over limit\n',
+    );
   });
 
   it('says so on stderr when there is nothing to list, keeping stdout empty', () => {
@@ -150,18 +169,19 @@ describe('node and queue cells', () => {
   });
 
   it('describes quotas and usage', () => {
-    expect(describeQuota({ gpuModel: 'H100-80GB', guaranteed: 8, limit: 16, overQuotaWeight: 1 })).toBe('H100-80GB: 8 guaranteed, limit 16');
-    expect(describeQuota({ gpuModel: '*', guaranteed: 0, limit: null, overQuotaWeight: 2 })).toBe('*: 0 guaranteed, no limit, weight 2');
+    expect(describeQuota({ resource: 'gpus', gpuModel: 'H100-80GB', guaranteed: 8, limit: 16, overQuotaWeight: 1, lendingLimit: null })).toBe('H100-80GB: 8 guaranteed, limit 16');
+    expect(describeQuota({ resource: 'gpus', gpuModel: '*', guaranteed: 0, limit: null, overQuotaWeight: 2, lendingLimit: null })).toBe('*: 0 guaranteed, no limit, weight 2');
+    expect(describeQuota({ resource: 'memory', gpuModel: '*', guaranteed: 64, limit: null, overQuotaWeight: 1, lendingLimit: 32 })).toBe('memory GiB: 64 guaranteed, no limit, lends 32');
     expect(describeUsage({})).toBe('0');
     expect(describeUsage({ 'H100-80GB': 4, 'A100-40GB': 0 })).toBe('H100-80GB: 4');
     const queue: Queue = {
-      id: 'q-1', name: 'research', team: 'ml', priority: 5, version: 1, createdAt: ago(0), updatedAt: ago(0),
-      quotas: [{ gpuModel: 'H100-80GB', guaranteed: 8, limit: 16, overQuotaWeight: 1 }],
+      id: 'q-1', name: 'research', team: 'ml', parent: null, priority: 5, version: 1, createdAt: ago(0), updatedAt: ago(0),
+      quotas: [{ resource: 'gpus', gpuModel: 'H100-80GB', guaranteed: 8, limit: 16, overQuotaWeight: 1, lendingLimit: null }],
       usage: { 'H100-80GB': 4 },
     };
     expect(renderTable(queueColumns.map((c) => c.header), [queueColumns.map((c) => c.value(queue))])).toBe(
-      'NAME       TEAM   PRIORITY   QUOTAS                              IN USE\n' +
-        'research   ml     5          H100-80GB: 8 guaranteed, limit 16   H100-80GB: 4\n',
+      'NAME       TEAM   PARENT   PRIORITY   QUOTAS                              IN USE\n' +
+        'research   ml     -        5          H100-80GB: 8 guaranteed, limit 16   H100-80GB: 4\n',
     );
   });
 });

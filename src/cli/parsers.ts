@@ -9,6 +9,19 @@ export function wholeNumber(value: string): number {
   return Number(value);
 }
 
+/** Whole GPUs (`2`), or a share of one GPU (`0.5`). */
+export function gpuCount(value: string): number {
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^0?\.\d+$/.test(value) && Number(value) > 0) return Number(value);
+  throw new InvalidArgumentError('must be a whole number, e.g. 2, or a share of one GPU, e.g. 0.5');
+}
+
+/** Cores, possibly fractional: `4`, `0.5`. */
+export function decimal(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value) && !/^\.\d+$/.test(value)) throw new InvalidArgumentError('must be a number, e.g. 4 or 0.5');
+  return Number(value);
+}
+
 export function integer(value: string): number {
   if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('must be an integer, e.g. 10 or -5');
   return Number(value);

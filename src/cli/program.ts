@@ -5,6 +5,7 @@ import { registerAgent } from './commands/agent.js';
 import { registerApply } from './commands/apply.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDelete } from './commands/delete.js';
+import { registerExplain } from './commands/explain.js';
 import { registerGet } from './commands/get.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx);
   registerPs(program, ctx);
   registerLogs(program, ctx);
+  registerExplain(program, ctx);
   registerCancel(program, ctx);
   registerNodes(program, ctx);
   registerApply(program, ctx);

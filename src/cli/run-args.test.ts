@@ -8,6 +8,8 @@ import { buildProgram } from './program.js';
 
 const base: Workload = {
   id: 'j-0000000001', name: 'hello', team: 'default', queue: 'default', kind: 'job', state: 'pending', reason: null,
+  reasons: [], gpuMemoryMiB: null, gpuModels: null, cpus: 0, memoryMiB: 0, replicas: 1, priorityClass: null, preemptible: true,
+  topology: { required: null, preferred: null }, timeLimitSeconds: null, replicaStatus: [],
   gpus: 2, gpuModel: null, priority: 0, command: ['true'], env: {}, workdir: null, gracePeriodSeconds: 10, generation: 1,
   attempts: 0, exitCode: null, node: null, gpuIndices: [], version: 1, createdAt: '2025-01-10T12:00:00.000Z',
   admittedAt: null, startedAt: null, finishedAt: null,
@@ -64,8 +66,16 @@ describe('gpufleet run', () => {
     expect(r.submitted[0]).toMatchObject({ env: { A: '2', B: 'x=y' }, priority: -5, command: ['env'] });
   });
 
+  it('passes the scheduling flags through to the submission', async () => {
+    const r = await gpufleet(['run', '--gpus', '0.5', '--replicas', '4', '--priority-class', 'train', '--no-preemptible', '--time-limit', '2h', '--cpus', '1.5', '--memory', '8Gi', '--', 'true']);
+    expect(r.submitted).toEqual([
+      expect.objectContaining({ gpus: 0.5, replicas: 4, priorityClass: 'train', preemptible: false, timeLimit: '2h', cpus: 1.5, memory: '8Gi' }),
+    ]);
+  });
+
   it.each([
     [['--gpus', 'abc'], /option '--gpus <n>' argument 'abc' is invalid\. must be a whole number/],
+    [['--gpus', '1.5'], /option '--gpus <n>' argument '1.5' is invalid/],
     [['--env', 'NOEQUALS'], /option '--env <KEY=VALUE>' argument 'NOEQUALS' is invalid\. must be KEY=VALUE/],
     [['--env', '1A=x'], /--env <KEY=VALUE>.*"1A" is not an environment variable name/],
     [['--priority', 'high'], /--priority <p>.*must be an integer/],

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import { HttpClient, type HttpOptions } from './http.js';
 import type {
   ApplyResult,
+  Explanation,
+  WorkloadEvent,
   LogsPage,
   Node,
   Queue,
@@ -110,6 +112,15 @@ export class GpufleetClient {
 
   cancelWorkload(ref: string, options: { team?: string | undefined } = {}): Promise<Workload> {
     return this.http.request('POST', `/v1/workloads/${path(ref)}/cancel`, { query: { team: options.team }, body: {} });
+  }
+
+  /** Why the workload waits (ranked reasons), or how it ended. */
+  explainWorkload(ref: string, options: { team?: string | undefined } = {}): Promise<Explanation> {
+    return this.http.request('GET', `/v1/workloads/${path(ref)}/explain`, { query: { team: options.team } });
+  }
+
+  async listWorkloadEvents(ref: string, options: { team?: string | undefined } = {}): Promise<WorkloadEvent[]> {
+    return (await this.http.request<{ items: WorkloadEvent[] }>('GET', `/v1/workloads/${path(ref)}/events`, { query: { team: options.team } })).items;
   }
 
   /** Log entries after `after` (a cursor from the previous page); waits up to `waitMs` for new ones. */

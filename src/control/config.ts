@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SchedulerSettings } from './scheduler-config.js';
 
 /** Server settings, parsed once at start-up. Durations are in milliseconds. */
 export const serverOptionsSchema = z.strictObject({
@@ -14,6 +15,10 @@ export const serverOptionsSchema = z.strictObject({
   schedulerIntervalMs: z.number().int().min(10).default(1000),
   healthCheckIntervalMs: z.number().int().min(10).default(1000),
   leaderRetryMs: z.number().int().min(50).default(2000),
+  /** A YAML file of scheduler settings (scheduler-config.ts); defaults without one. */
+  schedulerConfigFile: z.string().min(1).optional(),
+  /** Settings given directly (tests), instead of a file. */
+  schedulerSettings: z.custom<SchedulerSettings>((v) => typeof v === 'object' && v !== null).optional(),
 });
 
 export type ServerOptions = z.input<typeof serverOptionsSchema>;

@@ -3,6 +3,7 @@ import type { Logger } from '../observe/logger.js';
 import type { ServerConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Wakeups } from './wakeups.js';
+import type { SchedulerSettings } from './scheduler-config.js';
 
 /** What services and loops share; built once by the composition root. */
 export interface ControlContext {
@@ -12,5 +13,7 @@ export interface ControlContext {
   logger: Logger;
   metrics: ServerMetrics;
   wakeups: Wakeups;
+  /** The scheduler's policy settings and the fair-share half-life, read once at start. */
+  scheduling: SchedulerSettings;
   now(): Date;
 }

@@ -10,6 +10,7 @@ import { systemRoutes } from './http/system-routes.js';
 import { buildOpenApi } from './http/openapi.js';
 import { createServerMetrics } from './metrics.js';
 import { Wakeups } from './wakeups.js';
+import { loadSchedulerSettings } from './scheduler-config.js';
 import { AuthService } from './services/auth-service.js';
 import { bootstrap } from './services/bootstrap.js';
 import { TeamService } from './services/team-service.js';
@@ -36,12 +37,14 @@ export interface RunningServer {
 /** The composition root of `gpufleet server`: store, services, loops, HTTP. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const config = serverOptionsSchema.parse(options);
+  // Before anything starts: a bad scheduler config stops the server with the field named.
+  const scheduling = config.schedulerSettings ?? (await loadSchedulerSettings(config.schedulerConfigFile));
   const logger = createLogger({ name: 'server', level: config.logLevel, destination: config.logFile ? fileDestination(config.logFile) : undefined });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const registry = createRegistry('server');
   const wakeups = new Wakeups(store);
   await wakeups.start();
-  const ctx: ControlContext = { store, db: store.db, config, logger, metrics: createServerMetrics(registry), wakeups, now: () => new Date() };
+  const ctx: ControlContext = { store, db: store.db, config, logger, metrics: createServerMetrics(registry), wakeups, scheduling, now: () => new Date() };
 
   const auth = new AuthService(ctx);
   const nodes = new NodeService(ctx, auth);

@@ -31,6 +31,17 @@ export function createServerMetrics(registry: Registry) {
       help: 'Placements dropped because the state changed between planning and applying',
       registers: [registry],
     }),
+    preemptions: new Counter({
+      name: 'gpufleet_scheduler_preemptions_total',
+      help: 'Workloads stopped and requeued by the scheduler, by kind (reclaim, preempt, consolidate)',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    movesProposed: new Counter({
+      name: 'gpufleet_scheduler_moves_proposed_total',
+      help: 'Consolidation moves proposed (consolidation: propose) and not carried out',
+      registers: [registry],
+    }),
     pending: new Gauge({ name: 'gpufleet_workloads_pending', help: 'Workloads waiting to be admitted, at the last cycle', registers: [registry] }),
     submitted: new Counter({ name: 'gpufleet_workloads_submitted_total', help: 'Workloads submitted', registers: [registry] }),
     finished: new Counter({

@@ -1,4 +1,4 @@
-import type { Team, Queue, Workload, Node } from '../core/api-types.js';
+import type { Team, Queue, Workload, Node, PriorityClass } from '../core/api-types.js';
 import type { GpuRow, NodeRow, QueueRow, ReplicaRow, TeamRow, WorkloadRow } from '../store/schema.js';
 
 /** Rows to API objects: the one place that knows both shapes. */
@@ -9,11 +9,12 @@ export function teamView(row: TeamRow): Team {
   return { id: row.id, name: row.name, version: row.version, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() };
 }
 
-export function queueView(row: QueueRow, teamName: string, usage: Record<string, number>): Queue {
+export function queueView(row: QueueRow, teamName: string, parentName: string | null, usage: Record<string, number>): Queue {
   return {
     id: row.id,
     name: row.name,
     team: teamName,
+    parent: parentName,
     priority: row.priority,
     quotas: row.quotas,
     version: row.version,
@@ -23,12 +24,16 @@ export function queueView(row: QueueRow, teamName: string, usage: Record<string,
   };
 }
 
+/** `replicas` are those of the workload's current generation; `nodeNames` maps node ids to names. */
 export function workloadView(
   row: WorkloadRow,
   names: { team: string; queue: string },
-  replica: ReplicaRow | undefined,
-  nodeName: string | undefined,
+  replicas: ReplicaRow[],
+  nodeNames: ReadonlyMap<string, string>,
 ): Workload {
+  const sorted = [...replicas].sort((a, b) => a.replica_index - b.replica_index);
+  const first = sorted[0];
+  const models = row.gpu_models ?? (row.gpu_model !== null ? [row.gpu_model] : null);
   return {
     id: row.id,
     name: row.name,
@@ -37,9 +42,19 @@ export function workloadView(
     kind: 'job',
     state: row.state,
     reason: row.reason,
-    gpus: row.gpus,
-    gpuModel: row.gpu_model,
+    reasons: row.reasons.length > 0 ? row.reasons : row.reason !== null ? [row.reason] : [],
+    gpus: row.gpu_fraction ?? row.gpus,
+    gpuMemoryMiB: row.gpu_memory_mib,
+    gpuModel: models !== null && models.length === 1 ? models[0]! : null,
+    gpuModels: models,
+    cpus: row.cpus,
+    memoryMiB: row.memory_mib,
+    replicas: row.replicas,
+    priorityClass: row.priority_class as PriorityClass | null,
     priority: row.priority,
+    preemptible: row.preemptible,
+    topology: { required: row.topology_required, preferred: row.topology_preferred },
+    timeLimitSeconds: row.time_limit_seconds,
     command: row.spec.command,
     env: row.spec.env,
     workdir: row.spec.workdir,
@@ -47,8 +62,15 @@ export function workloadView(
     generation: row.generation,
     attempts: row.attempts,
     exitCode: row.exit_code,
-    node: replica ? (nodeName ?? replica.node_id) : null,
-    gpuIndices: replica ? replica.gpu_indices : [],
+    node: first ? (nodeNames.get(first.node_id) ?? first.node_id) : null,
+    gpuIndices: first ? first.gpu_indices : [],
+    replicaStatus: sorted.map((r) => ({
+      index: r.replica_index,
+      node: nodeNames.get(r.node_id) ?? r.node_id,
+      state: r.state,
+      gpuIndices: r.gpu_indices,
+      gpuFraction: r.gpu_fraction,
+    })),
     version: row.version,
     createdAt: row.created_at.toISOString(),
     admittedAt: iso(row.admitted_at),

@@ -55,6 +55,12 @@ export const assignmentSchema = z.object({
   env: envSchema,
   workdir: z.string().nullable(),
   gracePeriodMs: z.number().int(),
+  // Added with gangs and GPU shares, optional both ways: an older server sends none of them, and an
+  // agent's state dir written before them has none (absent: replica 0 of 1, whole GPUs).
+  replicaIndex: z.number().int().min(0).optional().describe('Position of this replica in its gang (default 0)'),
+  replicas: z.number().int().min(1).optional().describe('Replicas in the gang (default 1)'),
+  gpuFraction: z.number().nullable().optional().describe('Share of its one GPU; null or absent for whole GPUs'),
+  gpuMemoryMiB: z.number().int().nullable().optional().describe('GPU memory a fractional replica may use, when known'),
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 

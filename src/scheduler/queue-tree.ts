@@ -11,6 +11,7 @@ export class QueueState {
   readonly demand: Amounts = {};
   /** Its fair share: guaranteed quota plus its part of the surplus. */
   readonly deserved: Amounts = {};
+  private readonly guaranteedByKey = new Map<ResourceKey, number>();
 
   constructor(readonly source: SnapshotQueue) {
     for (const q of source.quotas) this.quotas.set(q.resource, q);
@@ -23,8 +24,24 @@ export class QueueState {
     return this.source.name;
   }
 
+  /** Its own guaranteed quota, or at least what its children are guaranteed: a child's guarantee holds through a parent that names none. */
   guaranteed(key: ResourceKey): number {
-    return this.quotas.get(key)?.guaranteed ?? 0;
+    let cached = this.guaranteedByKey.get(key);
+    if (cached === undefined) {
+      const own = this.quotas.get(key)?.guaranteed ?? 0;
+      cached = Math.max(own, this.children.reduce((sum, c) => sum + c.guaranteed(key), 0));
+      this.guaranteedByKey.set(key, cached);
+    }
+    return cached;
+  }
+
+  /** Whether giving up `amounts` would leave it below its guaranteed quota on any key it names. */
+  dropsBelowGuarantee(amounts: Amounts): boolean {
+    for (const key in amounts) {
+      const guaranteed = this.guaranteed(key);
+      if (guaranteed > 0 && (this.usage[key] ?? 0) - amounts[key]! < guaranteed - EPSILON) return true;
+    }
+    return false;
   }
 
   limit(key: ResourceKey): number | null {

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import * as m0001 from './migrations/0001-init.js';
+import * as m0002 from './migrations/0002-scheduler.js';
 
 interface Migration {
   version: number;
@@ -8,7 +9,10 @@ interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: m0001.name, sql: m0001.sql }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: m0001.name, sql: m0001.sql },
+  { version: 2, name: m0002.name, sql: m0002.sql },
+];
 
 // Any fixed number works; it only has to be the same in every server that shares the database.
 const MIGRATION_LOCK_KEY = 7_340_001;

@@ -4,19 +4,46 @@ import type { QueueRow } from './schema.js';
 import type { Quota } from '../core/api-types.js';
 import { activeReplicaStates } from '../core/replica-state.js';
 
-export function getQueueByName(db: Db, name: string): Promise<QueueRow | undefined> {
-  return db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst();
+/** Quotas stored before quotas had a resource and a lending limit read as GPU quotas lending everything. */
+function withQuotaDefaults<T extends QueueRow | undefined>(row: T): T {
+  if (row === undefined) return row;
+  const quotas = (row.quotas as Array<Partial<Quota> & Pick<Quota, 'gpuModel' | 'guaranteed' | 'limit' | 'overQuotaWeight'>>).map((q) => ({
+    resource: q.resource ?? 'gpus',
+    gpuModel: q.gpuModel,
+    guaranteed: q.guaranteed,
+    limit: q.limit,
+    overQuotaWeight: q.overQuotaWeight,
+    lendingLimit: q.lendingLimit ?? null,
+  }));
+  return { ...row, quotas };
 }
 
-export function listQueues(db: Db, teamId?: string): Promise<QueueRow[]> {
+export async function getQueueByName(db: Db, name: string): Promise<QueueRow | undefined> {
+  return withQuotaDefaults(await db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst());
+}
+
+export async function getQueueById(db: Db, id: string): Promise<QueueRow | undefined> {
+  return withQuotaDefaults(await db.selectFrom('queues').selectAll().where('id', '=', id).executeTakeFirst());
+}
+
+export async function listQueues(db: Db, teamId?: string): Promise<QueueRow[]> {
   let q = db.selectFrom('queues').selectAll().orderBy('name');
   if (teamId !== undefined) q = q.where('team_id', '=', teamId);
-  return q.execute();
+  return (await q.execute()).map(withQuotaDefaults);
+}
+
+export function countChildQueues(db: Db, id: string): Promise<number> {
+  return db
+    .selectFrom('queues')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('parent_id', '=', id)
+    .executeTakeFirstOrThrow()
+    .then((r) => Number(r.n));
 }
 
 export function insertQueue(
   db: Db,
-  queue: { id: string; name: string; teamId: string; priority: number; quotas: Quota[] },
+  queue: { id: string; name: string; teamId: string; parentId?: string | null; priority: number; quotas: Quota[] },
 ): Promise<QueueRow> {
   return db
     .insertInto('queues')
@@ -24,7 +51,7 @@ export function insertQueue(
       id: queue.id,
       name: queue.name,
       team_id: queue.teamId,
-      parent_id: null,
+      parent_id: queue.parentId ?? null,
       priority: queue.priority,
       quotas: JSON.stringify(queue.quotas),
     })
@@ -37,12 +64,13 @@ export function updateQueue(
   db: Db,
   id: string,
   version: number,
-  patch: { teamId: string; priority: number; quotas: Quota[] },
+  patch: { teamId: string; parentId: string | null; priority: number; quotas: Quota[] },
 ): Promise<QueueRow | undefined> {
   return db
     .updateTable('queues')
     .set({
       team_id: patch.teamId,
+      parent_id: patch.parentId,
       priority: patch.priority,
       quotas: JSON.stringify(patch.quotas),
       version: sql`version + 1`,
@@ -68,16 +96,15 @@ export function countQueuesOfTeam(db: Db, teamId: string): Promise<number> {
     .then((r) => Number(r.n));
 }
 
-/** GPUs held by each queue's active replicas, by GPU model: the quota charge. */
+/** GPUs held by each queue's active replicas, by GPU model (a fractional replica counts its share): the quota charge. */
 export async function queueUsage(db: Db): Promise<Map<string, Record<string, number>>> {
   const rows = await sql<{ queue_id: string; model: string; n: number }>`
-    select w.queue_id, g.model, count(*)::int as n
+    select w.queue_id, r.gpu_model as model,
+      sum(coalesce(r.gpu_fraction, jsonb_array_length(r.gpu_indices)))::float8 as n
     from replicas r
     join workloads w on w.id = r.workload_id
-    cross join lateral jsonb_array_elements_text(r.gpu_indices) as gi(idx)
-    join gpus g on g.node_id = r.node_id and g.idx = gi.idx::int
-    where r.state in (${sql.join(activeReplicaStates)})
-    group by w.queue_id, g.model`.execute(db);
+    where r.state in (${sql.join(activeReplicaStates)}) and r.gpu_model is not null
+    group by w.queue_id, r.gpu_model`.execute(db);
   const usage = new Map<string, Record<string, number>>();
   for (const row of rows.rows) {
     const entry = usage.get(row.queue_id) ?? {};

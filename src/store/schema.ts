@@ -76,6 +76,21 @@ export interface WorkloadsTable {
   spec: Json<WorkloadSpecJson>;
   generation: Generated<number>;
   attempts: Generated<number>;
+  replicas: ColumnType<number, number | undefined, number>;
+  preemptible: ColumnType<boolean, boolean | undefined, boolean>;
+  priority_class: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A share of one GPU (0 < f < 1); null for whole GPUs (then `gpus`). */
+  gpu_fraction: ColumnType<number | null, number | null | undefined, number | null>;
+  gpu_memory_mib: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Accepted models; null accepts any. */
+  gpu_models: ColumnType<string[] | null, string | null | undefined, string | null>;
+  cpus: ColumnType<number, number | undefined, number>;
+  memory_mib: ColumnType<number, number | undefined, number>;
+  topology_required: ColumnType<string | null, string | null | undefined, string | null>;
+  topology_preferred: ColumnType<string | null, string | null | undefined, string | null>;
+  time_limit_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Why it waits, most relevant first; `reason` is the first. */
+  reasons: ColumnType<string[], string | undefined, string>;
   exit_code: number | null;
   version: Generated<number>;
   created_at: CreatedAt;
@@ -93,6 +108,12 @@ export interface ReplicasTable {
   state: ReplicaState;
   desired: 'run' | 'stop';
   gpu_indices: Json<number[]>;
+  replica_index: ColumnType<number, number | undefined, number>;
+  gpu_model: ColumnType<string | null, string | null | undefined, string | null>;
+  gpu_fraction: ColumnType<number | null, number | null | undefined, number | null>;
+  gpu_memory_mib: ColumnType<number | null, number | null | undefined, number | null>;
+  cpus: ColumnType<number, number | undefined, number>;
+  memory_mib: ColumnType<number, number | undefined, number>;
   exit_code: number | null;
   message: string | null;
   version: Generated<number>;

@@ -3,8 +3,8 @@ import { databaseTargets } from '../../test/support/databases.js';
 import type { Store } from './db.js';
 import { migrate } from './migrate.js';
 import { insertTeam } from './teams-repo.js';
-import { insertQueue, queueUsage } from './queues-repo.js';
-import { insertWorkload, updateWorkloadAt, findWorkloadByName } from './workloads-repo.js';
+import { getQueueByName, insertQueue, queueUsage } from './queues-repo.js';
+import { insertWorkload, updateWorkloadAt, findWorkloadByName, listPendingWorkloads, setPendingReasons } from './workloads-repo.js';
 import { insertNode, replaceGpus } from './nodes-repo.js';
 import { insertReplica } from './replicas-repo.js';
 import { insertLogChunks, readLogChunks } from './logs-repo.js';
@@ -51,8 +51,31 @@ for (const target of databaseTargets()) {
       await insertNode(store.db, 'n1', { name: 'node-1', simulated: true, labels: {}, cpus: 1, memoryMiB: 1, agentVersion: 'test', credentialHash: 'h1' }, new Date());
       await replaceGpus(store.db, 'n1', [0, 1, 2].map((index) => ({ index, uuid: `u${index}`, model: 'H100-80GB', memoryMiB: 81920 })));
       await newJob('j-5', 'charged');
-      await insertReplica(store.db, { id: 'r-5', workloadId: 'j-5', nodeId: 'n1', generation: 1, gpuIndices: [0, 2] });
-      expect((await queueUsage(store.db)).get('q1')).toEqual({ 'H100-80GB': 2 });
+      await insertReplica(store.db, { id: 'r-5', workloadId: 'j-5', nodeId: 'n1', generation: 1, gpuIndices: [0, 2], gpuModel: 'H100-80GB' });
+      // A share of a GPU counts as its share.
+      await insertReplica(store.db, { id: 'r-5b', workloadId: 'j-5', nodeId: 'n1', generation: 1, gpuIndices: [1], gpuModel: 'H100-80GB', gpuFraction: 0.25, index: 1 });
+      expect((await queueUsage(store.db)).get('q1')).toEqual({ 'H100-80GB': 2.25 });
+    });
+
+    it('keeps the scheduling fields of workloads and replicas, and the ranked pending reasons', async () => {
+      const row = await insertWorkload(store.db, {
+        id: 'j-6', name: 'gang', team_id: 't1', queue_id: 'q1', state: 'pending', reason: null, priority: 300, gpus: 0, gpu_model: null,
+        gpu_fraction: 0.5, gpu_models: JSON.stringify(['L4-24GB']), cpus: 1.5, memory_mib: 2048, replicas: 4, preemptible: false,
+        priority_class: 'train', topology_required: 'rack', topology_preferred: null, time_limit_seconds: 5400,
+        spec: JSON.stringify({ command: ['true'], env: {}, workdir: null, gracePeriodSeconds: 1 }),
+        exit_code: null, admitted_at: null, started_at: null, finished_at: null,
+      });
+      expect(row).toMatchObject({ gpu_fraction: 0.5, gpu_models: ['L4-24GB'], cpus: 1.5, memory_mib: 2048, replicas: 4, preemptible: false, reasons: [] });
+      await setPendingReasons(store.db, [{ id: 'j-6', reasons: ['no rack has 4 free L4-24GB GPUs', 'queue research is at its limit'] }]);
+      const [pending] = (await listPendingWorkloads(store.db)).filter((w) => w.id === 'j-6');
+      expect(pending).toMatchObject({ reason: 'no rack has 4 free L4-24GB GPUs', reasons: ['no rack has 4 free L4-24GB GPUs', 'queue research is at its limit'], version: row.version });
+      const replica = await insertReplica(store.db, { id: 'r-6', workloadId: 'j-6', nodeId: 'n1', generation: 1, gpuIndices: [1], index: 3, gpuModel: 'H100-80GB', gpuFraction: 0.5, gpuMemoryMiB: 40960, cpus: 1.5, memoryMiB: 2048 });
+      expect(replica).toMatchObject({ replica_index: 3, gpu_fraction: 0.5, gpu_memory_mib: 40960, cpus: 1.5, memory_mib: 2048 });
+    });
+
+    it('fills the defaults of quotas stored before quotas had a resource', async () => {
+      await insertQueue(store.db, { id: 'q-old', name: 'old', teamId: 't1', priority: 0, quotas: [{ gpuModel: '*', guaranteed: 1, limit: null, overQuotaWeight: 1 } as never] });
+      expect((await getQueueByName(store.db, 'old'))?.quotas).toEqual([{ resource: 'gpus', gpuModel: '*', guaranteed: 1, limit: null, overQuotaWeight: 1, lendingLimit: null }]);
     });
 
     it('stores each log chunk once however often it is sent', async () => {

@@ -43,28 +43,43 @@ export function listWorkloads(db: Db, filter: WorkloadFilter): Promise<WorkloadR
   return q.execute();
 }
 
-/** What the scheduler needs of each pending workload; the spec stays in the table. */
+/** The columns the scheduler reads of a workload; the spec (command, env) stays in the table. */
+const schedulingColumns = [
+  'id', 'name', 'queue_id', 'state', 'priority', 'preemptible', 'replicas', 'gpus', 'gpu_fraction', 'gpu_memory_mib', 'gpu_model', 'gpu_models',
+  'cpus', 'memory_mib', 'topology_required', 'topology_preferred', 'time_limit_seconds', 'created_at', 'started_at', 'admitted_at',
+  'generation', 'attempts', 'version', 'reason', 'reasons',
+] as const;
+
+/** What the scheduler needs of each pending workload, oldest first. */
 export function listPendingWorkloads(db: Db) {
-  return db
-    .selectFrom('workloads')
-    .select(['id', 'name', 'queue_id', 'priority', 'gpus', 'gpu_model', 'created_at', 'version', 'reason'])
-    .where('state', '=', 'pending')
-    .orderBy('created_at')
-    .execute();
+  return db.selectFrom('workloads').select(schedulingColumns).where('state', '=', 'pending').orderBy('created_at').execute();
 }
 
-export type PendingWorkloadRow = Awaited<ReturnType<typeof listPendingWorkloads>>[number];
+export type SchedulingWorkloadRow = Awaited<ReturnType<typeof listPendingWorkloads>>[number];
+export type PendingWorkloadRow = SchedulingWorkloadRow;
+
+/** Workloads holding (or releasing) resources: admitted, running, or preempted while their replicas stop. */
+export function listPlacedWorkloads(db: Db): Promise<SchedulingWorkloadRow[]> {
+  return db.selectFrom('workloads').select(schedulingColumns).where('state', 'in', ['admitted', 'running', 'preempted']).orderBy('created_at').execute();
+}
+
+/** Scheduling columns of some workloads, whatever their state. */
+export function getSchedulingRows(db: Db, ids: string[]): Promise<SchedulingWorkloadRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return db.selectFrom('workloads').select(schedulingColumns).where('id', 'in', ids).execute();
+}
 
 /**
- * Records why workloads still wait, in one statement. The reason is the scheduler's annotation,
- * not the workload's state, so it does not bump the version: a user's cancel never loses a race
- * to it, and the plan applier's version check still sees every real change.
+ * Records why workloads still wait, in one statement: the ranked reasons, and the first as
+ * `reason`. The reasons are the scheduler's annotation, not the workload's state, so they do not
+ * bump the version: a user's cancel never loses a race to them, and the plan applier's version
+ * check still sees every real change.
  */
-export async function setPendingReasons(db: Db, reasons: Array<{ id: string; reason: string }>): Promise<void> {
+export async function setPendingReasons(db: Db, reasons: Array<{ id: string; reasons: string[] }>): Promise<void> {
   if (reasons.length === 0) return;
-  const values = sql.join(reasons.map((r) => sql`(${r.id}, ${r.reason})`));
-  await sql`update workloads set reason = v.reason
-    from (values ${values}) as v(id, reason)
+  const values = sql.join(reasons.map((r) => sql`(${r.id}, ${r.reasons[0] ?? null}, ${JSON.stringify(r.reasons)})`));
+  await sql`update workloads set reason = v.reason, reasons = v.reasons::jsonb
+    from (values ${values}) as v(id, reason, reasons)
     where workloads.id = v.id and workloads.state = 'pending'`.execute(db);
 }
 

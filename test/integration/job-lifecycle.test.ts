@@ -97,7 +97,8 @@ for (const target of serverTargets()) {
       await submit(client, { name: 'too-big', gpus: 8, command: ['true'] });
       const w = await waitFor('a pending reason', async () => {
         const x = await client.request<Workload>('GET', '/v1/workloads/too-big');
-        return x.reason?.includes('no node has 8 free GPUs') ? x : undefined;
+        // The reasons name the model since the scheduler learned to tell models apart.
+        return x.reasons.some((r) => /no node has 8 free (\S+ )?GPUs/.test(r)) ? x : undefined;
       });
       expect(w.state).toBe('pending');
       await client.request('POST', '/v1/workloads/too-big/cancel');

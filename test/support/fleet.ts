@@ -92,6 +92,8 @@ export interface ServerOptions {
   suspectAfterMs?: number;
   lostAfterMs?: number;
   heartbeatIntervalMs?: number;
+  /** A scheduler config file (YAML) for --scheduler-config. */
+  schedulerConfig?: string;
 }
 
 export class ServerProcess {
@@ -112,6 +114,7 @@ export class ServerProcess {
     if (this.options.suspectAfterMs) args.push('--node-suspect-after-ms', String(this.options.suspectAfterMs));
     if (this.options.lostAfterMs) args.push('--node-lost-after-ms', String(this.options.lostAfterMs));
     if (this.options.heartbeatIntervalMs) args.push('--heartbeat-interval-ms', String(this.options.heartbeatIntervalMs));
+    if (this.options.schedulerConfig) args.push('--scheduler-config', this.options.schedulerConfig);
     this.proc = launch(args, { GPUFLEET_HOME: this.home, DATABASE_URL: this.options.databaseUrl ?? '' });
     this.url = `http://127.0.0.1:${this.port}`;
     const proc = this.proc;
@@ -165,11 +168,13 @@ export class AgentProcess {
     private readonly server: ServerProcess,
     readonly name: string,
     private readonly gpus = '8xH100-80GB',
+    /** Node labels (--label key=value), e.g. topology. */
+    private readonly labels: Record<string, string> = {},
   ) {}
 
   async start(): Promise<this> {
     this.proc = launch(
-      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--log-level', 'warn'],
+      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])],
       { GPUFLEET_HOME: this.stateDir },
     );
     const proc = this.proc;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { GpufleetClient } from '../../client/api-client.js';
 import { ClientError } from '../../client/http.js';
-import type { Workload } from '../../core/api-types.js';
+import { resolveJobRequest, type Workload } from '../../core/api-types.js';
 import type { JobManifest, Manifest } from '../../core/manifest.js';
 import { isTerminalWorkloadState } from '../../core/workload-state.js';
 import type { CliContext } from '../context.js';
@@ -58,13 +58,25 @@ async function applyJob(client: ApplyClient, m: JobManifest): Promise<string> {
   }
 }
 
+/** Compared as the server resolved it (priority class defaults, quantities in MiB and seconds). */
 function sameJob(spec: JobManifest['spec'], w: Workload): boolean {
+  const r = resolveJobRequest(spec);
+  // A server from before gangs and shares omits the newer fields: read them as their defaults.
+  const models = w.gpuModels ?? (w.gpuModel !== null ? [w.gpuModel] : null);
   return (
     (spec.queue === undefined || spec.queue === w.queue) &&
-    spec.gpus === w.gpus &&
-    (spec.gpuModel ?? null) === w.gpuModel &&
+    (r.gpuFraction ?? r.gpus) === w.gpus &&
+    JSON.stringify(r.gpuModels) === JSON.stringify(models) &&
+    r.gpuMemoryMiB === (w.gpuMemoryMiB ?? null) &&
+    r.cpus === (w.cpus ?? 0) &&
+    r.memoryMiB === (w.memoryMiB ?? 0) &&
+    r.replicas === (w.replicas ?? 1) &&
+    r.priority === w.priority &&
+    r.preemptible === (w.preemptible ?? true) &&
+    r.topology.required === (w.topology?.required ?? null) &&
+    r.topology.preferred === (w.topology?.preferred ?? null) &&
+    r.timeLimitSeconds === (w.timeLimitSeconds ?? null) &&
     (spec.workdir ?? null) === w.workdir &&
-    spec.priority === w.priority &&
     spec.gracePeriodSeconds === w.gracePeriodSeconds &&
     JSON.stringify(spec.command) === JSON.stringify(w.command) &&
     JSON.stringify(Object.entries(spec.env).sort()) === JSON.stringify(Object.entries(w.env).sort())

@@ -6,7 +6,10 @@ import { formatAge, outputOption, writeList, writeOne, type Column, type OutputF
 export function describeQuota(q: Quota): string {
   const limit = q.limit === null ? 'no limit' : `limit ${q.limit}`;
   const weight = q.overQuotaWeight === 1 ? '' : `, weight ${q.overQuotaWeight}`;
-  return `${q.gpuModel}: ${q.guaranteed} guaranteed, ${limit}${weight}`;
+  const lends = q.lendingLimit === null ? '' : `, lends ${q.lendingLimit}`;
+  // GPU quotas read as before (`H100-80GB: …`); cores and memory say what they count.
+  const what = q.resource === 'gpus' ? q.gpuModel : q.resource === 'cpus' ? 'cpus' : 'memory GiB';
+  return `${what}: ${q.guaranteed} guaranteed, ${limit}${weight}${lends}`;
 }
 
 export function describeUsage(usage: Record<string, number>): string {
@@ -24,6 +27,7 @@ export function teamColumns(now: number): Column<Team>[] {
 export const queueColumns: Column<Queue>[] = [
   { header: 'name', value: (q) => q.name },
   { header: 'team', value: (q) => q.team },
+  { header: 'parent', value: (q) => q.parent ?? '-' },
   { header: 'priority', value: (q) => String(q.priority) },
   { header: 'quotas', value: (q) => (q.quotas.length === 0 ? '-' : q.quotas.map(describeQuota).join('; ')) },
   { header: 'in use', value: (q) => describeUsage(q.usage) },

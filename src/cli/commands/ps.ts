@@ -11,10 +11,20 @@ export function workloadColumns(nodeNames: ReadonlyMap<string, string>, now: num
     { header: 'name', value: (w) => w.name },
     { header: 'team', value: (w) => w.team },
     { header: 'state', value: (w) => w.state },
-    { header: 'gpus', value: (w) => (w.gpuModel ? `${w.gpus}x${w.gpuModel}` : String(w.gpus)) },
+    { header: 'gpus', value: describeRequest },
     { header: 'node', value: (w) => (w.node === null ? '-' : (nodeNames.get(w.node) ?? w.node)) },
     { header: 'age', value: (w) => formatAge(w.createdAt, now) },
+    // Last: reasons are sentences, and the last column is not padded.
+    { header: 'reason', value: (w) => (w.state === 'pending' || w.state === 'preempted' ? (w.reason ?? '-') : '-') },
   ];
+}
+
+/** `2`, `2xH100-80GB`, `4×2` for a gang of 4 replicas of 2 GPUs, `0.25` or `20Gi` for a share of one GPU. */
+export function describeRequest(w: Workload): string {
+  const models = w.gpuModels ?? (w.gpuModel ? [w.gpuModel] : null);
+  const share = w.gpuMemoryMiB !== null ? `${+(w.gpuMemoryMiB / 1024).toFixed(2)}Gi` : String(w.gpus);
+  const perReplica = models !== null && (w.gpus > 0 || w.gpuMemoryMiB !== null) ? `${share}x${models.join('|')}` : share;
+  return (w.replicas ?? 1) > 1 ? `${w.replicas}×${perReplica}` : perReplica;
 }
 
 export function registerPs(program: Command, ctx: CliContext): void {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GpufleetClient, WorkloadSubmitBody } from '../../client/api-client.js';
 import type { Workload } from '../../core/api-types.js';
@@ -8,7 +8,8 @@ import { UsageError } from '../errors.js';
 import { JobProgress, jobExitCode } from '../job-progress.js';
 import { nodeNameResolver } from '../node-names.js';
 import { formatStructured, outputOption, type OutputFormat } from '../output.js';
-import { envVariable, integer, wholeNumber } from '../parsers.js';
+import { decimal, envVariable, gpuCount, integer, wholeNumber } from '../parsers.js';
+import { priorityClasses } from '../../core/api-types.js';
 import { retryWhileUnreachable } from '../retry.js';
 
 export interface RunOptions {
@@ -17,6 +18,13 @@ export interface RunOptions {
   queue?: string;
   gpus?: number;
   gpuModel?: string;
+  gpuMemory?: string;
+  cpus?: number;
+  memory?: string;
+  replicas?: number;
+  priorityClass?: keyof typeof priorityClasses;
+  preemptible?: boolean;
+  timeLimit?: string;
   env?: Record<string, string>;
   workdir?: string;
   priority?: number;
@@ -35,8 +43,16 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--name <name>', 'job name (generated when omitted)')
     .option('--team <team>', "team that owns the job (default: your token's team)")
     .option('--queue <queue>', "queue to charge (default: the team's queue)")
-    .option('--gpus <n>', 'whole GPUs, all on one node', wholeNumber)
+    .option('--gpus <n>', 'whole GPUs, all on one node, or a share of one GPU (0.5)', gpuCount)
     .option('--gpu-model <model>', 'only GPUs of this model, e.g. H100-80GB')
+    .option('--gpu-memory <size>', 'a share of one GPU sized by its memory, e.g. 20Gi')
+    .option('--cpus <n>', 'CPU cores per replica', decimal)
+    .option('--memory <size>', 'memory per replica, e.g. 64Gi')
+    .option('--replicas <n>', 'replicas that start together (a gang)', wholeNumber)
+    .addOption(new Option('--priority-class <class>', 'sets the default priority and preemptible').choices(Object.keys(priorityClasses)))
+    .option('--preemptible', 'may be stopped and requeued for others')
+    .option('--no-preemptible', 'may not be preempted')
+    .option('--time-limit <duration>', 'wall-clock limit, e.g. 2h or 1h30m')
     .option('--env <KEY=VALUE>', 'environment variable for the job (repeatable)', envVariable)
     .option('--workdir <dir>', 'working directory on the node')
     .option('--priority <p>', 'higher runs first within its queue', integer)
@@ -69,6 +85,13 @@ export function submitBody(command: string[], options: RunOptions): WorkloadSubm
     queue: options.queue,
     gpus: options.gpus,
     gpuModel: options.gpuModel,
+    gpuMemory: options.gpuMemory,
+    cpus: options.cpus,
+    memory: options.memory,
+    replicas: options.replicas,
+    priorityClass: options.priorityClass,
+    preemptible: options.preemptible,
+    timeLimit: options.timeLimit,
     env: options.env,
     workdir: options.workdir,
     priority: options.priority,

@@ -15,6 +15,7 @@ interface ServerCommandOptions {
   nodeSuspectAfterMs?: number;
   nodeLostAfterMs?: number;
   heartbeatIntervalMs?: number;
+  schedulerConfig?: string;
 }
 
 export function registerServer(program: Command, ctx: CliContext): void {
@@ -25,6 +26,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--port <port>', 'port to listen on', port, 7070)
     .option('--data-dir <dir>', 'embedded database directory (default: $GPUFLEET_HOME/data)')
     .option('--database-url <url>', 'PostgreSQL URL instead of the embedded database (default: $DATABASE_URL)')
+    .option('--scheduler-config <file>', 'YAML file of scheduler settings: placement, preemption, fair share (default: $GPUFLEET_SCHEDULER_CONFIG)')
     .addOption(logLevelOption())
     // Tests shorten the node health timings; people have no reason to.
     .addOption(new Option('--node-suspect-after-ms <ms>').argParser(wholeNumber).hideHelp())
@@ -41,6 +43,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         nodeSuspectAfterMs: options.nodeSuspectAfterMs,
         nodeLostAfterMs: options.nodeLostAfterMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
+        schedulerConfigFile: options.schedulerConfig ?? (ctx.env.GPUFLEET_SCHEDULER_CONFIG || undefined),
       });
       shutdownOnSignals(() => server.close(), ctx.stderr);
       const out = ctx.stdout;

@@ -19,6 +19,7 @@ interface UpOptions {
   dataDir?: string;
   simulateGpus?: string;
   agentName?: string;
+  schedulerConfig?: string;
 }
 
 const defaultSimulatedGpus = '8xH100-80GB';
@@ -33,6 +34,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'embedded database directory (default: $GPUFLEET_HOME/data)')
     .option('--simulate-gpus <spec>', `simulate these GPUs (default: ${defaultSimulatedGpus}, only if no NVIDIA GPU is found)`, gpuSpec)
     .option('--agent-name <name>', "the agent's node name (default: the host name)", nodeName)
+    .option('--scheduler-config <file>', 'YAML file of scheduler settings (default: $GPUFLEET_SCHEDULER_CONFIG)')
     .action(async (options: UpOptions) => {
       const home = gpufleetHome(ctx.env);
       const { startServer } = await import('../../control/main.js');
@@ -44,6 +46,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         dataDir: options.dataDir ?? join(home, 'data'),
         databaseUrl: ctx.env.DATABASE_URL || undefined,
         logFile,
+        schedulerConfigFile: options.schedulerConfig ?? (ctx.env.GPUFLEET_SCHEDULER_CONFIG || undefined),
       });
       let agent: ChildProcess | null = null;
       let stopping: Promise<void> | null = null;

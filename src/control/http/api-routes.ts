@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { nameSchema } from '../../core/names.js';
 import {
   applyResultSchema,
+  explanationSchema,
+  workloadEventSchema,
   joinTokenCreatedSchema,
   logsPageSchema,
   logsQuerySchema,
@@ -118,6 +120,15 @@ export function userRoutes(s: Services): RouteDef[] {
     route({
       method: 'POST', path: '/v1/workloads/:ref/cancel', summary: 'Cancel a workload; its processes get SIGTERM, then SIGKILL', tag: 'workloads', auth: 'user', params: refParams, query: teamQuery, response: workloadSchema,
       handler: async ({ principal, params, query }) => s.workloads.cancel(requireUser(principal), params.ref, query.team),
+    }),
+    route({
+      method: 'GET', path: '/v1/workloads/:ref/explain', summary: 'Why a workload waits (ranked reasons) or how it ended', tag: 'workloads', auth: 'user', params: refParams, query: teamQuery, response: explanationSchema,
+      handler: async ({ principal, params, query }) => s.workloads.explain(requireUser(principal), params.ref, query.team),
+    }),
+    route({
+      method: 'GET', path: '/v1/workloads/:ref/events', summary: 'A workload’s events, oldest first (submitted, admitted, preempted, …)', tag: 'workloads', auth: 'user', params: refParams, query: teamQuery,
+      response: list(workloadEventSchema),
+      handler: async ({ principal, params, query }) => ({ items: await s.workloads.events(requireUser(principal), params.ref, query.team) }),
     }),
     route({
       method: 'GET', path: '/v1/workloads/:ref/logs', summary: 'Read (and long-poll) a workload’s output', tag: 'workloads', auth: 'user', params: refParams,

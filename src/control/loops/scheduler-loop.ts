@@ -1,5 +1,8 @@
-import { scheduleFifo } from '../../scheduler/fifo.js';
+import { schedule } from '../../scheduler/schedule.js';
+import type { Move, Plan } from '../../scheduler/types.js';
 import { setPendingReasons } from '../../store/workloads-repo.js';
+import { inTransaction } from '../../store/transaction.js';
+import { requeueReleasedPreemptions } from '../services/replica-lifecycle.js';
 import type { ControlContext } from '../context.js';
 import { topics } from '../wakeups.js';
 import { readSnapshot } from './snapshot.js';
@@ -75,26 +78,58 @@ export class SchedulerLoop {
   /** One cycle: snapshot → pure plan → validated commit → explanations for what still waits. */
   async cycle(): Promise<{ admitted: number; pending: number }> {
     const started = process.hrtime.bigint();
-    const { snapshot, pendingRows } = await readSnapshot(this.ctx.db);
+    // Preempted workloads whose replicas all ended go back to pending even if a report was missed.
+    if ((await inTransaction(this.ctx.db, requeueReleasedPreemptions)).length > 0) this.ctx.metrics.requeued.inc({ reason: 'preempted' });
+    const now = this.ctx.now();
+    const { scheduler, fairShareHalfLifeMs } = this.ctx.scheduling;
+    const { snapshot, pendingRows, placedGenerations } = await readSnapshot(this.ctx.db, now, fairShareHalfLifeMs);
     if (snapshot.pending.length === 0) {
       this.ctx.metrics.pending.set(0);
       return { admitted: 0, pending: 0 };
     }
-    const now = this.ctx.now();
-    const plan = scheduleFifo(snapshot, now.getTime());
-    const versions = new Map([...pendingRows].map(([id, row]) => [id, row.version]));
-    const outcome = await applyPlan(this.ctx.db, plan, versions, now);
+    const plan = schedule(snapshot, scheduler, now.getTime());
+    const outcome = await applyPlan(this.ctx.db, plan, { pendingVersions: new Map([...pendingRows].map(([id, row]) => [id, row.version])), placedGenerations }, scheduler, now, (m) =>
+      this.isNewProposal(m),
+    );
+    this.forgetProposals(plan);
     this.ctx.wakeups.wake(outcome.nodeIds.map(topics.node));
-    const changedReasons = plan.pending
-      .map((e) => ({ id: e.workloadId, reason: e.reasons.join('; ') || 'waiting' }))
-      .filter((e) => pendingRows.get(e.id)?.reason !== e.reason);
+    const changedReasons = explanations(plan)
+      .filter((e) => JSON.stringify(pendingRows.get(e.id)?.reasons ?? []) !== JSON.stringify(e.reasons));
     await setPendingReasons(this.ctx.db, changedReasons);
     this.ctx.metrics.placements.inc(outcome.admitted);
     this.ctx.metrics.placementConflicts.inc(outcome.conflicts);
+    for (const p of outcome.preempted) this.ctx.metrics.preemptions.inc({ kind: p.kind });
+    this.ctx.metrics.movesProposed.inc(outcome.movesProposed);
     this.ctx.metrics.pending.set(plan.pending.length + outcome.conflicts);
     this.ctx.metrics.schedulingCycle.observe(Number(process.hrtime.bigint() - started) / 1e9);
     // A conflict means the world moved under the plan; plan again rather than wait for the timer.
     if (outcome.conflicts > 0) this.again = true;
     return { admitted: outcome.admitted, pending: plan.pending.length };
   }
+
+  /** A proposed move is recorded once while the scheduler keeps proposing it, not every cycle. */
+  private readonly proposed = new Set<string>();
+
+  private isNewProposal(move: Move): boolean {
+    const key = `${move.workloadId}>${move.forWorkloadId}`;
+    if (this.proposed.has(key)) return false;
+    this.proposed.add(key);
+    return true;
+  }
+
+  private forgetProposals(plan: Plan): void {
+    const current = new Set(plan.moves.map((m) => `${m.workloadId}>${m.forWorkloadId}`));
+    for (const key of this.proposed) if (!current.has(key)) this.proposed.delete(key);
+  }
+}
+
+/** The ranked reasons of each waiting workload; a backfill reservation is said last, with its time. */
+function explanations(plan: Plan): Array<{ id: string; reasons: string[] }> {
+  const reserved = new Map(plan.reservations.map((r) => [r.workloadId, r]));
+  return plan.pending.map((e) => {
+    const r = reserved.get(e.workloadId);
+    const reasons = e.reasons.length > 0 ? [...e.reasons] : ['waiting'];
+    if (r) reasons.push(`resources reserved: expected to start by ${new Date(r.at).toISOString()} on ${r.nodeIds.length === 1 ? 'node' : 'nodes'} ${r.nodeIds.join(', ')}`);
+    return { id: e.workloadId, reasons };
+  });
 }

@@ -1,44 +1,146 @@
-import type { Snapshot } from '../../scheduler/types.js';
+import type { PendingWorkload, ReplicaAllocation, RunningWorkload, Snapshot, SnapshotQueue, WorkloadBase } from '../../scheduler/types.js';
 import { listGpus, listNodes } from '../../store/nodes-repo.js';
-import { listActiveReplicas } from '../../store/replicas-repo.js';
-import { listQueues, queueUsage } from '../../store/queues-repo.js';
-import { listPendingWorkloads, type PendingWorkloadRow } from '../../store/workloads-repo.js';
+import { listActiveReplicas, listReplicasRunSince } from '../../store/replicas-repo.js';
+import { listQueues } from '../../store/queues-repo.js';
+import { getSchedulingRows, listPendingWorkloads, listPlacedWorkloads, type SchedulingWorkloadRow } from '../../store/workloads-repo.js';
+import type { ReplicaRow } from '../../store/schema.js';
 import type { Db } from '../../store/db.js';
+import { addAmounts, allocationAmounts, decayedWeight, toQueueQuota } from './resources.js';
 
-/** Reads the fleet into the scheduler's plain-data snapshot; the pending rows come back for the applier. */
-export async function readSnapshot(db: Db): Promise<{ snapshot: Snapshot; pendingRows: Map<string, PendingWorkloadRow> }> {
-  const [nodes, gpus, replicas, queues, usage, pending] = await Promise.all([
+export interface SnapshotRead {
+  snapshot: Snapshot;
+  /** The pending rows as read: the applier admits a workload only at this version. */
+  pendingRows: Map<string, SchedulingWorkloadRow>;
+  /** Generations of the workloads seen holding resources: the applier preempts only these. */
+  placedGenerations: Map<string, number>;
+}
+
+/** Past use counts for 5 half-lives; older use weighs under 3 % and is left out. */
+const usageHorizonHalfLives = 5;
+
+/** Reads the fleet into the scheduler's plain-data snapshot. */
+export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promise<SnapshotRead> {
+  const nowMs = now.getTime();
+  const [nodes, gpus, active, queues, pending, placed, recent] = await Promise.all([
     listNodes(db),
     listGpus(db),
     listActiveReplicas(db),
     listQueues(db),
-    queueUsage(db),
     listPendingWorkloads(db),
+    listPlacedWorkloads(db),
+    listReplicasRunSince(db, new Date(nowMs - usageHorizonHalfLives * halfLifeMs)),
   ]);
-  const used = new Map<string, number[]>();
-  for (const r of replicas) used.set(r.node_id, [...(used.get(r.node_id) ?? []), ...r.gpu_indices]);
+
   const gpusByNode = new Map<string, typeof gpus>();
   for (const g of gpus) gpusByNode.set(g.node_id, [...(gpusByNode.get(g.node_id) ?? []), g]);
+
+  const decayed = new Map<string, Record<string, number>>();
+  for (const r of recent) {
+    const weight = decayedWeight(r.started_at!.getTime(), r.finished_at?.getTime() ?? nowMs, nowMs, halfLifeMs);
+    if (weight <= 0) continue;
+    const usage = decayed.get(r.queue_id) ?? {};
+    addAmounts(usage, allocationAmounts(allocationOf(r)), weight);
+    decayed.set(r.queue_id, usage);
+  }
+
   return {
     snapshot: {
       nodes: nodes.map((n) => ({
         id: n.id,
         name: n.name,
         schedulable: n.state === 'ready',
+        labels: n.labels,
+        cpus: n.cpus,
+        memoryMiB: Number(n.memory_mib),
         gpus: (gpusByNode.get(n.id) ?? []).map((g) => ({ index: g.idx, model: g.model, memoryMiB: g.memory_mib })),
-        usedGpuIndices: used.get(n.id) ?? [],
       })),
-      queues: queues.map((q) => ({ id: q.id, name: q.name, priority: q.priority, quotas: q.quotas, usage: usage.get(q.id) ?? {} })),
-      pending: pending.map((w) => ({
-        id: w.id,
-        name: w.name,
-        queueId: w.queue_id,
-        priority: w.priority,
-        gpus: w.gpus,
-        gpuModel: w.gpu_model,
-        submittedAt: w.created_at.getTime(),
-      })),
+      queues: queues.map(
+        (q): SnapshotQueue => ({
+          id: q.id,
+          name: q.name,
+          parentId: q.parent_id,
+          priority: q.priority,
+          quotas: q.quotas.map(toQueueQuota),
+          decayedUsage: decayed.get(q.id) ?? {},
+        }),
+      ),
+      running: await runningWorkloads(db, placed, active),
+      pending: pending.map((w): PendingWorkload => workloadBase(w)),
     },
     pendingRows: new Map(pending.map((w) => [w.id, w])),
+    placedGenerations: new Map(placed.map((w) => [w.id, w.generation])),
+  };
+}
+
+/**
+ * Admitted, running and preempted workloads with the replicas of their current generation. A
+ * replica still active but no longer wanted (a preempted or cancelled workload, an older
+ * generation of a requeued one) still holds its resources until its process ends, so it appears
+ * too, as `releasing`; when its workload is pending again it gets an id of its own (`id@generation`)
+ * so that no workload is both pending and running.
+ */
+async function runningWorkloads(db: Db, placed: SchedulingWorkloadRow[], active: ReplicaRow[]): Promise<RunningWorkload[]> {
+  const byWorkload = new Map<string, ReplicaRow[]>();
+  for (const r of active) byWorkload.set(r.workload_id, [...(byWorkload.get(r.workload_id) ?? []), r]);
+  const placedIds = new Set(placed.map((w) => w.id));
+  const running: RunningWorkload[] = [];
+  const leftovers: ReplicaRow[] = [];
+  for (const w of placed) {
+    const replicas = (byWorkload.get(w.id) ?? []).sort((a, b) => a.replica_index - b.replica_index);
+    const current = replicas.filter((r) => r.generation === w.generation);
+    leftovers.push(...replicas.filter((r) => r.generation !== w.generation));
+    running.push({
+      ...workloadBase(w),
+      startedAt: (w.started_at ?? w.admitted_at ?? w.created_at).getTime(),
+      allocations: current.map(allocationOf),
+      releasing: w.state === 'preempted' || current.some((r) => r.desired === 'stop'),
+    });
+  }
+  for (const [id, replicas] of byWorkload) if (!placedIds.has(id)) leftovers.push(...replicas);
+  if (leftovers.length === 0) return running;
+  const owners = new Map((await getSchedulingRows(db, [...new Set(leftovers.map((r) => r.workload_id))])).map((w) => [w.id, w]));
+  const groups = new Map<string, ReplicaRow[]>();
+  for (const r of leftovers) groups.set(`${r.workload_id}@${r.generation}`, [...(groups.get(`${r.workload_id}@${r.generation}`) ?? []), r]);
+  for (const [key, replicas] of groups) {
+    const owner = owners.get(replicas[0]!.workload_id);
+    if (!owner) continue;
+    running.push({
+      ...workloadBase(owner),
+      id: owner.state === 'pending' || placedIds.has(owner.id) ? key : owner.id,
+      // Never a preemption victim: it is already on its way out.
+      preemptible: false,
+      replicas: replicas.length,
+      startedAt: Math.min(...replicas.map((r) => (r.started_at ?? r.created_at).getTime())),
+      allocations: replicas.map(allocationOf),
+      releasing: true,
+    });
+  }
+  return running;
+}
+
+export function allocationOf(r: ReplicaRow): ReplicaAllocation {
+  return {
+    nodeId: r.node_id,
+    gpuIndices: r.gpu_indices,
+    gpuFraction: r.gpu_fraction,
+    gpuModel: r.gpu_model,
+    cpus: r.cpus,
+    memoryMiB: r.memory_mib,
+  };
+}
+
+export function workloadBase(w: SchedulingWorkloadRow): WorkloadBase {
+  return {
+    id: w.id,
+    name: w.name,
+    queueId: w.queue_id,
+    priority: w.priority,
+    preemptible: w.preemptible,
+    replicas: w.replicas,
+    request: { gpus: w.gpus, gpuFraction: w.gpu_fraction, gpuMemoryMiB: w.gpu_memory_mib, cpus: w.cpus, memoryMiB: w.memory_mib },
+    gpuModels: w.gpu_models ?? (w.gpu_model !== null ? [w.gpu_model] : null),
+    topology: { required: w.topology_required, preferred: w.topology_preferred },
+    timeLimitMs: w.time_limit_seconds === null ? null : w.time_limit_seconds * 1000,
+    submittedAt: w.created_at.getTime(),
   };
 }

@@ -114,6 +114,10 @@ export class NodeService {
         env: r.spec.env,
         workdir: r.spec.workdir,
         gracePeriodMs: r.spec.gracePeriodSeconds * 1000,
+        replicaIndex: r.replica_index,
+        replicas: r.replicas,
+        gpuFraction: r.gpu_fraction,
+        gpuMemoryMiB: r.gpu_memory_mib,
       })),
     };
   }
@@ -130,8 +134,8 @@ export class NodeService {
     if (!outcome) return;
     for (const f of outcome.finished) this.ctx.metrics.finished.inc({ state: f.state });
     if (outcome.requeued.length > 0) this.ctx.metrics.requeued.inc({ reason: 'node_lost' }, outcome.requeued.length);
-    const wake = [...outcome.finished.map((f) => topics.workload(f.id)), ...outcome.finished.map((f) => topics.logs(f.id))];
-    if (outcome.freed || outcome.requeued.length > 0) wake.push(topics.schedule);
+    const wake = [...outcome.finished.map((f) => topics.workload(f.id)), ...outcome.finished.map((f) => topics.logs(f.id)), ...outcome.nodeIds.map(topics.node)];
+    if (outcome.freed || outcome.requeued.length > 0 || outcome.preemptionsDone.length > 0) wake.push(topics.schedule);
     this.ctx.wakeups.wake(wake);
   }
 }

@@ -1,8 +1,9 @@
 import type { ReplicaReport } from '../../core/agent-protocol.js';
 import { canTransitionReplica, isActiveReplicaState } from '../../core/replica-state.js';
 import { canTransitionWorkload, type WorkloadState } from '../../core/workload-state.js';
-import { getReplicas, listActiveReplicas, updateReplicaAt } from '../../store/replicas-repo.js';
+import { getReplicas, listActiveReplicas, listReplicasOfWorkloads, updateReplicaAt } from '../../store/replicas-repo.js';
 import { getWorkload, updateWorkloadAt } from '../../store/workloads-repo.js';
+import { bumpAssignmentRevision } from '../../store/nodes-repo.js';
 import { insertEvents, type NewEvent } from '../../store/events-repo.js';
 import type { Db } from '../../store/db.js';
 import type { ReplicaRow, WorkloadRow } from '../../store/schema.js';
@@ -11,25 +12,35 @@ export interface LifecycleOutcome {
   /** Workloads that reached a final state, with it. */
   finished: Array<{ id: string; state: WorkloadState }>;
   requeued: string[];
-  /** GPUs were released: the scheduler should run. */
+  /** Preempted workloads whose replicas have all ended, back to pending. */
+  preemptionsDone: string[];
+  /** Resources were released: the scheduler should run. */
   freed: boolean;
+  /** Nodes whose assignments changed (replicas told to stop): their agents should hear now. */
+  nodeIds: string[];
 }
 
-const emptyOutcome = (): LifecycleOutcome => ({ finished: [], requeued: [], freed: false });
+const emptyOutcome = (): LifecycleOutcome => ({ finished: [], requeued: [], preemptionsDone: [], freed: false, nodeIds: [] });
 
-/** The workload state a replica's final report implies, for the replica of the workload's current generation. */
-function workloadStateAfter(report: ReplicaReport, workload: WorkloadRow): WorkloadState | null {
+/**
+ * The workload state a replica's report implies. A workload is a gang: it runs when every replica
+ * of its generation runs (or has already succeeded), succeeds when all have succeeded, and fails
+ * as soon as one fails or stops unasked. Reports about a workload that is no longer meant to run
+ * (pending again, preempted, cancelled) never change its state.
+ */
+function workloadStateAfter(report: ReplicaReport, workload: WorkloadRow, gang: ReplicaRow[]): WorkloadState | null {
+  if (workload.state !== 'admitted' && workload.state !== 'running') return null;
   switch (report.state) {
     case 'running':
-      return workload.state === 'admitted' ? 'running' : null;
+      return workload.state === 'admitted' && gang.every((r) => r.state === 'running' || r.state === 'succeeded') ? 'running' : null;
     case 'succeeded':
-      return 'succeeded';
+      if (gang.every((r) => r.state === 'succeeded')) return 'succeeded';
+      return workload.state === 'admitted' && gang.every((r) => r.state === 'running' || r.state === 'succeeded') ? 'running' : null;
     case 'failed':
-      return 'failed';
     case 'stopped':
     case 'lost':
-      // Stopped without being asked (the workload is still meant to run): count it as a failure.
-      return workload.state === 'admitted' || workload.state === 'running' ? 'failed' : null;
+      // Stopped without being asked (the workload is still meant to run): a failure of the gang.
+      return 'failed';
     default:
       return null;
   }
@@ -38,7 +49,7 @@ function workloadStateAfter(report: ReplicaReport, workload: WorkloadRow): Workl
 /**
  * Applies what an agent says about its replicas. Reports are idempotent: one that repeats what the
  * server already knows changes nothing, and one about a stale generation never touches the
- * workload (its newer replica owns the workload's state).
+ * workload (its newer replicas own the workload's state).
  */
 export async function applyReplicaReports(tx: Db, nodeId: string, reports: ReplicaReport[], now: Date): Promise<LifecycleOutcome> {
   const outcome = emptyOutcome();
@@ -61,22 +72,29 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
     if (!updated) continue;
     if (final) outcome.freed = true;
     const workload = await getWorkload(tx, replica.workload_id);
-    if (!workload || workload.generation !== replica.generation) continue;
-    const next = workloadStateAfter(report, workload);
+    if (!workload) continue;
+    if (workload.state === 'preempted') {
+      if (final && (await requeuePreemptedIfReleased(tx, workload, events))) outcome.preemptionsDone.push(workload.id);
+      continue;
+    }
+    if (workload.generation !== replica.generation) continue;
+    const gang = (await listReplicasOfWorkloads(tx, [workload.id])).filter((r) => r.generation === workload.generation);
+    const next = workloadStateAfter(report, workload, gang);
     if (next === null || !canTransitionWorkload(workload.state, next)) continue;
+    const what = gang.length > 1 ? `replica ${replica.replica_index} ` : '';
     const reason =
-      next === 'running'
+      next === 'running' || next === 'succeeded'
         ? null
-        : next === 'succeeded'
-          ? null
-          : (report.message ?? (report.exitCode !== null ? `exited with code ${report.exitCode}` : `replica ${report.state}`));
+        : what + (report.message ?? (report.exitCode !== null ? `exited with code ${report.exitCode}` : `replica ${report.state}`));
     const changed = await updateWorkloadAt(tx, workload.id, workload.version, {
       state: next,
       reason,
-      ...(workload.started_at === null && startedNow ? { started_at: now } : {}),
+      ...(workload.started_at === null && (next === 'running' || startedNow) ? { started_at: now } : {}),
       ...(next === 'running' ? {} : { finished_at: now, exit_code: report.exitCode }),
     });
     if (!changed) continue;
+    // One replica failed: the rest of the gang cannot go on alone.
+    if (next === 'failed') outcome.nodeIds.push(...(await stopWorkloadReplicas(tx, workload.id)));
     if (next !== 'running') outcome.finished.push({ id: workload.id, state: next });
     events.push({
       actor: `node:${nodeId}`,
@@ -91,19 +109,71 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
 }
 
 /**
+ * Tells every active replica of a workload to stop (the agent sends SIGTERM, then SIGKILL after the
+ * grace period); returns their nodes, whose assignment revision is bumped so the agents hear now.
+ */
+export async function stopWorkloadReplicas(tx: Db, workloadId: string): Promise<string[]> {
+  const active = (await listReplicasOfWorkloads(tx, [workloadId])).filter((r) => isActiveReplicaState(r.state) && r.desired !== 'stop');
+  for (const r of active) await updateReplicaAt(tx, r.id, r.version, { desired: 'stop', state: r.state === 'assigned' ? 'assigned' : 'stopping' });
+  const nodeIds = [...new Set(active.map((r) => r.node_id))];
+  await bumpAssignmentRevision(tx, nodeIds);
+  return nodeIds;
+}
+
+/**
+ * A preempted workload goes back to pending once none of its replicas holds anything any more:
+ * a new generation (fencing any late report of the old one), its attempts kept.
+ */
+export async function requeuePreemptedIfReleased(tx: Db, workload: WorkloadRow, events: NewEvent[]): Promise<boolean> {
+  if (workload.state !== 'preempted') return false;
+  const replicas = await listReplicasOfWorkloads(tx, [workload.id]);
+  if (replicas.some((r) => isActiveReplicaState(r.state))) return false;
+  const requeued = await updateWorkloadAt(tx, workload.id, workload.version, {
+    state: 'pending',
+    reason: `requeued after ${workload.reason ?? 'preemption'}`,
+    reasons: JSON.stringify([`requeued after ${workload.reason ?? 'preemption'}`]),
+    generation: workload.generation + 1,
+    admitted_at: null,
+    started_at: null,
+  });
+  if (!requeued) return false;
+  events.push({ actor: 'system', kind: 'workload.requeued', targetKind: 'workload', targetId: workload.id, message: `${workload.name} requeued after preemption` });
+  return true;
+}
+
+/** Requeues every preempted workload whose replicas have all ended (a safety net for missed reports). */
+export async function requeueReleasedPreemptions(tx: Db): Promise<string[]> {
+  const preempted = await tx.selectFrom('workloads').selectAll().where('state', '=', 'preempted').execute();
+  const events: NewEvent[] = [];
+  const done: string[] = [];
+  for (const w of preempted) if (await requeuePreemptedIfReleased(tx, w, events)) done.push(w.id);
+  await insertEvents(tx, events);
+  return done;
+}
+
+/**
  * A node is gone (lost, or re-registered without its old state): its replicas will never report
- * again. They are marked lost, and their workloads go back to pending; the next admission bumps
- * the generation, which fences any copy the node might still be running.
+ * again. They are marked lost, and their workloads go back to pending; the rest of each gang is
+ * told to stop; the next admission bumps the generation, which fences any copy the node might
+ * still be running.
  */
 export async function loseReplicasOfNode(tx: Db, nodeId: string, why: string, now: Date): Promise<LifecycleOutcome> {
   const outcome = emptyOutcome();
   const events: NewEvent[] = [];
-  for (const replica of await listActiveReplicas(tx, nodeId)) {
-    await updateReplicaAt(tx, replica.id, replica.version, { state: 'lost', message: why, finished_at: now });
-    outcome.freed = true;
+  const lost = await listActiveReplicas(tx, nodeId);
+  // All of them first: stopping a gang's other replicas below must not race these updates.
+  for (const replica of lost) await updateReplicaAt(tx, replica.id, replica.version, { state: 'lost', message: why, finished_at: now });
+  if (lost.length > 0) outcome.freed = true;
+  for (const replica of lost) {
+    const workload = await getWorkload(tx, replica.workload_id);
+    if (workload?.state === 'preempted') {
+      if (await requeuePreemptedIfReleased(tx, workload, events)) outcome.preemptionsDone.push(workload.id);
+      continue;
+    }
     const requeued = await requeueIfCurrent(tx, replica, why);
     if (requeued) {
       outcome.requeued.push(requeued.id);
+      outcome.nodeIds.push(...(await stopWorkloadReplicas(tx, requeued.id)).filter((n) => n !== nodeId));
       events.push({ actor: 'system', kind: 'workload.requeued', targetKind: 'workload', targetId: requeued.id, message: `${requeued.name} requeued: ${why}` });
     }
   }
@@ -114,5 +184,11 @@ export async function loseReplicasOfNode(tx: Db, nodeId: string, why: string, no
 async function requeueIfCurrent(tx: Db, replica: ReplicaRow, why: string): Promise<WorkloadRow | undefined> {
   const workload = await getWorkload(tx, replica.workload_id);
   if (!workload || workload.generation !== replica.generation || !canTransitionWorkload(workload.state, 'pending')) return undefined;
-  return updateWorkloadAt(tx, workload.id, workload.version, { state: 'pending', reason: `requeued: ${why}`, admitted_at: null, started_at: null });
+  return updateWorkloadAt(tx, workload.id, workload.version, {
+    state: 'pending',
+    reason: `requeued: ${why}`,
+    reasons: JSON.stringify([`requeued: ${why}`]),
+    admitted_at: null,
+    started_at: null,
+  });
 }

@@ -1,6 +1,6 @@
 import { ApiError } from '../../core/errors.js';
 import { newId, idPrefixes } from '../../core/ids.js';
-import type { LogsPage, Workload, WorkloadSubmit } from '../../core/api-types.js';
+import { resolveJobRequest, type Explanation, type LogsPage, type WorkloadEvent, type Workload, type WorkloadSubmit } from '../../core/api-types.js';
 import { assertWorkloadTransition, isTerminalWorkloadState, type WorkloadState } from '../../core/workload-state.js';
 import { isActiveReplicaState } from '../../core/replica-state.js';
 import { getTeamById, getTeamByName, listTeams } from '../../store/teams-repo.js';
@@ -9,7 +9,7 @@ import { findWorkloadByName, getWorkload, insertWorkload, listWorkloads, listWor
 import { listReplicasOfWorkloads, updateReplicaAt } from '../../store/replicas-repo.js';
 import { bumpAssignmentRevision, listNodes } from '../../store/nodes-repo.js';
 import { readLogChunks } from '../../store/logs-repo.js';
-import { insertEvents } from '../../store/events-repo.js';
+import { insertEvents, listEventsFor } from '../../store/events-repo.js';
 import { inTransaction, isUniqueViolation } from '../../store/transaction.js';
 import type { Db } from '../../store/db.js';
 import type { WorkloadRow } from '../../store/schema.js';
@@ -60,6 +60,7 @@ export class WorkloadService {
     const team = await this.resolveTeam(db, user, input.team);
     const queue = await this.resolveQueue(db, team, input.queue);
     const name = input.name ?? newId('job', 6);
+    const req = resolveJobRequest(input);
     let row: WorkloadRow;
     try {
       row = await inTransaction(db, async (tx) => {
@@ -70,9 +71,21 @@ export class WorkloadService {
           queue_id: queue.id,
           state: 'pending',
           reason: 'waiting for the scheduler',
-          priority: input.priority,
-          gpus: input.gpus,
-          gpu_model: input.gpuModel ?? null,
+          priority: req.priority,
+          gpus: req.gpus,
+          gpu_model: req.gpuModels?.length === 1 ? req.gpuModels[0]! : null,
+          gpu_models: req.gpuModels === null ? null : JSON.stringify(req.gpuModels),
+          gpu_fraction: req.gpuFraction,
+          gpu_memory_mib: req.gpuMemoryMiB,
+          cpus: req.cpus,
+          memory_mib: req.memoryMiB,
+          replicas: req.replicas,
+          priority_class: req.priorityClass,
+          preemptible: req.preemptible,
+          topology_required: req.topology.required,
+          topology_preferred: req.topology.preferred,
+          time_limit_seconds: req.timeLimitSeconds,
+          reasons: JSON.stringify(['waiting for the scheduler']),
           spec: JSON.stringify({ command: input.command, env: input.env, workdir: input.workdir ?? null, gracePeriodSeconds: input.gracePeriodSeconds }),
           exit_code: null,
           admitted_at: null,
@@ -91,7 +104,7 @@ export class WorkloadService {
     }
     this.ctx.metrics.submitted.inc();
     this.ctx.wakeups.wake([topics.schedule]);
-    return workloadView(row, { team: team.name, queue: queue.name }, undefined, undefined);
+    return workloadView(row, { team: team.name, queue: queue.name }, [], new Map());
   }
 
   /** Finds a workload by id, or by name in the caller's team (admins: in `teamName`, default `default`). */
@@ -124,22 +137,36 @@ export class WorkloadService {
     const teamNames = new Map(teams.map((t) => [t.id, t.name]));
     const queueNames = new Map(queues.map((q) => [q.id, q.name]));
     const nodeNames = new Map(nodes.map((n) => [n.id, n.name]));
-    // The replica of the current generation tells where the workload runs or last ran.
-    const current = new Map<string, (typeof replicas)[number]>();
-    for (const r of replicas) {
-      const have = current.get(r.workload_id);
-      if (!have || r.generation > have.generation) current.set(r.workload_id, r);
-    }
-    return rows.map((row) => {
-      const replica = current.get(row.id);
-      const live = replica && replica.generation === row.generation ? replica : undefined;
-      return workloadView(
+    // The replicas of the current generation tell where the workload runs or last ran.
+    const current = new Map<string, (typeof replicas)[number][]>();
+    for (const r of replicas) current.set(r.workload_id, [...(current.get(r.workload_id) ?? []), r]);
+    return rows.map((row) =>
+      workloadView(
         row,
         { team: teamNames.get(row.team_id) ?? row.team_id, queue: queueNames.get(row.queue_id) ?? row.queue_id },
-        live,
-        live ? nodeNames.get(live.node_id) : undefined,
-      );
-    });
+        (current.get(row.id) ?? []).filter((r) => r.generation === row.generation),
+        nodeNames,
+      ),
+    );
+  }
+
+  /** Why a workload is where it is: the scheduler's ranked reasons while it waits, else what ended or stopped it. */
+  async explain(user: UserPrincipal, ref: string, teamName?: string): Promise<Explanation> {
+    const row = await this.find(this.ctx.db, user, ref, teamName);
+    const reasons =
+      row.state === 'pending' && row.reasons.length > 0
+        ? row.reasons
+        : row.reason !== null
+          ? [row.reason]
+          : row.state === 'running' || row.state === 'admitted'
+            ? [`${row.state}${row.replicas > 1 ? ` (${row.replicas} replicas)` : ''}`]
+            : [];
+    return { id: row.id, workload: row.name, state: row.state, reasons };
+  }
+
+  async events(user: UserPrincipal, ref: string, teamName?: string): Promise<WorkloadEvent[]> {
+    const row = await this.find(this.ctx.db, user, ref, teamName);
+    return (await listEventsFor(this.ctx.db, 'workload', row.id)).map((e) => ({ id: Number(e.id), at: e.at.toISOString(), actor: e.actor, kind: e.kind, message: e.message, data: e.data }));
   }
 
   async get(user: UserPrincipal, ref: string, teamName?: string): Promise<Workload> {
