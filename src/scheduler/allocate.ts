@@ -1,5 +1,5 @@
 import { reserve } from './backfill.js';
-import { cmp, type Cycle, type PendingState } from './cycle.js';
+import { cmp, note, type Cycle, type PendingState } from './cycle.js';
 import { describeRoomFailure } from './explain.js';
 import type { QueueState } from './queue-tree.js';
 import { EPSILON, GPU, formatAmount, workloadAmounts, type Amounts } from './resources.js';
@@ -16,7 +16,7 @@ export function allocate(cycle: Cycle): void {
   const byQueue = new Map<QueueState, PendingState[]>();
   for (const p of cycle.pending) {
     if (!p.queue) {
-      p.limit.push(`its queue ${p.source.queueId} no longer exists`);
+      note(p, 'limit', `its queue ${p.source.queueId} no longer exists`);
       continue;
     }
     const list = byQueue.get(p.queue) ?? [];
@@ -31,7 +31,7 @@ export function allocate(cycle: Cycle): void {
     );
     heads.set(queue, 0);
   }
-  const failed = new Set<string>();
+  const failed = new Map<string, string>();
   const order = new QueueOrder(cycle);
   let reservationTries = 0;
   let queue: QueueState | null = null;
@@ -59,26 +59,27 @@ export function allocate(cycle: Cycle): void {
 }
 
 /** Places `p` now if its queue's limits and the fleet allow; records why not otherwise. */
-export function tryPlace(cycle: Cycle, p: PendingState, failed?: Set<string>): boolean {
+export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, string>): boolean {
   const queue = p.queue!;
   const models = cycle.modelsFor(p.source);
   if (models.length === 0) {
     p.roomBlocked = true;
-    p.room.push(`no ready node has GPUs of model ${p.source.gpuModels!.join(' or ')}`);
+    note(p, 'room', `no ready node has GPUs of model ${p.source.gpuModels!.join(' or ')}`);
     return false;
   }
   for (const model of models) {
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
     const blocked = cycle.tree.limitBlock(queue, amounts) ?? lendingBlock(cycle, queue, amounts);
     if (blocked) {
-      p.limit.push(blocked);
+      note(p, 'limit', blocked);
       continue;
     }
     // Within one allocate action the fleet only fills up: a shape that found no room will not find it later.
     const shape = failed ? `${model}|${shapeOf(p.source)}` : '';
-    if (failed?.has(shape)) {
+    const known = failed?.get(shape);
+    if (known !== undefined) {
       p.roomBlocked = true;
-      p.room.push(describeRoomFailure(cycle, p.source, model, { reservation: null, topology: p.source.topology.required }));
+      note(p, 'room', known);
       continue;
     }
     const placed = cycle.placer.place(p.source, model);
@@ -86,11 +87,12 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Set<string>): b
       commit(cycle, p, amounts, placed);
       return true;
     }
-    failed?.add(shape);
+    const reason = describeRoomFailure(cycle, p.source, model, placed);
+    failed?.set(shape, reason);
     p.roomBlocked = true;
-    p.room.push(describeRoomFailure(cycle, p.source, model, placed));
+    note(p, 'room', reason);
     if (placed.reservation)
-      p.notes.push(
+      note(p, 'notes', 
         `behind the backfill reservation of ${placed.reservation.workloadName}, which starts at ${new Date(placed.reservation.at).toISOString()}; a time limit that ends before then would let it start now`,
       );
   }

@@ -1,4 +1,4 @@
-import type { Cycle, PendingState } from './cycle.js';
+import { note, type Cycle, type PendingState } from './cycle.js';
 import { NodeState } from './fleet.js';
 import { isFractional } from './resources.js';
 
@@ -12,7 +12,7 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
   const { request, replicas, topology } = p.source;
   if (isFractional(request) || request.gpus === 0) return false;
   if (cycle.fleet.timeLimited === 0) {
-    p.notes.push(noPromise);
+    note(p, 'notes', noPromise);
     return false;
   }
   for (const model of cycle.modelsFor(p.source)) {
@@ -52,10 +52,10 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
       nodeIds.push(node.id);
     }
     cycle.plan.reservations.push({ workloadId: p.source.id, at, nodeIds });
-    p.notes.push(`reserved: starts by ${new Date(at).toISOString()} on ${nodeIds.length} node${nodeIds.length === 1 ? '' : 's'}, when running workloads reach their time limits`);
+    note(p, 'notes', `reserved: starts by ${new Date(at).toISOString()} on ${nodeIds.length} node${nodeIds.length === 1 ? '' : 's'}, when running workloads reach their time limits`);
     return true;
   }
-  p.notes.push(noPromise);
+  note(p, 'notes', noPromise);
   return false;
 }
 

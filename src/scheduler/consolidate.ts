@@ -1,4 +1,4 @@
-import type { Cycle, PendingState, RunningState } from './cycle.js';
+import { note, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import { movable } from './preempt.js';
 import { isFractional, workloadAmounts } from './resources.js';
@@ -27,7 +27,7 @@ export function consolidate(cycle: Cycle): void {
       const moves = planMoves(cycle, p, model);
       if (!moves) continue;
       cycle.plan.moves.push(...moves);
-      p.waiting.push(`waiting for consolidation: ${moves.length} workload(s) move to free whole nodes for it`);
+      note(p, 'waiting', `waiting for consolidation: ${moves.length} workload(s) move to free whole nodes for it`);
       break;
     }
   }
@@ -54,7 +54,7 @@ function planMoves(cycle: Cycle, p: PendingState, model: string): Move[] | null 
     if (missing <= 0) break;
     const movers = cycle
       .holdersOn(node)
-      .filter((r) => r.source.replicas === 1 && movable(cycle, r) && r.source.allocations.every((a) => a.gpuFraction === null))
+      .filter((r) => r.source.replicas === 1 && movable(r) && r.source.allocations.every((a) => a.gpuFraction === null))
       .sort((a, b) => (a.amounts.gpu ?? 0) - (b.amounts.gpu ?? 0));
     const here: Planned[] = [];
     for (const mover of movers) {

@@ -1,7 +1,7 @@
 import { FleetState, type NodeState } from './fleet.js';
 import { bucketScorer, Placer, type PlacementScorer } from './placement.js';
 import { QueueTree, type QueueState } from './queue-tree.js';
-import { CPU, EPSILON, GPU, MEMORY, accepts, addAmounts, allocationAmounts, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
+import { CPU, EPSILON, GPU, MEMORY, accepts, addAmounts, chargeAllocation, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
 import type { PendingWorkload, Plan, RunningWorkload, SchedulerConfig, Snapshot } from './types.js';
 import { emptyPlan } from './types.js';
 
@@ -10,8 +10,20 @@ export interface RunningState {
   queue: QueueState | null;
   amounts: Amounts;
   endAt: number;
+  /** May be stopped at all: preemptible, not already stopping, past the minimum runtime. */
+  stoppable: boolean;
   /** Chosen this cycle as a victim or to move: not chosen again. */
   evicted: boolean;
+}
+
+/** Most pending workloads collect no reason of some kinds; they share this empty, frozen list. */
+export const NO_REASONS: string[] = Object.freeze([]) as unknown as string[];
+
+export type ReasonKind = 'limit' | 'waiting' | 'room' | 'notes';
+
+export function note(p: PendingState, kind: ReasonKind, reason: string): void {
+  if (p[kind] === NO_REASONS) p[kind] = [reason];
+  else p[kind].push(reason);
 }
 
 /** A pending workload and what the cycle learned about it, for its explanation. */
@@ -38,9 +50,8 @@ export class Cycle {
   readonly placer: Placer;
   readonly running: RunningState[];
   readonly releasing: RunningState[];
-  /** Those that may be stopped at all: preemptible, not already stopping, past the minimum runtime. */
-  readonly movable: RunningState[];
-  readonly movableSet: Set<RunningState>;
+  /** Those that may be stopped at all, by queue. */
+  readonly stoppableByQueue = new Map<QueueState, RunningState[]>();
   /** Running workloads with an allocation on each node (a gang appears on each of its nodes). */
   readonly holders = new Map<string, RunningState[]>();
   readonly pending: PendingState[];
@@ -49,6 +60,7 @@ export class Cycle {
   /** Pending workloads in the order the allocate action considered them. */
   readonly order: PendingState[] = [];
   readonly hasLending: boolean;
+  private readonly modelLists = new Map<string, string[]>();
 
   constructor(
     snapshot: Snapshot,
@@ -63,24 +75,34 @@ export class Cycle {
 
     const charges = new Map<QueueState, Amounts>();
     this.running = snapshot.running.map((source) => this.admitRunning(source, charges));
+    this.fleet.index();
     // One charge per queue rather than per workload: each walks the queue's ancestors.
     for (const [queue, amounts] of charges) this.tree.charge(queue, amounts);
     this.releasing = this.running.filter((r) => r.source.releasing);
-    this.movable = this.running.filter(
-      (r) => !r.source.releasing && r.source.preemptible && now - r.source.startedAt >= config.minRuntimeMs,
-    );
-    this.movableSet = new Set(this.movable);
+    for (const r of this.running) {
+      if (!r.stoppable || !r.queue) continue;
+      const list = this.stoppableByQueue.get(r.queue) ?? [];
+      list.push(r);
+      this.stoppableByQueue.set(r.queue, list);
+    }
     this.pending = snapshot.pending.map((source) => ({
       source,
       queue: this.tree.queues.get(source.queueId) ?? null,
       placed: false,
       roomBlocked: false,
-      limit: [],
-      waiting: [],
-      room: [],
-      notes: [],
+      limit: NO_REASONS,
+      waiting: NO_REASONS,
+      room: NO_REASONS,
+      notes: NO_REASONS,
     }));
-    for (const p of this.pending) if (p.queue) this.tree.addDemand(p.queue, this.demandOf(p.source));
+    const demands = new Map<QueueState, Amounts>();
+    for (const p of this.pending) {
+      if (!p.queue) continue;
+      let total = demands.get(p.queue);
+      if (!total) demands.set(p.queue, (total = {}));
+      this.addDemandOf(total, p.source);
+    }
+    for (const [queue, amounts] of demands) this.tree.addDemand(queue, amounts);
     for (const q of this.tree.queues.values()) addAmounts(q.demand, q.usage);
 
     for (const node of this.fleet.nodes) {
@@ -99,9 +121,10 @@ export class Cycle {
     const endAt = source.timeLimitMs === null ? Infinity : source.startedAt + source.timeLimitMs;
     for (const allocation of source.allocations) {
       this.fleet.apply(allocation, 1, source.releasing ? this.now : endAt);
-      addAmounts(amounts, allocationAmounts(allocation));
+      chargeAllocation(amounts, allocation);
     }
-    const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, evicted: false };
+    const stoppable = !source.releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
+    const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, stoppable, evicted: false };
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
     if (queue && !source.releasing) {
       let total = charges.get(queue);
@@ -118,24 +141,27 @@ export class Cycle {
   }
 
   /** What a pending workload would add to its queue's demand, on every model it accepts. */
-  private demandOf(workload: PendingWorkload): Amounts {
-    const amounts: Amounts = {};
+  private addDemandOf(into: Amounts, workload: PendingWorkload): void {
     const { request, replicas } = workload;
     if (asksForGpus(request)) {
-      const models = this.fleet.models.filter((m) => accepts(workload, m));
-      const share = Math.max(0, ...models.map((m) => Math.min(1, gpuShare(request, this.fleet.memoryOfModel.get(m) ?? 0))), request.gpus);
-      amounts[GPU] = share * replicas;
-      for (const m of models) amounts[gpuKey(m)] = share * replicas;
+      let share = request.gpus;
+      const models = this.modelsFor(workload) as string[];
+      for (const m of models) share = Math.max(share, Math.min(1, gpuShare(request, this.fleet.memoryOfModel.get(m) ?? 0)));
+      into[GPU] = (into[GPU] ?? 0) + share * replicas;
+      for (const m of models) into[gpuKey(m)] = (into[gpuKey(m)] ?? 0) + share * replicas;
     }
-    if (request.cpus > 0) amounts[CPU] = request.cpus * replicas;
-    if (request.memoryMiB > 0) amounts[MEMORY] = request.memoryMiB * replicas;
-    return amounts;
+    if (request.cpus > 0) into[CPU] = (into[CPU] ?? 0) + request.cpus * replicas;
+    if (request.memoryMiB > 0) into[MEMORY] = (into[MEMORY] ?? 0) + request.memoryMiB * replicas;
   }
 
   /** Models a workload may run on, in fleet order; [null] when it asks for no GPU. */
   modelsFor(workload: PendingWorkload): (string | null)[] {
-    if (!asksForGpus(workload.request)) return [null];
-    return this.fleet.models.filter((m) => accepts(workload, m));
+    if (!asksForGpus(workload.request)) return NO_GPU;
+    // Most workloads accept any model or one: the lists are shared, not rebuilt per workload.
+    const key = workload.gpuModels === null ? '' : workload.gpuModels.join('\n');
+    let models = this.modelLists.get(key);
+    if (!models) this.modelLists.set(key, (models = this.fleet.models.filter((m) => accepts(workload, m))));
+    return models;
   }
 
   memoryOf(model: string | null): number {
@@ -151,6 +177,8 @@ export class Cycle {
     for (const allocation of r.source.allocations) this.fleet.apply(allocation, sign, r.endAt);
   }
 }
+
+const NO_GPU: (string | null)[] = [null];
 
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -30,8 +30,8 @@ export function describeRoomFailure(cycle: Cycle, workload: PendingWorkload, mod
 export function explainPending(cycle: Cycle): void {
   for (const p of cycle.pending) {
     if (p.placed) continue;
-    const reasons = [...new Set([...p.limit, ...p.waiting, ...p.room, ...p.notes])];
-    if (reasons.length === 0) reasons.push('waiting for its turn');
+    const all = p.limit.concat(p.waiting, p.room, p.notes);
+    const reasons = all.length > 1 ? [...new Set(all)] : all.length === 1 ? all : ['waiting for its turn'];
     cycle.plan.pending.push({ workloadId: p.source.id, reasons });
   }
 }

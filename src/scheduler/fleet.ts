@@ -69,7 +69,6 @@ export class NodeState {
   /** The GPUs (and share of each) this node would give `request` on `model`, or null if it cannot. */
   fit(request: ReplicaRequest, model: string): ReplicaAllocation | null {
     if (request.cpus > this.cpuFree + EPSILON || request.memoryMiB > this.memFree + EPSILON) return null;
-    const base = { nodeId: this.id, gpuModel: model, cpus: request.cpus, memoryMiB: request.memoryMiB };
     const gpus = this.byModel.get(model) ?? [];
     if (isFractional(request)) {
       // Bin-pack shares: the fullest GPU that still has room, so whole GPUs stay whole.
@@ -83,7 +82,7 @@ export class NodeState {
           share = s;
         }
       }
-      return best ? { ...base, gpuIndices: [best.index], gpuFraction: share } : null;
+      return best ? this.allocation([best.index], share, model, request) : null;
     }
     if ((this.freeWhole.get(model) ?? 0) < request.gpus) return null;
     const indices: number[] = [];
@@ -91,13 +90,18 @@ export class NodeState {
       if (indices.length === request.gpus) break;
       if (gpu.used === 0) indices.push(gpu.index);
     }
-    return { ...base, gpuIndices: indices, gpuFraction: null };
+    return this.allocation(indices, null, model, request);
+  }
+
+  /** Always built with the same keys in the same order: one object shape keeps the hot paths fast. */
+  private allocation(gpuIndices: number[], gpuFraction: number | null, gpuModel: string | null, request: ReplicaRequest): ReplicaAllocation {
+    return { nodeId: this.id, gpuIndices, gpuFraction, gpuModel, cpus: request.cpus, memoryMiB: request.memoryMiB };
   }
 
   /** A node that takes no GPUs but fits cores and memory. */
   fitsWithoutGpus(request: ReplicaRequest): ReplicaAllocation | null {
     if (request.cpus > this.cpuFree + EPSILON || request.memoryMiB > this.memFree + EPSILON) return null;
-    return { nodeId: this.id, gpuIndices: [], gpuFraction: null, gpuModel: null, cpus: request.cpus, memoryMiB: request.memoryMiB };
+    return this.allocation([], null, null, request);
   }
 
   /** When the GPU is next free, as far as time limits tell: now if it is, Infinity if never known. */
@@ -128,6 +132,7 @@ export class FleetState {
   readonly models: string[] = [];
   readonly memoryOfModel = new Map<string, number>();
   readonly hasSpreadNodes: boolean;
+  private indexed = false;
   /** Allocations held with a finite end: without any, no backfill reservation can have a start time. */
   timeLimited = 0;
   private readonly domainsByLabel = new Map<string, Map<string, NodeState[]>>();
@@ -144,7 +149,25 @@ export class FleetState {
           this.memoryOfModel.set(gpu.model, gpu.memoryMiB);
         }
       }
-      if (node.schedulable) for (const [model, free] of node.freeWhole) this.bucket(model, free).add(node);
+    }
+  }
+
+  /**
+   * Builds the index once what already runs has been applied: applying thousands of running
+   * allocations one by one through the index costs more than the rest of a cycle.
+   */
+  index(): void {
+    this.indexed = true;
+    for (const node of this.nodes) {
+      if (!node.schedulable) continue;
+      for (const [model, free] of node.freeWhole) {
+        this.bucket(model, free).add(node);
+        if (node.hasPartialGpu(model)) {
+          let partial = this.partial.get(model);
+          if (!partial) this.partial.set(model, (partial = new Set()));
+          partial.add(node);
+        }
+      }
     }
   }
 
@@ -238,7 +261,7 @@ export class FleetState {
       const isFree = gpu.used <= EPSILON;
       if (wasFree !== isFree) node.freeWhole.set(model, (node.freeWhole.get(model) ?? 0) + (isFree ? 1 : -1));
     }
-    if (!node.schedulable) return;
+    if (!node.schedulable || !this.indexed) return;
     const after = node.freeWhole.get(model) ?? 0;
     if (after !== before) {
       this.bucket(model, before).delete(node);

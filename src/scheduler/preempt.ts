@@ -1,4 +1,4 @@
-import { cmp, type Cycle, type PendingState, type RunningState } from './cycle.js';
+import { NO_REASONS, cmp, note, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import type { QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
@@ -23,12 +23,12 @@ export function reclaimAndPreempt(cycle: Cycle): void {
   for (const p of cycle.order) {
     if (p.placed || (!p.roomBlocked && p.limit.length === 0) || p.waiting.length > 0 || !p.queue) continue;
     if (p.limit.length === 0 && fitsOnceReleased(cycle, p)) {
-      p.waiting.push(`waiting for ${cycle.releasing.length} preempted or stopping workload(s) to release their resources`);
+      note(p, 'waiting', `waiting for ${cycle.releasing.length} preempted or stopping workload(s) to release their resources`);
       continue;
     }
     const shape = `${p.queue!.id}|${p.source.priority}|${shapeOf(p.source)}`;
     if (fruitless.has(shape)) {
-      p.notes.push(explainNoVictims(cycle, p, p.queue!));
+      note(p, 'notes', explainNoVictims(cycle, p, p.queue!));
       continue;
     }
     if (attempts++ >= ATTEMPTS_PER_CYCLE) break;
@@ -61,17 +61,17 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    const eligible = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : preemptible(cycle, p, queue);
-    const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligible) : [];
+    const eligibility = kind === 'reclaim' ? reclaimable(cycle, queue, amounts, model) : preemptible(p, queue);
+    const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligibility) : [];
     if (!forLimit) continue;
-    const forRoom = chooseVictims(cycle, p, model, eligible);
+    const forRoom = chooseVictims(cycle, p, model, eligibility);
     if (!forRoom) {
       restore(cycle, forLimit);
       continue;
     }
     const victims = [...forLimit, ...forRoom];
     if (victims.length === 0) continue;
-    p.limit.length = 0;
+    p.limit = NO_REASONS;
     for (const v of victims) {
       cycle.plan.preemptions.push({
         workloadId: v.source.id,
@@ -87,10 +87,10 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
     }
     // The preemptor's queue is charged now, so the next preemptor in this cycle sees it.
     cycle.tree.charge(queue, amounts);
-    p.waiting.push(`waiting for ${victims.length} workload(s) ${kind === 'reclaim' ? 'reclaimed' : 'preempted'} for it to stop`);
+    note(p, 'waiting', `waiting for ${victims.length} workload(s) ${kind === 'reclaim' ? 'reclaimed' : 'preempted'} for it to stop`);
     return true;
   }
-  if (kind === 'preempt') p.notes.push(explainNoVictims(cycle, p, queue));
+  if (kind === 'preempt') note(p, 'notes', explainNoVictims(cycle, p, queue));
   return false;
 }
 
@@ -102,30 +102,46 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
  * than the surplus where free GPUs are scattered; the node search still prefers queues that are
  * over their share at the time.
  */
-function reclaimable(cycle: Cycle, p: PendingState, queue: QueueState, amounts: Amounts, model: string): (r: RunningState) => boolean {
+function reclaimable(cycle: Cycle, queue: QueueState, amounts: Amounts, model: string): Eligibility {
   const keys = [GPU, gpuKey(model)].filter((k) => cycle.tree.keys.includes(k));
   const sidesOf = new Map<QueueState, QueueState[] | null>();
-  return (r) => {
-    if (!r.queue || r.queue === queue || !movable(cycle, r)) return false;
-    let theirs = sidesOf.get(r.queue);
+  const theirSide = (q: QueueState): QueueState[] | null => {
+    let theirs = sidesOf.get(q);
     if (theirs === undefined) {
-      const sides = branches(queue, r.queue);
+      const sides = branches(queue, q);
       // Below their lowest common ancestor, the reclaimer's side must stay within its share and the victim's be over it.
-      const allowed = sides.mine.every((q) => q.withinShareAfter(amounts, cycle.tree.keys)) && sides.theirs.every((q) => keys.some((k) => q.overShare(k)));
-      sidesOf.set(r.queue, (theirs = allowed ? sides.theirs : null));
+      const allowed =
+        q !== queue &&
+        sides.mine.every((m) => m.withinShareAfter(amounts, cycle.tree.keys)) &&
+        sides.theirs.every((t) => keys.some((k) => t.overShare(k)));
+      sidesOf.set(q, (theirs = allowed ? sides.theirs : null));
     }
-    return theirs !== null && theirs.every((q) => !q.dropsBelowGuarantee(r.amounts));
+    return theirs;
+  };
+  return {
+    queue: (q) => theirSide(q) !== null,
+    workload: (r) => movable(r) && theirSide(r.queue!)!.every((q) => !q.dropsBelowGuarantee(r.amounts)),
   };
 }
 
 /** Victims from the same queue with strictly lower priority. */
-function preemptible(cycle: Cycle, p: PendingState, queue: QueueState): (r: RunningState) => boolean {
-  return (r) => r.queue === queue && r.source.priority < p.source.priority && movable(cycle, r);
+function preemptible(p: PendingState, queue: QueueState): Eligibility {
+  return { queue: (q) => q === queue, workload: (r) => r.source.priority < p.source.priority && movable(r) };
 }
 
-/** Not yet chosen this cycle, and among the workloads that may be stopped at all. */
-export function movable(cycle: Cycle, r: RunningState): boolean {
-  return !r.evicted && cycle.movableSet.has(r);
+/** Which running workloads an eviction may take: queues are checked first, so most are never looked at. */
+interface Eligibility {
+  queue(q: QueueState): boolean;
+  /** Only asked of workloads whose queue passed. */
+  workload(r: RunningState): boolean;
+}
+
+function eligibleOf(e: Eligibility): (r: RunningState) => boolean {
+  return (r) => r.queue !== null && e.queue(r.queue) && e.workload(r);
+}
+
+export function movable(r: RunningState): boolean {
+  return r.stoppable && !r.evicted;
 }
 
 /** The queues from each side up to (not including) their lowest common ancestor. */
@@ -154,16 +170,20 @@ function branches(a: QueueState, b: QueueState): { mine: QueueState[]; theirs: Q
  * replicas must fit (and a topology requirement hold) or nothing is chosen. Returns the victims,
  * evicted from their queues and still off the nodes, or null with the cycle as it was.
  */
-function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (r: RunningState) => boolean): RunningState[] | null {
+function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligibility: Eligibility): RunningState[] | null {
+  const eligible = eligibleOf(eligibility);
   const single = { ...p.source, replicas: 1, topology: { required: null, preferred: null } };
   const endAt = cycle.placer.endAt(p.source);
   const taken: ReplicaAllocation[] = [];
   const victims: RunningState[] = [];
   // Only nodes holding an eligible workload can give anything up.
   const nodes = new Set<NodeState>();
-  for (const r of cycle.movable) {
-    if (!eligible(r)) continue;
-    for (const a of r.source.allocations) if (a.gpuModel === model) nodes.add(cycle.fleet.byId.get(a.nodeId)!);
+  for (const [queue, list] of cycle.stoppableByQueue) {
+    if (!eligibility.queue(queue)) continue;
+    for (const r of list) {
+      if (!eligibility.workload(r)) continue;
+      for (const a of r.source.allocations) if (a.gpuModel === model) nodes.add(cycle.fleet.byId.get(a.nodeId)!);
+    }
   }
   if (nodes.size === 0) return null;
   const offers = new NodeOffers(cycle, nodes, p.source.request.gpus, model, eligible);
@@ -198,10 +218,10 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligible: (
  * For a workload its own queue's limit holds back: its lowest-priority, newest eligible workloads
  * are evicted until the limit lets it in. Null, with nothing evicted, when they are not enough.
  */
-function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligible: (r: RunningState) => boolean): RunningState[] | null {
+function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligibility: Eligibility): RunningState[] | null {
   if (cycle.tree.limitBlock(queue, amounts) === null) return [];
-  const candidates = cycle.movable
-    .filter(eligible)
+  const candidates = (cycle.stoppableByQueue.get(queue) ?? [])
+    .filter((r) => eligibility.workload(r))
     .sort((a, b) => a.source.priority - b.source.priority || b.source.startedAt - a.source.startedAt || cmp(a.source.id, b.source.id));
   const victims: RunningState[] = [];
   for (const v of candidates) {

@@ -32,17 +32,16 @@ export function asksForGpus(request: ReplicaRequest): boolean {
   return request.gpus > 0 || isFractional(request);
 }
 
-/** What one allocation charges its queue. */
-export function allocationAmounts(allocation: ReplicaAllocation): Amounts {
-  const amounts: Amounts = {};
+/** Adds what one allocation charges its queue to `into`. */
+export function chargeAllocation(into: Amounts, allocation: ReplicaAllocation): void {
   if (allocation.gpuModel !== null) {
     const gpus = allocation.gpuFraction ?? allocation.gpuIndices.length;
-    amounts[GPU] = gpus;
-    amounts[gpuKey(allocation.gpuModel)] = gpus;
+    const key = gpuKey(allocation.gpuModel);
+    into[GPU] = (into[GPU] ?? 0) + gpus;
+    into[key] = (into[key] ?? 0) + gpus;
   }
-  if (allocation.cpus > 0) amounts[CPU] = allocation.cpus;
-  if (allocation.memoryMiB > 0) amounts[MEMORY] = allocation.memoryMiB;
-  return amounts;
+  if (allocation.cpus > 0) into[CPU] = (into[CPU] ?? 0) + allocation.cpus;
+  if (allocation.memoryMiB > 0) into[MEMORY] = (into[MEMORY] ?? 0) + allocation.memoryMiB;
 }
 
 /** What a whole workload would charge on `model`, whose GPUs have `gpuMemoryMiB`. */
