@@ -34,6 +34,7 @@ export function allocate(cycle: Cycle): void {
   const failed = new Map<string, string>();
   const order = new QueueOrder(cycle);
   let reservationTries = 0;
+  const missed = new Set<string>();
   let queue: QueueState | null = null;
   while (heads.size > 0) {
     // Only a placement changes the queues' order; after a miss the same queue goes on.
@@ -50,12 +51,45 @@ export function allocate(cycle: Cycle): void {
       continue;
     }
     if (!heads.has(queue)) queue = null;
+    if (p.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
     // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
     if (p.roomBlocked && reservationTries < cycle.config.reservations) {
       reservationTries++;
       reserve(cycle, p);
     }
   }
+}
+
+/**
+ * A workload that would fit once the work already told to stop has gone is pipelined (KAI's word):
+ * the room is held for it for the rest of the cycle, so nothing behind it takes what it waits for,
+ * and its queue is charged. `missed` remembers shapes that would not fit even then.
+ */
+function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<string>): boolean {
+  // What is released for another workload is held for that one.
+  const releasing = cycle.releasing.filter((r) => !r.evicted && (r.source.releasingFor ?? p.source.id) === p.source.id);
+  if (releasing.length === 0 || p.limit.length > 0) return false;
+  const shape = shapeOf(p.source);
+  const claimed = releasing.some((r) => r.source.releasingFor === p.source.id);
+  if (!claimed && missed.has(shape)) return false;
+  for (const r of releasing) cycle.occupy(r, -1);
+  let held: Amounts | null = null;
+  for (const model of cycle.modelsFor(p.source)) {
+    const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
+    if (cycle.tree.limitBlock(p.queue!, amounts) !== null) continue;
+    if (Array.isArray(cycle.placer.place(p.source, model))) {
+      held = amounts;
+      break;
+    }
+  }
+  for (const r of releasing) cycle.occupy(r, 1);
+  if (!held) {
+    if (!claimed) missed.add(shape);
+    return false;
+  }
+  cycle.tree.charge(p.queue!, held);
+  note(p, 'waiting', `waiting for ${releasing.length} stopping workload(s) to release what it needs`);
+  return true;
 }
 
 /** Places `p` now if its queue's limits and the fleet allow; records why not otherwise. */
@@ -102,6 +136,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
 export function commit(cycle: Cycle, p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[]): void {
   cycle.tree.charge(p.queue!, amounts);
   cycle.plan.placements.push({ workloadId: p.source.id, allocations });
+  cycle.placed(p, amounts, allocations, cycle.placer.endAt(p.source));
   p.placed = true;
 }
 

@@ -27,7 +27,12 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
       freeTimes.set(node, list);
       for (const t of list) if (Number.isFinite(t)) times.add(t);
     }
-    const slotsAt = (node: NodeState, at: number) => Math.floor(countUpTo(freeTimes.get(node)!, at) / request.gpus);
+    const slotsAt = (node: NodeState, at: number) =>
+      Math.min(
+        Math.floor(countUpTo(freeTimes.get(node)!, at) / request.gpus),
+        request.cpus > 0 ? Math.floor(freeBy(cycle, node, at, 'cpus') / request.cpus) : Infinity,
+        request.memoryMiB > 0 ? Math.floor(freeBy(cycle, node, at, 'memoryMiB') / request.memoryMiB) : Infinity,
+      );
     const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter((n) => freeTimes.has(n)));
     const feasible = (at: number) => groups.find((g) => g.reduce((sum, n) => sum + slotsAt(n, at), 0) >= replicas) ?? null;
     const sorted = [...times].sort((a, b) => a - b);
@@ -48,7 +53,18 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
       const take = Math.min(left, slotsAt(node, at));
       if (take === 0) continue;
       left -= take;
-      node.reservation = { workloadId: p.source.id, workloadName: p.source.name, at, model, gpus: take * request.gpus, freeAt: countUpTo(freeTimes.get(node)!, at) };
+      node.reservation = {
+        workloadId: p.source.id,
+        workloadName: p.source.name,
+        at,
+        model,
+        gpus: take * request.gpus,
+        freeAt: countUpTo(freeTimes.get(node)!, at),
+        cpus: take * request.cpus,
+        cpusAt: freeBy(cycle, node, at, 'cpus'),
+        memoryMiB: take * request.memoryMiB,
+        memoryAt: freeBy(cycle, node, at, 'memoryMiB'),
+      };
       nodeIds.push(node.id);
     }
     cycle.plan.reservations.push({ workloadId: p.source.id, at, nodeIds });
@@ -60,6 +76,17 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
 }
 
 const noPromise = 'no start time can be promised yet: the work it waits for has no time limits';
+
+/** Cores or memory free on `node` by `at`: free now plus what holders whose limits end by then give back. */
+function freeBy(cycle: Cycle, node: NodeState, at: number, what: 'cpus' | 'memoryMiB'): number {
+  let free = what === 'cpus' ? node.cpuFree : node.memFree;
+  if (!Number.isFinite(free)) return free;
+  for (const r of cycle.holdersOn(node)) {
+    if (r.evicted || r.endAt > at) continue;
+    for (const a of r.source.allocations) if (a.nodeId === node.id) free += a[what];
+  }
+  return free;
+}
 
 function countUpTo(sortedTimes: number[], at: number): number {
   let n = 0;

@@ -1,36 +1,29 @@
-import { note, type Cycle, type PendingState, type RunningState } from './cycle.js';
+import { movable, note, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
-import { movable } from './preempt.js';
 import { isFractional, workloadAmounts } from './resources.js';
 import type { Move, ReplicaAllocation } from './types.js';
 
-/** Consolidation plans are searches over the fleet; a few blocked gangs per cycle is plenty. */
-const GANGS_PER_CYCLE = 4;
-
 /**
- * The second action: a gang (or a multi-GPU workload) blocked only by fragmentation — enough GPUs
- * of its model are free, just not together — gets nodes freed for it by moving preemptible
- * single-replica workloads elsewhere. Moves are all or nothing per gang; the moved workloads keep
- * their place until they stop, and their destinations are held for them in this cycle.
+ * Consolidation for one workload, the least disruptive way to make room: a gang (or a multi-GPU
+ * workload) blocked only by fragmentation — enough GPUs of its model are free, just not together —
+ * gets nodes freed for it by moving preemptible single-replica workloads elsewhere. Moves are all
+ * or nothing; the moved workloads keep their place until they stop, and their destinations are
+ * held for them in this cycle. Returns whether it found moves, and false when it did not try.
  */
-export function consolidate(cycle: Cycle): void {
-  if (cycle.config.consolidation === 'off') return;
-  let tries = 0;
-  for (const p of cycle.order) {
-    if (p.placed || !p.roomBlocked || p.limit.length > 0 || tries >= GANGS_PER_CYCLE) continue;
-    const { request, replicas, topology } = p.source;
-    if (isFractional(request) || request.gpus === 0 || topology.required !== null) continue;
-    if (replicas === 1 && request.gpus === 1) continue;
-    for (const model of cycle.modelsFor(p.source)) {
-      if (model === null || cycle.fleet.totalFree(model) < request.gpus * replicas) continue;
-      tries++;
-      const moves = planMoves(cycle, p, model);
-      if (!moves) continue;
-      cycle.plan.moves.push(...moves);
-      note(p, 'waiting', `waiting for consolidation: ${moves.length} workload(s) move to free whole nodes for it`);
-      break;
-    }
+export function consolidateFor(cycle: Cycle, p: PendingState): boolean {
+  if (cycle.config.consolidation === 'off') return false;
+  const { request, replicas, topology } = p.source;
+  if (isFractional(request) || request.gpus === 0 || topology.required !== null) return false;
+  if (replicas === 1 && request.gpus === 1) return false;
+  for (const model of cycle.modelsFor(p.source)) {
+    if (model === null || cycle.fleet.totalFree(model) < request.gpus * replicas) continue;
+    const moves = planMoves(cycle, p, model);
+    if (!moves) continue;
+    cycle.plan.moves.push(...moves);
+    note(p, 'waiting', `waiting for consolidation: ${moves.length} workload(s) move to free whole nodes for it`);
+    return true;
   }
+  return false;
 }
 
 interface Planned {
@@ -54,7 +47,7 @@ function planMoves(cycle: Cycle, p: PendingState, model: string): Move[] | null 
     if (missing <= 0) break;
     const movers = cycle
       .holdersOn(node)
-      .filter((r) => r.source.replicas === 1 && movable(r) && r.source.allocations.every((a) => a.gpuFraction === null))
+      .filter((r) => r.tentative === null && r.source.replicas === 1 && movable(r) && r.source.allocations.every((a) => a.gpuFraction === null))
       .sort((a, b) => (a.amounts.gpu ?? 0) - (b.amounts.gpu ?? 0));
     const here: Planned[] = [];
     for (const mover of movers) {

@@ -2,7 +2,7 @@ import { FleetState, type NodeState } from './fleet.js';
 import { bucketScorer, Placer, type PlacementScorer } from './placement.js';
 import { QueueTree, type QueueState } from './queue-tree.js';
 import { CPU, EPSILON, GPU, MEMORY, accepts, addAmounts, chargeAllocation, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
-import type { PendingWorkload, Plan, RunningWorkload, SchedulerConfig, Snapshot } from './types.js';
+import type { PendingWorkload, Plan, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot } from './types.js';
 import { emptyPlan } from './types.js';
 
 export interface RunningState {
@@ -14,6 +14,12 @@ export interface RunningState {
   stoppable: boolean;
   /** Chosen this cycle as a victim or to move: not chosen again. */
   evicted: boolean;
+  /**
+   * Placed by this very cycle's allocate action: it has not started, so giving way costs nothing —
+   * its placement is withdrawn instead of a preemption. This keeps plans stable: what a cycle
+   * places is never what the next cycle has to reclaim.
+   */
+  tentative: PendingState | null;
 }
 
 /** Most pending workloads collect no reason of some kinds; they share this empty, frozen list. */
@@ -124,20 +130,37 @@ export class Cycle {
       chargeAllocation(amounts, allocation);
     }
     const stoppable = !source.releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
-    const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, stoppable, evicted: false };
+    const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, stoppable, evicted: false, tentative: null };
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
     if (queue && !source.releasing) {
       let total = charges.get(queue);
       if (!total) charges.set(queue, (total = {}));
       addAmounts(total, amounts);
     }
-    const nodeIds = source.allocations.length === 1 ? [source.allocations[0]!.nodeId] : new Set(source.allocations.map((a) => a.nodeId));
+    this.hold(state);
+    return state;
+  }
+
+  private hold(state: RunningState): void {
+    const { allocations } = state.source;
+    const nodeIds = allocations.length === 1 ? [allocations[0]!.nodeId] : new Set(allocations.map((a) => a.nodeId));
     for (const nodeId of nodeIds) {
       const list = this.holders.get(nodeId) ?? [];
       list.push(state);
       this.holders.set(nodeId, list);
     }
-    return state;
+  }
+
+  /** Records a placement of this cycle as a holder of its nodes, so later actions see who holds what. */
+  placed(p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[], endAt: number): void {
+    const source: RunningWorkload = { ...p.source, startedAt: this.now, allocations, releasing: false };
+    const state: RunningState = { source, queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p };
+    this.hold(state);
+    if (state.stoppable && p.queue) {
+      const list = this.stoppableByQueue.get(p.queue) ?? [];
+      list.push(state);
+      this.stoppableByQueue.set(p.queue, list);
+    }
   }
 
   /** What a pending workload would add to its queue's demand, on every model it accepts. */
@@ -179,6 +202,11 @@ export class Cycle {
 }
 
 const NO_GPU: (string | null)[] = [null];
+
+/** Not yet chosen this cycle, and among the workloads that may be stopped at all. */
+export function movable(r: RunningState): boolean {
+  return r.stoppable && !r.evicted;
+}
 
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

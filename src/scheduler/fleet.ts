@@ -23,6 +23,11 @@ export interface NodeReservation {
   gpus: number;
   /** Whole GPUs of `model` free on this node at `at`, less what long workloads placed since took. */
   freeAt: number;
+  /** Cores and memory it needs here, and what is free here at `at` less what long workloads took. */
+  cpus: number;
+  cpusAt: number;
+  memoryMiB: number;
+  memoryAt: number;
 }
 
 export class NodeState {

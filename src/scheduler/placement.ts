@@ -1,5 +1,5 @@
-import type { FleetState, NodeReservation, NodeState } from './fleet.js';
-import { asksForGpus, isFractional } from './resources.js';
+import { NodeState, type FleetState, type NodeReservation } from './fleet.js';
+import { EPSILON, asksForGpus, isFractional } from './resources.js';
 import type { ReplicaAllocation, ReplicaRequest, WorkloadBase } from './types.js';
 
 /**
@@ -37,10 +37,17 @@ export interface PlaceFailure {
   topology: string | null;
 }
 
+interface Took {
+  gpus: number;
+  cpus: number;
+  memoryMiB: number;
+}
+
 interface Taken {
   allocation: ReplicaAllocation;
+  /** The reservation the placement ate into, and by how much, to give back on undo. */
   reservation: NodeReservation | null;
-  took: number;
+  took: Took;
 }
 
 /**
@@ -70,29 +77,45 @@ export class Placer {
     return this.placeAnywhere(workload, model, null, failure) ?? failure;
   }
 
+  /** Places every replica on `nodes` only, or none. */
+  placeOn(workload: WorkloadBase, model: string, nodes: NodeState[]): ReplicaAllocation[] | PlaceFailure {
+    const failure: PlaceFailure = { reservation: null, topology: null };
+    return this.placeAnywhere(workload, model, nodes, failure) ?? failure;
+  }
+
   /** Gives back what a placement took: for a tentative placement (a preemptor's, a consolidation's). */
   undo(allocations: ReplicaAllocation[], endAt: number): void {
     for (const a of allocations) this.fleet.apply(a, -1, endAt);
   }
 
   private placeWithoutGpus(workload: WorkloadBase): ReplicaAllocation[] | null {
-    const taken: ReplicaAllocation[] = [];
-    const endAt = this.endAt(workload);
-    for (let r = 0; r < workload.replicas; r++) {
-      let allocation: ReplicaAllocation | null = null;
-      for (const node of this.fleet.nodes) {
-        if (!node.schedulable) continue;
-        allocation = node.fitsWithoutGpus(workload.request);
-        if (allocation) break;
+    const label = workload.topology.required ?? (workload.replicas > 1 ? workload.topology.preferred : null);
+    if (label !== null) {
+      for (const nodes of this.fleet.domains(label).values()) {
+        const placed = this.placeWithoutGpusOn(workload, nodes);
+        if (placed) return placed;
       }
-      if (!allocation) {
-        this.undo(taken, endAt);
+      if (workload.topology.required !== null) return null;
+    }
+    return this.placeWithoutGpusOn(workload, this.fleet.nodes);
+  }
+
+  private placeWithoutGpusOn(workload: WorkloadBase, nodes: NodeState[]): ReplicaAllocation[] | null {
+    const taken: Taken[] = [];
+    for (let r = 0; r < workload.replicas; r++) {
+      let step: Taken | null = null;
+      for (const node of nodes) {
+        if (!node.schedulable) continue;
+        const allocation = node.fitsWithoutGpus(workload.request);
+        if (allocation && (step = this.claim(workload, node, allocation))) break;
+      }
+      if (!step) {
+        this.release(taken, workload);
         return null;
       }
-      this.fleet.apply(allocation, 1, endAt);
-      taken.push(allocation);
+      taken.push(step);
     }
-    return taken;
+    return taken.map((t) => t.allocation);
   }
 
   private placeAnywhere(workload: WorkloadBase, model: string, within: NodeState[] | null, failure: PlaceFailure): ReplicaAllocation[] | null {
@@ -118,24 +141,45 @@ export class Placer {
       if (!node.schedulable) continue;
       const allocation = node.fit(workload.request, model);
       if (!allocation) continue;
-      const reservation = node.reservation?.model === model ? node.reservation : null;
-      const took = reservation ? this.wholeGpusTaken(node, allocation) : 0;
-      if (reservation && !this.endsBefore(workload, reservation.at) && reservation.freeAt - took < reservation.gpus) {
-        failure.reservation ??= reservation;
-        continue;
-      }
-      // A long workload on a reserved node eats into what is free there at the reservation's start.
-      const charged = reservation && !this.endsBefore(workload, reservation.at) ? took : 0;
-      if (reservation) reservation.freeAt -= charged;
-      this.fleet.apply(allocation, 1, this.endAt(workload));
-      return { allocation, reservation, took: charged };
+      const step = this.claim(workload, node, allocation);
+      if (step) return step;
+      failure.reservation ??= node.reservation;
     }
     return null;
   }
 
+  /**
+   * Takes `allocation` unless it would delay the node's backfill reservation: a workload that ends
+   * before the reservation starts, or leaves what it needs (GPUs, cores, memory), may use the node.
+   */
+  private claim(workload: WorkloadBase, node: NodeState, allocation: ReplicaAllocation): Taken | null {
+    // A workload's own reservation does not hold it back.
+    const reservation = node.reservation && node.reservation.workloadId !== workload.id && !this.endsBefore(workload, node.reservation.at) ? node.reservation : null;
+    const took: Took = { gpus: 0, cpus: allocation.cpus, memoryMiB: allocation.memoryMiB };
+    if (reservation) {
+      took.gpus = allocation.gpuModel === reservation.model ? this.gpusCountedAt(node, allocation, reservation.at) : 0;
+      if (
+        reservation.freeAt - took.gpus < reservation.gpus ||
+        reservation.cpusAt - took.cpus < reservation.cpus - EPSILON ||
+        reservation.memoryAt - took.memoryMiB < reservation.memoryMiB - EPSILON
+      )
+        return null;
+      // A long workload on a reserved node eats into what is free there at the reservation's start.
+      reservation.freeAt -= took.gpus;
+      reservation.cpusAt -= took.cpus;
+      reservation.memoryAt -= took.memoryMiB;
+    }
+    this.fleet.apply(allocation, 1, this.endAt(workload));
+    return { allocation, reservation, took };
+  }
+
   private release(taken: Taken[], workload: WorkloadBase): void {
     for (const t of taken) {
-      if (t.reservation) t.reservation.freeAt += t.took;
+      if (t.reservation) {
+        t.reservation.freeAt += t.took.gpus;
+        t.reservation.cpusAt += t.took.cpus;
+        t.reservation.memoryAt += t.took.memoryMiB;
+      }
       this.fleet.apply(t.allocation, -1, this.endAt(workload));
     }
   }
@@ -156,10 +200,17 @@ export class Placer {
     return null;
   }
 
-  private wholeGpusTaken(node: NodeState, allocation: ReplicaAllocation): number {
-    if (allocation.gpuFraction === null) return allocation.gpuIndices.length;
-    // A share of a GPU nobody used yet takes a whole GPU away from the reservation.
-    return node.gpus.find((g) => g.index === allocation.gpuIndices[0])?.used === 0 ? 1 : 0;
+  /**
+   * GPUs of `allocation` that the reservation counted as free by `at`: a long holder, even of a
+   * share, keeps each of them busy past it.
+   */
+  private gpusCountedAt(node: NodeState, allocation: ReplicaAllocation, at: number): number {
+    let counted = 0;
+    for (const index of allocation.gpuIndices) {
+      const gpu = node.byIndex[index];
+      if (gpu && NodeState.freeAt(gpu, this.now) <= at) counted++;
+    }
+    return counted;
   }
 
   private endsBefore(workload: WorkloadBase, at: number): boolean {

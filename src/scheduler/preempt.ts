@@ -1,62 +1,12 @@
-import { NO_REASONS, cmp, note, type Cycle, type PendingState, type RunningState } from './cycle.js';
+import { NO_REASONS, cmp, movable, note, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import type { QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
-import { shapeOf } from './allocate.js';
+import { commit } from './allocate.js';
 import { MinHeap } from './min-heap.js';
 import type { PreemptionKind, ReplicaAllocation } from './types.js';
 
-/** Each attempt walks the nodes of a model; bounding them bounds a cycle behind a huge backlog. */
-const ATTEMPTS_PER_CYCLE = 64;
-
-/**
- * The last two actions, for workloads the allocate action could not start for want of room, in
- * the order it considered them: first wait if what is already being released would make room;
- * else reclaim from queues over their fair share (only for a queue that stays within its own);
- * else preempt lower-priority work of the same queue. Victims are only chosen when the workload
- * then fits, so nothing stops in vain; the workload itself starts in a later cycle, once they end.
- */
-export function reclaimAndPreempt(cycle: Cycle): void {
-  let attempts = 0;
-  // Until something is evicted, a workload of the same queue and shape as one that found no victims finds none either.
-  const fruitless = new Set<string>();
-  for (const p of cycle.order) {
-    if (p.placed || (!p.roomBlocked && p.limit.length === 0) || p.waiting.length > 0 || !p.queue) continue;
-    if (p.limit.length === 0 && fitsOnceReleased(cycle, p)) {
-      note(p, 'waiting', `waiting for ${cycle.releasing.length} preempted or stopping workload(s) to release their resources`);
-      continue;
-    }
-    const shape = `${p.queue!.id}|${p.source.priority}|${shapeOf(p.source)}`;
-    if (fruitless.has(shape)) {
-      note(p, 'notes', explainNoVictims(cycle, p, p.queue!));
-      continue;
-    }
-    if (attempts++ >= ATTEMPTS_PER_CYCLE) break;
-    // Past its own limits only its own queue's lower-priority work can make way; reclaim never lifts a limit.
-    const evicted = p.limit.length > 0 ? evict(cycle, p, 'preempt') : evict(cycle, p, 'reclaim') || evict(cycle, p, 'preempt');
-    if (evicted) fruitless.clear();
-    else fruitless.add(shape);
-  }
-}
-
-/** Whether `p` would fit if everything already told to stop were gone (it is then only a matter of time). */
-function fitsOnceReleased(cycle: Cycle, p: PendingState): boolean {
-  const releasing = cycle.releasing.filter((r) => !r.evicted);
-  if (releasing.length === 0) return false;
-  for (const r of releasing) cycle.occupy(r, -1);
-  let fits = false;
-  for (const model of cycle.modelsFor(p.source)) {
-    const placed = cycle.placer.place(p.source, model);
-    if (!Array.isArray(placed)) continue;
-    cycle.placer.undo(placed, cycle.placer.endAt(p.source));
-    fits = true;
-    break;
-  }
-  for (const r of releasing) cycle.occupy(r, 1);
-  return fits;
-}
-
-function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
+export function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
   const queue = p.queue!;
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null || isFractional(p.source.request)) continue;
@@ -64,15 +14,26 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
     const eligibility = kind === 'reclaim' ? reclaimable(cycle, queue, amounts, model) : preemptible(p, queue);
     const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligibility) : [];
     if (!forLimit) continue;
-    const forRoom = chooseVictims(cycle, p, model, eligibility);
-    if (!forRoom) {
+    const room = chooseVictims(cycle, p, model, eligibility);
+    if (!room) {
       restore(cycle, forLimit);
       continue;
     }
-    const victims = [...forLimit, ...forRoom];
-    if (victims.length === 0) continue;
+    const victims = [...forLimit, ...room.victims];
+    if (victims.length === 0) {
+      cycle.placer.undo(room.allocations, cycle.placer.endAt(p.source));
+      continue;
+    }
     p.limit = NO_REASONS;
-    for (const v of victims) {
+    const stopping = victims.filter((v) => v.tentative === null);
+    dropReservation(cycle, p);
+    for (const v of victims) if (v.tentative) withdraw(cycle, v.tentative, p);
+    // Only withdrawn placements made way: the room is free now, so the workload starts in this plan.
+    if (stopping.length === 0) {
+      commit(cycle, p, amounts, room.allocations);
+      return true;
+    }
+    for (const v of stopping) {
       cycle.plan.preemptions.push({
         workloadId: v.source.id,
         kind,
@@ -85,9 +46,9 @@ function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
       // They hold their GPUs until their processes end, but no longer count for their queue.
       cycle.occupy(v, 1);
     }
-    // The preemptor's queue is charged now, so the next preemptor in this cycle sees it.
+    // The preemptor's queue is charged now, and its room held, so nothing later in this cycle takes either.
     cycle.tree.charge(queue, amounts);
-    note(p, 'waiting', `waiting for ${victims.length} workload(s) ${kind === 'reclaim' ? 'reclaimed' : 'preempted'} for it to stop`);
+    note(p, 'waiting', `waiting for ${stopping.length} workload(s) ${kind === 'reclaim' ? 'reclaimed' : 'preempted'} for it to stop`);
     return true;
   }
   if (kind === 'preempt') note(p, 'notes', explainNoVictims(cycle, p, queue));
@@ -110,8 +71,10 @@ function reclaimable(cycle: Cycle, queue: QueueState, amounts: Amounts, model: s
     if (theirs === undefined) {
       const sides = branches(queue, q);
       // Below their lowest common ancestor, the reclaimer's side must stay within its share and the victim's be over it.
+      // A queue and its own ancestors or descendants share one budget: reclaim only moves work between branches.
       const allowed =
-        q !== queue &&
+        sides.mine.length > 0 &&
+        sides.theirs.length > 0 &&
         sides.mine.every((m) => m.withinShareAfter(amounts, cycle.tree.keys)) &&
         sides.theirs.every((t) => keys.some((k) => t.overShare(k)));
       sidesOf.set(q, (theirs = allowed ? sides.theirs : null));
@@ -140,9 +103,6 @@ function eligibleOf(e: Eligibility): (r: RunningState) => boolean {
   return (r) => r.queue !== null && e.queue(r.queue) && e.workload(r);
 }
 
-export function movable(r: RunningState): boolean {
-  return r.stoppable && !r.evicted;
-}
 
 /** The queues from each side up to (not including) their lowest common ancestor. */
 function branches(a: QueueState, b: QueueState): { mine: QueueState[]; theirs: QueueState[] } {
@@ -170,10 +130,36 @@ function branches(a: QueueState, b: QueueState): { mine: QueueState[]; theirs: Q
  * replicas must fit (and a topology requirement hold) or nothing is chosen. Returns the victims,
  * evicted from their queues and still off the nodes, or null with the cycle as it was.
  */
-function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligibility: Eligibility): RunningState[] | null {
+interface Room {
+  victims: RunningState[];
+  /** Where the workload will run once they are gone: held in the fleet for the rest of the cycle. */
+  allocations: ReplicaAllocation[];
+}
+
+function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligibility: Eligibility): Room | null {
+  const required = p.source.topology.required;
+  if (required === null) return chooseVictimsWithin(cycle, p, model, eligibility, null);
+  // A gang that must share one label value frees room inside one value at a time.
+  const need = p.source.request.gpus * p.source.replicas;
+  for (const domain of cycle.fleet.domains(required).values()) {
+    if (domain.reduce((sum, n) => sum + (n.byModel.get(model)?.length ?? 0), 0) < need) continue;
+    const victims = chooseVictimsWithin(cycle, p, model, eligibility, domain);
+    if (victims) return victims;
+  }
+  return null;
+}
+
+/**
+ * Frees room replica by replica on `domain` (or anywhere): where a replica fits on free GPUs it
+ * takes them, else the best node offer gives up its victims. All replicas must fit or nothing is
+ * chosen. Returns the victims, evicted from their queues and still off the nodes, and the
+ * workload's own allocations, taken; or null with the cycle as it was.
+ */
+function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligibility: Eligibility, domain: NodeState[] | null): Room | null {
   const eligible = eligibleOf(eligibility);
   const single = { ...p.source, replicas: 1, topology: { required: null, preferred: null } };
   const endAt = cycle.placer.endAt(p.source);
+  const inDomain = domain === null ? null : new Set(domain);
   const taken: ReplicaAllocation[] = [];
   const victims: RunningState[] = [];
   // Only nodes holding an eligible workload can give anything up.
@@ -182,18 +168,21 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligibility
     if (!eligibility.queue(queue)) continue;
     for (const r of list) {
       if (!eligibility.workload(r)) continue;
-      for (const a of r.source.allocations) if (a.gpuModel === model) nodes.add(cycle.fleet.byId.get(a.nodeId)!);
+      for (const a of r.source.allocations) {
+        const node = cycle.fleet.byId.get(a.nodeId)!;
+        if (a.gpuModel === model && (inDomain === null || inDomain.has(node))) nodes.add(node);
+      }
     }
   }
-  if (nodes.size === 0) return null;
   const offers = new NodeOffers(cycle, nodes, p.source.request.gpus, model, eligible);
+  const place = () => (domain === null ? cycle.placer.place(single, model) : cycle.placer.placeOn(single, model, domain));
   const rollback = () => {
     cycle.placer.undo(taken, endAt);
     restore(cycle, victims);
     return null;
   };
   for (let r = 0; r < p.source.replicas; r++) {
-    let placed = cycle.placer.place(single, model);
+    let placed = place();
     while (!Array.isArray(placed)) {
       const best = offers.next();
       if (!best) return rollback();
@@ -201,17 +190,11 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligibility
         evictOne(cycle, v);
         victims.push(v);
       }
-      placed = cycle.placer.place(single, model);
+      placed = place();
     }
     taken.push(...placed);
   }
-  const required = p.source.topology.required;
-  if (required !== null) {
-    const values = new Set(taken.map((a) => cycle.fleet.byId.get(a.nodeId)!.label(required)));
-    if (values.size !== 1 || values.has(undefined)) return rollback();
-  }
-  cycle.placer.undo(taken, endAt);
-  return victims;
+  return { victims, allocations: taken };
 }
 
 /**
@@ -233,6 +216,27 @@ function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligi
   return null;
 }
 
+/** A workload that gets room by eviction starts where its victims were, not at a reserved time. */
+function dropReservation(cycle: Cycle, p: PendingState): void {
+  const { plan } = cycle;
+  const at = plan.reservations.findIndex((r) => r.workloadId === p.source.id);
+  if (at < 0) return;
+  for (const nodeId of plan.reservations[at]!.nodeIds) {
+    const node = cycle.fleet.byId.get(nodeId);
+    if (node?.reservation?.workloadId === p.source.id) node.reservation = null;
+  }
+  plan.reservations.splice(at, 1);
+  p.notes = p.notes.filter((n) => !n.startsWith('reserved:'));
+}
+
+/** Takes back a placement this cycle made, for `p`; its resources are already given back by the eviction. */
+function withdraw(cycle: Cycle, withdrawn: PendingState, p: PendingState): void {
+  const at = cycle.plan.placements.findIndex((placement) => placement.workloadId === withdrawn.source.id);
+  if (at >= 0) cycle.plan.placements.splice(at, 1);
+  withdrawn.placed = false;
+  note(withdrawn, 'waiting', `gave its place to ${p.source.name}, which ${p.queue === withdrawn.queue ? 'has a higher priority' : "is within its queue's fair share"}`);
+}
+
 function evictOne(cycle: Cycle, v: RunningState): void {
   v.evicted = true;
   cycle.occupy(v, -1);
@@ -250,7 +254,7 @@ function restore(cycle: Cycle, victims: RunningState[]): void {
 interface NodeOffer {
   node: NodeState;
   victims: RunningState[];
-  /** Victims from queues no longer over their share, victims, their summed priority, the GPUs they hold in all: lower is better. */
+  /** Running victims, victims from queues no longer over their share, victims, their summed priority, the GPUs they hold in all: lower is better. */
   score: number[];
 }
 
@@ -305,11 +309,17 @@ class NodeOffers {
     candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || b.gpus - a.gpus || b.r.source.startedAt - a.r.source.startedAt);
     const chosen: typeof candidates = [];
     let freed = free;
+    // Each victim is judged with those chosen before it gone: together they must leave their queues their guarantees.
+    const tree = cycle.tree;
     for (const c of candidates) {
       if (freed >= need) break;
+      if (chosen.length > 0 && !this.eligible(c.r)) continue;
       chosen.push(c);
       freed += c.gpus;
+      if (c.r.queue) tree.charge(c.r.queue, c.r.amounts, -1);
     }
+    for (const c of chosen) if (c.r.queue) tree.charge(c.r.queue, c.r.amounts, 1);
+    if (freed < need) return null;
     // Drop any victim the others make unnecessary, the most expensive first.
     for (let i = chosen.length - 1; i >= 0; i--) {
       if (freed - chosen[i]!.gpus >= need) {
@@ -318,6 +328,8 @@ class NodeOffers {
       }
     }
     const score = [
+      // Withdrawing a placement of this cycle costs nothing; stopping running work costs its progress.
+      chosen.filter((c) => c.r.tentative === null).length,
       chosen.filter((c) => !c.r.queue || !cycle.tree.keys.some((k) => c.r.queue!.overShare(k))).length,
       chosen.length,
       chosen.reduce((s, c) => s + c.r.source.priority, 0),
@@ -338,7 +350,7 @@ function lexLess(a: number[], b: number[]): boolean {
   return false;
 }
 
-function explainNoVictims(cycle: Cycle, p: PendingState, queue: QueueState): string {
+export function explainNoVictims(cycle: Cycle, p: PendingState, queue: QueueState): string {
   const amounts = workloadAmounts(p.source, cycle.modelsFor(p.source)[0] ?? null, 0);
   if (!queue.withinShareAfter(amounts, cycle.tree.keys))
     return `queue ${queue.name} would pass its fair share (${Math.round((queue.deserved[GPU] ?? 0) * 100) / 100} GPUs), so it may not reclaim; it runs when GPUs free up`;

@@ -111,6 +111,11 @@ export interface RunningWorkload extends WorkloadBase {
   allocations: ReplicaAllocation[];
   /** Told to stop (preempted, cancelled) but still holding its resources until its processes end. */
   releasing: boolean;
+  /**
+   * The pending workload it was preempted for, when releasing: what it frees is that workload's
+   * first, so another cannot take it and force a second round of preemption.
+   */
+  releasingFor?: string | null;
 }
 
 export interface Snapshot {

@@ -89,6 +89,7 @@ export interface WorkloadsTable {
   topology_required: ColumnType<string | null, string | null | undefined, string | null>;
   topology_preferred: ColumnType<string | null, string | null | undefined, string | null>;
   time_limit_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+  preempted_for: ColumnType<string | null, string | null | undefined, string | null>;
   /** Why it waits, most relevant first; `reason` is the first. */
   reasons: ColumnType<string[], string | undefined, string>;
   exit_code: number | null;

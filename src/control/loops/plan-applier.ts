@@ -154,7 +154,11 @@ export async function applyPlan(
 
 /** The victim's replicas are told to stop; it stays `preempted` until they have ended. Null when it changed meanwhile. */
 async function preempt(tx: Db, victim: SchedulingWorkloadRow, stop: Preemption, now: Date, events: NewEvent[]): Promise<string[] | null> {
-  const updated = await updateWorkloadAt(tx, victim.id, victim.version, { state: 'preempted', reason: `preempted (${stop.kind}): ${stop.reason}` });
+  const updated = await updateWorkloadAt(tx, victim.id, victim.version, {
+    state: 'preempted',
+    reason: `preempted (${stop.kind}): ${stop.reason}`,
+    preempted_for: stop.forWorkloadId,
+  });
   if (!updated) return null;
   const nodes = await stopWorkloadReplicas(tx, victim.id);
   events.push({

@@ -94,6 +94,7 @@ async function runningWorkloads(db: Db, placed: SchedulingWorkloadRow[], active:
       startedAt: (w.started_at ?? w.admitted_at ?? w.created_at).getTime(),
       allocations: current.map(allocationOf),
       releasing: w.state === 'preempted' || current.some((r) => r.desired === 'stop'),
+      releasingFor: w.state === 'preempted' ? w.preempted_for : null,
     });
   }
   for (const [id, replicas] of byWorkload) if (!placedIds.has(id)) leftovers.push(...replicas);
@@ -113,6 +114,7 @@ async function runningWorkloads(db: Db, placed: SchedulingWorkloadRow[], active:
       startedAt: Math.min(...replicas.map((r) => (r.started_at ?? r.created_at).getTime())),
       allocations: replicas.map(allocationOf),
       releasing: true,
+      releasingFor: owner.preempted_for,
     });
   }
   return running;

@@ -48,8 +48,8 @@ const nodeSpec = fc.record({
 
 export const arbModels = fc.integer({ min: 1, max: 3 }).map((k) => MODELS.slice(0, k).map((m) => m.model));
 
-export function arbNodes(models: readonly string[]): fc.Arbitrary<SnapshotNode[]> {
-  return fc.array(nodeSpec, { minLength: 1, maxLength: 12 }).map((specs) =>
+export function arbNodes(models: readonly string[], maxNodes = 12): fc.Arbitrary<SnapshotNode[]> {
+  return fc.array(nodeSpec, { minLength: 1, maxLength: maxNodes }).map((specs) =>
     specs.map((s, i): SnapshotNode => {
       const model = MODELS.find((m) => m.model === models[s.model % models.length])!;
       const labels: Record<string, string> = { rack: `r${s.rack}`, 'nvlink-domain': `nvl${s.nvl}` };
@@ -247,27 +247,108 @@ export const arbConfig: fc.Arbitrary<SchedulerConfig> = fc
     };
   });
 
-/** A whole scheduler input: cluster, queue tree, running and pending workloads, config, now. */
-export const arbSchedulerInput: fc.Arbitrary<SchedulerInput> = arbModels.chain((models) =>
-  fc
-    .record({
-      nodes: arbNodes(models),
-      queues: arbQueues(models),
-      running: fc.array(workloadSpec, { maxLength: 16 }),
-      pending: fc.array(workloadSpec, { minLength: 1, maxLength: 10 }),
-      config: arbConfig,
-    })
-    .map(({ nodes, queues, running, pending, config }): SchedulerInput => {
-      const now = NOW;
-      return {
-        now,
-        config,
-        snapshot: {
-          nodes,
-          queues,
-          running: placeRunning(running, nodes, queues, models, now),
-          pending: pending.map((spec, i) => ({ ...base(spec, `p${i}`, queues, models), submittedAt: now - spec.at * 100 })),
-        },
-      };
+function arbInput(shape: { maxNodes: number; running: { minLength: number; maxLength: number }; config: fc.Arbitrary<SchedulerConfig> }): fc.Arbitrary<SchedulerInput> {
+  return arbModels.chain((models) =>
+    fc
+      .record({
+        nodes: arbNodes(models, shape.maxNodes),
+        queues: arbQueues(models),
+        running: fc.array(workloadSpec, shape.running),
+        pending: fc.array(workloadSpec, { minLength: 1, maxLength: 10 }),
+        config: shape.config,
+      })
+      .map(({ nodes, queues, running, pending, config }): SchedulerInput => {
+        const now = NOW;
+        return {
+          now,
+          config,
+          snapshot: {
+            nodes,
+            queues,
+            running: placeRunning(running, nodes, queues, models, now),
+            pending: pending.map((spec, i) => ({ ...base(spec, `p${i}`, queues, models), submittedAt: now - spec.at * 100 })),
+          },
+        };
+      }),
+  );
+}
+
+/**
+ * Fragmented fleets for consolidation: 2–6 equal nodes, small single-replica running work spread
+ * round-robin (mostly preemptible), and pending gangs that want whole nodes.
+ */
+export const arbFragmentedInput: fc.Arbitrary<SchedulerInput> = fc
+  .record({
+    nodes: fc.integer({ min: 2, max: 6 }),
+    size: fc.constantFrom(4, 8),
+    running: fc.array(fc.record({ gpus: fc.constantFrom(1, 1, 2), preemptible: fc.constantFrom(true, true, true, false), at: fc.nat(7_200), priority: fc.nat(2) }), {
+      minLength: 1,
+      maxLength: 12,
     }),
+    pending: fc.array(fc.record({ replicas: fc.integer({ min: 1, max: 3 }), priority: fc.nat(2), required: fc.option(fc.constant('rack'), { nil: null }) }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    config: arbConfig,
+  })
+  .map(({ nodes: count, size, running, pending, config }): SchedulerInput => {
+    const now = NOW;
+    const nodes: SnapshotNode[] = Array.from({ length: count }, (_, i) => ({
+      id: `n${i}`,
+      name: `node-${i}`,
+      schedulable: true,
+      labels: { rack: `r${i % 2}` },
+      cpus: 0,
+      memoryMiB: 0,
+      gpus: Array.from({ length: size }, (_, index) => ({ index, model: 'H100-80GB', memoryMiB: 81_920 })),
+    }));
+    const queues: SnapshotQueue[] = [{ id: 'q0', name: 'queue-0', parentId: null, priority: 0, quotas: [], decayedUsage: {} }];
+    const shape = (id: string, gpus: number, replicas: number, priority: number, preemptible: boolean, required: string | null) => ({
+      id,
+      name: id,
+      queueId: 'q0',
+      priority,
+      preemptible,
+      replicas,
+      request: { gpus, gpuFraction: null, gpuMemoryMiB: null, cpus: 0, memoryMiB: 0 },
+      gpuModels: null,
+      topology: { required, preferred: null },
+      timeLimitMs: null,
+    });
+    const usage = emptyUsage(nodes);
+    const placed: RunningWorkload[] = [];
+    running.forEach((r, i) => {
+      const w = { ...shape(`r${i}`, r.gpus, 1, r.priority, r.preemptible, null), submittedAt: now - r.at * 1_000 - 1_000 };
+      const order = [...nodes.slice(i % count), ...nodes.slice(0, i % count)];
+      const allocs = allocateGreedy(w, order, usage);
+      if (allocs) placed.push({ ...w, startedAt: now - r.at * 1_000, allocations: allocs, releasing: false });
+    });
+    return {
+      now,
+      config: { ...config, consolidation: 'apply' },
+      snapshot: {
+        nodes,
+        queues,
+        running: placed,
+        pending: pending.map((p, i) => ({ ...shape(`p${i}`, size, p.replicas, p.priority, true, p.required), submittedAt: now - i })),
+      },
+    };
+  });
+
+/**
+ * A whole scheduler input: cluster, queue tree, running and pending workloads, config, now. A third
+ * each: general (1–12 nodes), contended (1–4 nodes filled with running work, consolidation and
+ * no minimum runtime more often) and fragmented (for consolidation), so that preemption, reclaim
+ * and moves come up.
+ */
+export const arbSchedulerInput: fc.Arbitrary<SchedulerInput> = fc.oneof(
+  arbInput({ maxNodes: 12, running: { minLength: 0, maxLength: 16 }, config: arbConfig }),
+  arbInput({
+    maxNodes: 4,
+    running: { minLength: 4, maxLength: 16 },
+    config: fc
+      .record({ c: arbConfig, consolidation: fc.constantFrom('apply' as const, 'apply' as const, 'propose' as const, 'off' as const), minRuntimeMs: fc.constantFrom(0, 0, 60_000) })
+      .map(({ c, consolidation, minRuntimeMs }) => ({ ...c, consolidation, minRuntimeMs })),
+  }),
+  arbFragmentedInput,
 );

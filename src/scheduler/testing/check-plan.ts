@@ -121,9 +121,10 @@ export function checkPlanDetailed(snapshot: Snapshot, config: SchedulerConfig, n
       if (!(v.priority < p.priority)) report('victim', `${v.name} (priority ${v.priority}) is preempted for ${p.name} (priority ${p.priority}), which is not strictly higher`);
     } else if (pre.kind === 'reclaim') {
       if (v.queueId === p.queueId) report('victim', `reclaim of ${v.name} for ${p.name}, both in queue ${v.queueId} (reclaim moves resources between queues)`);
-      if (isInGuarantee(v, snapshot)) report('in-guarantee', `${v.name} runs within queue ${v.queueId}'s guaranteed quota but is reclaimed for ${p.name}`);
     }
   }
+
+  for (const message of reclaimedIntoGuarantee(snapshot, plan)) report('in-guarantee', message);
 
   // ---- moves ----
   if (plan.moves.length > 0 && config.consolidation === 'off') report('move', `consolidation is off but the plan has ${plan.moves.length} moves`);
@@ -395,20 +396,46 @@ function checkTopology(w: PendingWorkload, allocs: readonly ReplicaAllocation[],
 }
 
 /** Whether `v` runs within its own queue's guaranteed quota (see the module comment for the rule). */
-export function isInGuarantee(v: RunningWorkload, snapshot: Snapshot): boolean {
-  const queue = snapshot.queues.find((q) => q.id === v.queueId);
-  if (!queue) return false;
-  const own = workloadCharge(v.allocations);
-  const relevant = queue.quotas.filter((q) => (own.get(q.resource) ?? 0) > EPS);
-  if (relevant.length === 0) return false;
-  const cumulative = new Map<string, number>();
-  for (const w of snapshot.running) {
-    if (w.queueId !== v.queueId) continue;
-    const before = w.id === v.id || w.priority > v.priority || (w.priority === v.priority && w.startedAt <= v.startedAt);
-    if (!before) continue;
-    for (const [k, amount] of workloadCharge(w.allocations)) cumulative.set(k, (cumulative.get(k) ?? 0) + amount);
+/**
+ * Reclaim takes only what a queue runs beyond its guaranteed quota: after every reclaim of a plan,
+ * each victim's queue (with its children, counting what the plan starts there) still uses at least
+ * its guarantee on every resource it names one for. Returns one message per queue and resource where it would not.
+ */
+export function reclaimedIntoGuarantee(snapshot: Snapshot, plan: Plan): string[] {
+  const queues = new Map(snapshot.queues.map((q) => [q.id, q]));
+  const within = (queueId: string, ancestor: string): boolean => {
+    for (let q = queues.get(queueId); q; q = q.parentId === null ? undefined : queues.get(q.parentId)) if (q.id === ancestor) return true;
+    return false;
+  };
+  const reclaimed = new Set(plan.preemptions.filter((p) => p.kind === 'reclaim').map((p) => p.workloadId));
+  const victims = snapshot.running.filter((r) => reclaimed.has(r.id));
+  const pendingById = new Map(snapshot.pending.map((w) => [w.id, w]));
+  const messages: string[] = [];
+  for (const queueId of new Set(victims.map((v) => v.queueId))) {
+    const queue = queues.get(queueId);
+    if (!queue) continue;
+    const before = new Map<string, number>();
+    const taken = new Map<string, number>();
+    for (const r of snapshot.running) {
+      if (r.releasing || !within(r.queueId, queueId)) continue;
+      for (const [k, amount] of workloadCharge(r.allocations)) {
+        before.set(k, (before.get(k) ?? 0) + amount);
+        if (reclaimed.has(r.id)) taken.set(k, (taken.get(k) ?? 0) + amount);
+      }
+    }
+    // What the plan starts in the queue counts towards its guarantee too.
+    for (const placement of plan.placements) {
+      const w = pendingById.get(placement.workloadId);
+      if (!w || !within(w.queueId, queueId)) continue;
+      for (const [k, amount] of workloadCharge(placement.allocations)) before.set(k, (before.get(k) ?? 0) + amount);
+    }
+    for (const quota of queue.quotas) {
+      const after = (before.get(quota.resource) ?? 0) - (taken.get(quota.resource) ?? 0);
+      if ((taken.get(quota.resource) ?? 0) > EPS && after < quota.guaranteed - EPS)
+        messages.push(`reclaim leaves queue ${queue.name} with ${after} ${quota.resource}, below its guaranteed ${quota.guaranteed}`);
+    }
   }
-  return relevant.every((q) => (cumulative.get(q.resource) ?? 0) <= q.guaranteed + EPS);
+  return messages;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,7 +464,7 @@ export function applyPlan(snapshot: Snapshot, plan: Plan, now: number, options: 
     const move = moves.get(w.id);
     if (move) running.push({ ...w, allocations: structuredClone(move.to), startedAt: now, releasing: false });
     else if (!victims.has(w.id)) running.push(w);
-    else if (mode === 'releasing') running.push({ ...w, releasing: true });
+    else if (mode === 'releasing') running.push({ ...w, releasing: true, releasingFor: plan.preemptions.find((p) => p.workloadId === w.id)?.forWorkloadId ?? null });
     else {
       const { startedAt: _s, allocations: _a, releasing: _r, ...base } = w;
       requeued.push(base);

@@ -18,6 +18,8 @@ alter table workloads add column topology_required text;
 alter table workloads add column topology_preferred text;
 alter table workloads add column time_limit_seconds integer;
 alter table workloads add column reasons jsonb not null default '[]'::jsonb;
+-- The workload a preempted one makes room for: what it releases is held for that one.
+alter table workloads add column preempted_for text;
 -- The one model a workload asked for before lists of models existed.
 update workloads set gpu_models = jsonb_build_array(gpu_model) where gpu_model is not null;
 
