@@ -2,13 +2,13 @@
  * Runs every scenario in `scenarios/*.yaml` through the scheduler: the plan must match the file's
  * expectations and keep every plan invariant (`testing/check-plan.ts`).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { schedule } from './schedule.js';
 import { applyPlan, checkPlan, describePlan } from './testing/check-plan.js';
-import { loadScenarioFile } from './testing/scenario-file.js';
+import { parseScenario } from './testing/scenario-file.js';
 import { compareWithExpectation } from './testing/scenario-expect.js';
 
 const dir = fileURLToPath(new URL('./scenarios/', import.meta.url));
@@ -23,7 +23,7 @@ describe('scheduler scenarios', () => {
 
   for (const file of files) {
     it(file.replace(/\.ya?ml$/, ''), () => {
-      const scenario = loadScenarioFile(join(dir, file));
+      const scenario = parseScenario(readFileSync(join(dir, file), 'utf8'), file);
       const plan = schedule(structuredClone(scenario.snapshot), scenario.config, scenario.now);
       const problems = [
         ...compareWithExpectation(scenario, plan),
@@ -35,7 +35,7 @@ describe('scheduler scenarios', () => {
     });
 
     it(`${file.replace(/\.ya?ml$/, '')}: a second round, with the victims still releasing, preempts nothing more`, () => {
-      const scenario = loadScenarioFile(join(dir, file));
+      const scenario = parseScenario(readFileSync(join(dir, file), 'utf8'), file);
       const plan = schedule(structuredClone(scenario.snapshot), scenario.config, scenario.now);
       const next = applyPlan(scenario.snapshot, plan, scenario.now, { victims: 'releasing' });
       const again = schedule(structuredClone(next), scenario.config, scenario.now);

@@ -29,8 +29,6 @@
  * (true); pending ones `submittedAt` (default: their position in the list), running ones `on` (a
  * node, or one per replica), `startedAt` (0) and `releasing` (false). Ids are the names.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { PendingWorkload, PreemptionKind, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode, SnapshotQueue } from '../types.js';
@@ -167,10 +165,6 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
   return out === '' ? '(root)' : out;
-}
-
-export function loadScenarioFile(path: string): Scenario {
-  return parseScenario(readFileSync(path, 'utf8'), basename(path));
 }
 
 /** Parses and builds a scenario; throws a ScenarioError naming the file and every bad field. */
