@@ -58,8 +58,8 @@ export class Cycle {
   readonly releasing: RunningState[];
   /** Those that may be stopped at all, by queue. */
   readonly stoppableByQueue = new Map<QueueState, RunningState[]>();
-  /** Running workloads with an allocation on each node (a gang appears on each of its nodes). */
-  readonly holders = new Map<string, RunningState[]>();
+  /** Running workloads with an allocation on each node, by node ordinal (a gang appears on each of its nodes). */
+  private readonly holders: RunningState[][];
   readonly pending: PendingState[];
   readonly capacity: Amounts = {};
   readonly plan: Plan = emptyPlan();
@@ -75,6 +75,7 @@ export class Cycle {
     scorer: PlacementScorer = bucketScorer,
   ) {
     this.fleet = new FleetState(snapshot.nodes, config);
+    this.holders = this.fleet.nodes.map(() => []);
     this.tree = new QueueTree(snapshot.queues);
     this.placer = new Placer(this.fleet, scorer, now);
     this.hasLending = snapshot.queues.some((q) => q.quotas.some((quota) => quota.lendingLimit !== null));
@@ -124,36 +125,55 @@ export class Cycle {
   private admitRunning(source: RunningWorkload, charges: Map<QueueState, Amounts>): RunningState {
     const queue = this.tree.queues.get(source.queueId) ?? null;
     const amounts: Amounts = {};
-    const endAt = source.timeLimitMs === null ? Infinity : source.startedAt + source.timeLimitMs;
+    const releasing = source.releasing;
+    const endAt = releasing ? this.now : source.timeLimitMs === null ? Infinity : source.startedAt + source.timeLimitMs;
+    const stoppable = !releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
+    const state: RunningState = { source, queue, amounts, endAt, stoppable, evicted: false, tentative: null };
+    let last: NodeState | undefined;
     for (const allocation of source.allocations) {
-      this.fleet.apply(allocation, 1, source.releasing ? this.now : endAt);
+      const node = this.fleet.byId.get(allocation.nodeId);
+      if (!node) continue;
+      this.fleet.applyTo(node, allocation, 1, endAt);
       chargeAllocation(amounts, allocation);
+      // A gang's replicas on one node make it one holder there.
+      if (node !== last && !this.holders[node.ordinal]!.includes(state)) this.holders[node.ordinal]!.push(state);
+      last = node;
     }
-    const stoppable = !source.releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
-    const state: RunningState = { source, queue, amounts, endAt: source.releasing ? this.now : endAt, stoppable, evicted: false, tentative: null };
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
-    if (queue && !source.releasing) {
+    if (queue && !releasing) {
       let total = charges.get(queue);
       if (!total) charges.set(queue, (total = {}));
       addAmounts(total, amounts);
     }
-    this.hold(state);
     return state;
   }
 
   private hold(state: RunningState): void {
-    const { allocations } = state.source;
-    const nodeIds = allocations.length === 1 ? [allocations[0]!.nodeId] : new Set(allocations.map((a) => a.nodeId));
-    for (const nodeId of nodeIds) {
-      const list = this.holders.get(nodeId) ?? [];
-      list.push(state);
-      this.holders.set(nodeId, list);
+    for (const a of state.source.allocations) {
+      const node = this.fleet.byId.get(a.nodeId);
+      if (node && !this.holders[node.ordinal]!.includes(state)) this.holders[node.ordinal]!.push(state);
     }
   }
 
   /** Records a placement of this cycle as a holder of its nodes, so later actions see who holds what. */
   placed(p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[], endAt: number): void {
-    const source: RunningWorkload = { ...p.source, startedAt: this.now, allocations, releasing: false };
+    const w = p.source;
+    const source: RunningWorkload = {
+      id: w.id,
+      name: w.name,
+      queueId: w.queueId,
+      priority: w.priority,
+      preemptible: w.preemptible,
+      replicas: w.replicas,
+      request: w.request,
+      gpuModels: w.gpuModels,
+      topology: w.topology,
+      timeLimitMs: w.timeLimitMs,
+      submittedAt: w.submittedAt,
+      startedAt: this.now,
+      allocations,
+      releasing: false,
+    };
     const state: RunningState = { source, queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p };
     this.hold(state);
     if (state.stoppable && p.queue) {
@@ -192,7 +212,7 @@ export class Cycle {
   }
 
   holdersOn(node: NodeState): RunningState[] {
-    return this.holders.get(node.id) ?? [];
+    return this.holders[node.ordinal]!;
   }
 
   /** Gives back, or takes again, what a running workload holds on the nodes (not its queue's usage). */

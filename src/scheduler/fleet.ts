@@ -40,6 +40,8 @@ export class NodeState {
   cpuFree: number;
   memFree: number;
   reservation: NodeReservation | null = null;
+  /** Its position in the fleet's node list, for per-node arrays kept beside the fleet. */
+  ordinal = 0;
   /** Starts as the snapshot says; a consolidation search hides nodes it is freeing. */
   schedulable: boolean;
 
@@ -146,6 +148,7 @@ export class FleetState {
     const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.nodes = sorted.map((n) => new NodeState(n, config.placement.pools[n.labels[config.poolLabel] ?? ''] ?? config.placement.default));
     this.byId = new Map(this.nodes.map((n) => [n.id, n]));
+    this.nodes.forEach((n, i) => (n.ordinal = i));
     this.hasSpreadNodes = this.nodes.some((n) => n.policy === 'spread');
     for (const node of this.nodes) {
       for (const gpu of node.gpus) {
@@ -244,7 +247,11 @@ export class FleetState {
    */
   apply(allocation: ReplicaAllocation, sign: 1 | -1, endAt: number): void {
     const node = this.byId.get(allocation.nodeId);
-    if (!node) return;
+    if (node) this.applyTo(node, allocation, sign, endAt);
+  }
+
+  /** `apply` for a caller that already has the node. */
+  applyTo(node: NodeState, allocation: ReplicaAllocation, sign: 1 | -1, endAt: number): void {
     if (Number.isFinite(endAt)) this.timeLimited += sign;
     node.cpuFree -= sign * allocation.cpus;
     node.memFree -= sign * allocation.memoryMiB;
