@@ -45,6 +45,10 @@ export function allocate(cycle: Cycle): void {
     else heads.set(queue, at + 1);
     const p = list[at]!;
     cycle.order.push(p);
+    if (p.nominated) {
+      cycle.tree.charge(queue, p.nominated, -1);
+      p.nominated = null;
+    }
     if (tryPlace(cycle, p, failed)) {
       order.refresh(queue);
       queue = null;
@@ -68,20 +72,23 @@ export function allocate(cycle: Cycle): void {
 function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<string>): boolean {
   // What is released for another workload is held for that one.
   const releasing = cycle.releasing.filter((r) => !r.evicted && (r.source.releasingFor ?? p.source.id) === p.source.id);
-  if (releasing.length === 0 || p.limit.length > 0) return false;
+  if (releasing.length === 0) return false;
   const shape = shapeOf(p.source);
   const claimed = releasing.some((r) => r.source.releasingFor === p.source.id);
   if (!claimed && missed.has(shape)) return false;
   for (const r of releasing) cycle.occupy(r, -1);
   let held: Amounts | null = null;
+  // Room freed by its own preemptions is its own, whatever backfill reservations say.
+  cycle.placer.honourReservations = !claimed;
   for (const model of cycle.modelsFor(p.source)) {
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    if (cycle.tree.limitBlock(p.queue!, amounts) !== null) continue;
+    if (quotaBlock(cycle, p.queue!, amounts) !== null) continue;
     if (Array.isArray(cycle.placer.place(p.source, model))) {
       held = amounts;
       break;
     }
   }
+  cycle.placer.honourReservations = true;
   for (const r of releasing) cycle.occupy(r, 1);
   if (!held) {
     if (!claimed) missed.add(shape);
@@ -103,7 +110,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
   }
   for (const model of models) {
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    const blocked = cycle.tree.limitBlock(queue, amounts) ?? lendingBlock(cycle, queue, amounts);
+    const blocked = quotaBlock(cycle, queue, amounts);
     if (blocked) {
       note(p, 'limit', blocked);
       continue;
@@ -150,6 +157,11 @@ export function shapeOf(workload: PendingWorkload): string {
  * Borrowing beyond its guarantee must leave what other queues keep from lending (their lending
  * limits) free for them, even while they are idle.
  */
+/** Why `queue` may not take `amounts` now: a limit along the tree, or other queues' lending limits; null if it may. */
+export function quotaBlock(cycle: Cycle, queue: QueueState, amounts: Amounts): string | null {
+  return cycle.tree.limitBlock(queue, amounts) ?? lendingBlock(cycle, queue, amounts);
+}
+
 function lendingBlock(cycle: Cycle, queue: QueueState, amounts: Amounts): string | null {
   if (!cycle.hasLending) return null;
   for (const key in amounts) {

@@ -1,3 +1,4 @@
+import { quotaBlock } from './allocate.js';
 import { movable, note, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import { isFractional, workloadAmounts } from './resources.js';
@@ -34,7 +35,7 @@ interface Planned {
 function planMoves(cycle: Cycle, p: PendingState, model: string): Move[] | null {
   const need = p.source.request.gpus;
   const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-  if (cycle.tree.limitBlock(p.queue!, amounts) !== null) return null;
+  if (quotaBlock(cycle, p.queue!, amounts) !== null) return null;
   const slots = (node: NodeState) => Math.floor((node.freeWhole.get(model) ?? 0) / need);
   let missing = p.source.replicas - cycle.fleet.nodes.reduce((sum, n) => sum + (n.schedulable ? slots(n) : 0), 0);
   const freed = new Set<NodeState>();

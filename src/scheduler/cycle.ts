@@ -1,7 +1,7 @@
 import { FleetState, type NodeState } from './fleet.js';
 import { bucketScorer, Placer, type PlacementScorer } from './placement.js';
 import { QueueTree, type QueueState } from './queue-tree.js';
-import { CPU, EPSILON, GPU, MEMORY, accepts, addAmounts, chargeAllocation, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
+import { CPU, EPSILON, GPU, MEMORY, workloadAmounts, accepts, addAmounts, chargeAllocation, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
 import type { PendingWorkload, Plan, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot } from './types.js';
 import { emptyPlan } from './types.js';
 
@@ -37,6 +37,11 @@ export interface PendingState {
   source: PendingWorkload;
   queue: QueueState | null;
   placed: boolean;
+  /**
+   * What its queue is charged from the start of the cycle because work is being released for it
+   * (it preempted in an earlier cycle): the quota is held like the room, until its turn comes.
+   */
+  nominated: Amounts | null;
   /** Did not fit for want of room (as opposed to a quota). */
   roomBlocked: boolean;
   limit: string[];
@@ -65,6 +70,8 @@ export class Cycle {
   readonly plan: Plan = emptyPlan();
   /** Pending workloads in the order the allocate action considered them. */
   readonly order: PendingState[] = [];
+  /** Placements taken back for a more entitled workload: they try again, after the others. */
+  readonly withdrawn: PendingState[] = [];
   readonly hasLending: boolean;
   private readonly modelLists = new Map<string, string[]>();
 
@@ -96,6 +103,7 @@ export class Cycle {
       source,
       queue: this.tree.queues.get(source.queueId) ?? null,
       placed: false,
+      nominated: null,
       roomBlocked: false,
       limit: NO_REASONS,
       waiting: NO_REASONS,
@@ -110,6 +118,7 @@ export class Cycle {
       this.addDemandOf(total, p.source);
     }
     for (const [queue, amounts] of demands) this.tree.addDemand(queue, amounts);
+    this.holdClaims();
     for (const q of this.tree.queues.values()) addAmounts(q.demand, q.usage);
 
     for (const node of this.fleet.nodes) {
@@ -152,6 +161,17 @@ export class Cycle {
     for (const a of state.source.allocations) {
       const node = this.fleet.byId.get(a.nodeId);
       if (node && !this.holders[node.ordinal]!.includes(state)) this.holders[node.ordinal]!.push(state);
+    }
+  }
+
+  private holdClaims(): void {
+    const claimed = new Set(this.releasing.map((r) => r.source.releasingFor).filter((id): id is string => typeof id === 'string'));
+    if (claimed.size === 0) return;
+    for (const p of this.pending) {
+      if (!p.queue || !claimed.has(p.source.id)) continue;
+      const model = this.modelsFor(p.source)[0] ?? null;
+      p.nominated = workloadAmounts(p.source, model, this.memoryOf(model));
+      this.tree.charge(p.queue, p.nominated);
     }
   }
 

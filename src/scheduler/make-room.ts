@@ -1,6 +1,6 @@
-import { shapeOf } from './allocate.js';
+import { shapeOf, tryPlace } from './allocate.js';
 import { consolidateFor } from './consolidate.js';
-import { note, type Cycle } from './cycle.js';
+import { note, type Cycle, type PendingState } from './cycle.js';
 import { evict, explainNoVictims } from './preempt.js';
 
 /** Each attempt walks the nodes of a model; bounding them bounds a cycle behind a huge backlog. */
@@ -17,7 +17,19 @@ export function makeRoom(cycle: Cycle): void {
   let attempts = 0;
   // Until something is evicted, a workload of the same queue and shape as one that found no victims finds none either.
   const fruitless = new Set<string>();
-  for (const p of cycle.order) {
+  const retried = new Set<PendingState>();
+  const next = function* () {
+    yield* cycle.order;
+    // A workload that gave its place may still fit elsewhere, or make room of its own (say by
+    // preempting lower-priority work placed after it); each gets one more turn.
+    for (let i = 0; i < cycle.withdrawn.length; i++) {
+      const p = cycle.withdrawn[i]!;
+      if (retried.has(p) || p.placed) continue;
+      retried.add(p);
+      if (!tryPlace(cycle, p)) yield p;
+    }
+  };
+  for (const p of next()) {
     if (p.placed || (!p.roomBlocked && p.limit.length === 0) || p.waiting.length > 0 || !p.queue) continue;
     const shape = `${p.queue.id}|${p.source.priority}|${shapeOf(p.source)}`;
     if (fruitless.has(shape)) {

@@ -55,6 +55,9 @@ interface Taken {
  * leaves the fleet as it found it. A placement that would delay a backfill reservation is refused.
  */
 export class Placer {
+  /** Off only while placing a workload into room released for it. */
+  honourReservations = true;
+
   constructor(
     private readonly fleet: FleetState,
     private readonly scorer: PlacementScorer,
@@ -154,7 +157,10 @@ export class Placer {
    */
   private claim(workload: WorkloadBase, node: NodeState, allocation: ReplicaAllocation): Taken | null {
     // A workload's own reservation does not hold it back.
-    const reservation = node.reservation && node.reservation.workloadId !== workload.id && !this.endsBefore(workload, node.reservation.at) ? node.reservation : null;
+    const reservation =
+      this.honourReservations && node.reservation && node.reservation.workloadId !== workload.id && !this.endsBefore(workload, node.reservation.at)
+        ? node.reservation
+        : null;
     const took: Took = { gpus: 0, cpus: allocation.cpus, memoryMiB: allocation.memoryMiB };
     if (reservation) {
       took.gpus = allocation.gpuModel === reservation.model ? this.gpusCountedAt(node, allocation, reservation.at) : 0;

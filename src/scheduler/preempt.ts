@@ -2,7 +2,7 @@ import { NO_REASONS, cmp, movable, note, type Cycle, type PendingState, type Run
 import type { NodeState } from './fleet.js';
 import type { QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
-import { commit } from './allocate.js';
+import { commit, quotaBlock } from './allocate.js';
 import { MinHeap } from './min-heap.js';
 import type { PreemptionKind, ReplicaAllocation } from './types.js';
 
@@ -20,8 +20,10 @@ export function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): bool
       continue;
     }
     const victims = [...forLimit, ...room.victims];
-    if (victims.length === 0) {
+    // With the victims gone the workload must be within its quotas too, or stopping them is in vain.
+    if (victims.length === 0 || quotaBlock(cycle, queue, amounts) !== null) {
       cycle.placer.undo(room.allocations, cycle.placer.endAt(p.source));
+      restore(cycle, victims);
       continue;
     }
     p.limit = NO_REASONS;
@@ -202,7 +204,7 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
  * are evicted until the limit lets it in. Null, with nothing evicted, when they are not enough.
  */
 function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligibility: Eligibility): RunningState[] | null {
-  if (cycle.tree.limitBlock(queue, amounts) === null) return [];
+  if (quotaBlock(cycle, queue, amounts) === null) return [];
   const candidates = (cycle.stoppableByQueue.get(queue) ?? [])
     .filter((r) => eligibility.workload(r))
     .sort((a, b) => a.source.priority - b.source.priority || b.source.startedAt - a.source.startedAt || cmp(a.source.id, b.source.id));
@@ -210,7 +212,7 @@ function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligi
   for (const v of candidates) {
     evictOne(cycle, v);
     victims.push(v);
-    if (cycle.tree.limitBlock(queue, amounts) === null) return victims;
+    if (quotaBlock(cycle, queue, amounts) === null) return victims;
   }
   restore(cycle, victims);
   return null;
@@ -234,7 +236,8 @@ function withdraw(cycle: Cycle, withdrawn: PendingState, p: PendingState): void 
   const at = cycle.plan.placements.findIndex((placement) => placement.workloadId === withdrawn.source.id);
   if (at >= 0) cycle.plan.placements.splice(at, 1);
   withdrawn.placed = false;
-  note(withdrawn, 'waiting', `gave its place to ${p.source.name}, which ${p.queue === withdrawn.queue ? 'has a higher priority' : "is within its queue's fair share"}`);
+  cycle.withdrawn.push(withdrawn);
+  note(withdrawn, 'notes', `gave its place to ${p.source.name}, which ${p.queue === withdrawn.queue ? 'has a higher priority' : "is within its queue's fair share"}`);
 }
 
 function evictOne(cycle: Cycle, v: RunningState): void {

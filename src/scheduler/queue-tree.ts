@@ -35,6 +35,11 @@ export class QueueState {
     return cached;
   }
 
+  /** Decayed past use of the queue with its children: a parent's surplus share answers for its whole branch. */
+  pastUse(key: ResourceKey): number {
+    return (this.source.decayedUsage[key] ?? 0) + this.children.reduce((sum, c) => sum + c.pastUse(key), 0);
+  }
+
   /** Whether giving up `amounts` would leave it below its guaranteed quota on any key it names. */
   dropsBelowGuarantee(amounts: Amounts): boolean {
     for (const key in amounts) {
@@ -172,7 +177,7 @@ export class QueueTree {
         surplus,
         group.map(({ q, i }) => ({
           weight: q.weight(key),
-          head: usageWeight * Math.max(0, (q.source.decayedUsage[key] ?? 0) - q.guaranteed(key)),
+          head: usageWeight * Math.max(0, q.pastUse(key) - q.guaranteed(key)),
           room: Math.max(0, cap(q) - given[i]!),
         })),
       );
