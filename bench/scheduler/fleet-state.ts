@@ -1,5 +1,6 @@
 import { chargeGpus, gpusHeld, limitBlock, type Usage } from '../../src/scheduler/quota.js';
 import type { Plan, PendingWorkload, ReplicaAllocation, RunningWorkload, Snapshot, SnapshotNode, SnapshotQueue, WorkloadBase } from '../../src/scheduler/types.js';
+import { pendingWorkload, runningWorkload } from '../../src/scheduler/workload-objects.js';
 import { lineage, type Generated } from './generate.js';
 import type { Random } from './random.js';
 
@@ -74,7 +75,7 @@ export class FleetState {
 
   /** What the policy sees; copies of the lists, so applying a plan leaves a snapshot as it was. */
   snapshot(): Snapshot {
-    return { nodes: this.nodeList, queues: this.queueList, running: this.runningList.map(asRead), pending: this.pending.map(asReadPending) };
+    return { nodes: this.nodeList, queues: this.queueList, running: this.runningList.map(asRead), pending: this.pending.map(pendingWorkload) };
   }
 
   /** Applies `plan` at `now` or throws on the first thing in it the plan applier would refuse. */
@@ -228,50 +229,13 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 
 /**
  * Fresh objects with one key order each, as the control plane's snapshot read builds them from
- * rows. Workloads and allocations carried through this harness's spreads and rests would otherwise
- * reach the policy in many hidden-class shapes, and its timing would measure that, not the policy
- * (a cycle's set-up costs twice as much on them). Untimed, like the database read it stands for.
+ * rows (see workload-objects.ts). Untimed, like the database read it stands for.
  */
-function asReadPending(w: PendingWorkload): PendingWorkload {
-  return {
-    id: w.id,
-    name: w.name,
-    queueId: w.queueId,
-    priority: w.priority,
-    preemptible: w.preemptible,
-    replicas: w.replicas,
-    request: w.request,
-    gpuModels: w.gpuModels,
-    topology: w.topology,
-    timeLimitMs: w.timeLimitMs,
-    submittedAt: w.submittedAt,
-  };
-}
-
 function asRead(w: RunningWorkload): RunningWorkload {
-  // One literal, not a spread of asReadPending: an object built by spreading is slower to read.
-  return {
-    id: w.id,
-    name: w.name,
-    queueId: w.queueId,
-    priority: w.priority,
-    preemptible: w.preemptible,
-    replicas: w.replicas,
-    request: w.request,
-    gpuModels: w.gpuModels,
-    topology: w.topology,
-    timeLimitMs: w.timeLimitMs,
-    submittedAt: w.submittedAt,
+  return runningWorkload(w, {
     startedAt: w.startedAt,
-    allocations: w.allocations.map((a) => ({
-      nodeId: a.nodeId,
-      gpuIndices: a.gpuIndices,
-      gpuFraction: a.gpuFraction,
-      gpuModel: a.gpuModel,
-      cpus: a.cpus,
-      memoryMiB: a.memoryMiB,
-    })),
+    allocations: w.allocations.map((a) => ({ nodeId: a.nodeId, gpuIndices: a.gpuIndices, gpuFraction: a.gpuFraction, gpuModel: a.gpuModel, cpus: a.cpus, memoryMiB: a.memoryMiB })),
     releasing: w.releasing,
     releasingFor: w.releasingFor ?? null,
-  };
+  });
 }

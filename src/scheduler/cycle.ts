@@ -4,6 +4,7 @@ import { QueueTree, type QueueState } from './queue-tree.js';
 import { CPU, EPSILON, GPU, MEMORY, workloadAmounts, accepts, addAmounts, chargeAllocation, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
 import type { PendingWorkload, Plan, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot } from './types.js';
 import { emptyPlan } from './types.js';
+import { runningWorkload } from './workload-objects.js';
 
 export interface RunningState {
   source: RunningWorkload;
@@ -177,23 +178,7 @@ export class Cycle {
 
   /** Records a placement of this cycle as a holder of its nodes, so later actions see who holds what. */
   placed(p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[], endAt: number): void {
-    const w = p.source;
-    const source: RunningWorkload = {
-      id: w.id,
-      name: w.name,
-      queueId: w.queueId,
-      priority: w.priority,
-      preemptible: w.preemptible,
-      replicas: w.replicas,
-      request: w.request,
-      gpuModels: w.gpuModels,
-      topology: w.topology,
-      timeLimitMs: w.timeLimitMs,
-      submittedAt: w.submittedAt,
-      startedAt: this.now,
-      allocations,
-      releasing: false,
-    };
+    const source = runningWorkload(p.source, { startedAt: this.now, allocations, releasing: false, releasingFor: null });
     const state: RunningState = { source, queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p };
     this.hold(state);
     if (state.stoppable && p.queue) {

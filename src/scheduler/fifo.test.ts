@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { scheduleFifo, WHOLE_GPUS_ONLY } from './fifo.js';
 import { gpusHeld } from './quota.js';
 import type { PendingWorkload, QueueQuota, ReplicaAllocation, RunningWorkload, Snapshot, SnapshotNode, SnapshotQueue } from './types.js';
+import { job } from './testing/fixtures.js';
 
 const node = (id: string, gpus: number, model = 'H100-80GB', more: Partial<SnapshotNode> = {}): SnapshotNode => ({
   id,
@@ -16,20 +17,6 @@ const node = (id: string, gpus: number, model = 'H100-80GB', more: Partial<Snaps
 });
 const limit = (resource: string, value: number): QueueQuota => ({ resource, guaranteed: 0, limit: value, overQuotaWeight: 1, lendingLimit: null });
 const queue = (id: string, quotas: QueueQuota[] = [], priority = 0): SnapshotQueue => ({ id, name: id, parentId: null, priority, quotas, decayedUsage: {} });
-const job = (id: string, gpus: number, more: Partial<PendingWorkload> = {}): PendingWorkload => ({
-  id,
-  name: id,
-  queueId: 'q',
-  priority: 0,
-  preemptible: true,
-  replicas: 1,
-  request: { gpus, gpuFraction: null, gpuMemoryMiB: null, cpus: 0, memoryMiB: 0 },
-  gpuModels: null,
-  topology: { required: null, preferred: null },
-  timeLimitMs: null,
-  submittedAt: 0,
-  ...more,
-});
 const alloc = (nodeId: string, gpuIndices: number[], gpuModel: string | null = 'H100-80GB', more: Partial<ReplicaAllocation> = {}): ReplicaAllocation => ({
   nodeId,
   gpuIndices,

@@ -1,4 +1,5 @@
 import type { PendingWorkload, ReplicaAllocation, RunningWorkload, Snapshot, SnapshotQueue, WorkloadBase } from '../../scheduler/types.js';
+import { runningWorkload, type RunningFields } from '../../scheduler/workload-objects.js';
 import { listGpus, listNodes } from '../../store/nodes-repo.js';
 import { listActiveReplicas, listReplicasRunSince } from '../../store/replicas-repo.js';
 import { listQueues } from '../../store/queues-repo.js';
@@ -140,32 +141,11 @@ export function workloadBase(w: SchedulingWorkloadRow): WorkloadBase {
   return workloadOf(w, w.id, w.preemptible, w.replicas);
 }
 
-/**
- * A running workload in one object literal: objects built by spreading are slower for the
- * scheduler to read, and it reads every running workload every cycle.
- */
 function runningOf(
   w: SchedulingWorkloadRow,
-  fields: { id: string; preemptible: boolean; replicas: number; startedAt: number; allocations: ReplicaAllocation[]; releasing: boolean; releasingFor: string | null },
+  fields: { id: string; preemptible: boolean; replicas: number } & RunningFields,
 ): RunningWorkload {
-  const base = workloadOf(w, fields.id, fields.preemptible, fields.replicas);
-  return {
-    id: base.id,
-    name: base.name,
-    queueId: base.queueId,
-    priority: base.priority,
-    preemptible: base.preemptible,
-    replicas: base.replicas,
-    request: base.request,
-    gpuModels: base.gpuModels,
-    topology: base.topology,
-    timeLimitMs: base.timeLimitMs,
-    submittedAt: base.submittedAt,
-    startedAt: fields.startedAt,
-    allocations: fields.allocations,
-    releasing: fields.releasing,
-    releasingFor: fields.releasingFor,
-  };
+  return runningWorkload(workloadOf(w, fields.id, fields.preemptible, fields.replicas), fields);
 }
 
 function workloadOf(w: SchedulingWorkloadRow, id: string, preemptible: boolean, replicas: number): WorkloadBase {

@@ -5,6 +5,7 @@ import { defaultSchedulerConfig, emptyPlan } from '../types.js';
 import { arbSchedulerInput } from './arbitraries.js';
 import { applyPlan, checkPlan, checkPlanDetailed } from './check-plan.js';
 import { addAllocation, emptyUsage } from './usage.js';
+import { job } from './fixtures.js';
 
 const NOW = 10_000_000;
 const config = { ...defaultSchedulerConfig, minRuntimeMs: 60_000 };
@@ -17,20 +18,6 @@ const node = (id: string, gpus = 4, labels: Record<string, string> = {}, extra: 
   cpus: 0,
   memoryMiB: 0,
   gpus: Array.from({ length: gpus }, (_, index) => ({ index, model: 'H100-80GB', memoryMiB: 81_920 })),
-  ...extra,
-});
-const job = (id: string, gpus: number, extra: Partial<PendingWorkload> = {}): PendingWorkload => ({
-  id,
-  name: id,
-  queueId: 'q',
-  priority: 0,
-  preemptible: true,
-  replicas: 1,
-  request: { gpus, gpuFraction: null, gpuMemoryMiB: null, cpus: 0, memoryMiB: 0 },
-  gpuModels: null,
-  topology: { required: null, preferred: null },
-  timeLimitMs: null,
-  submittedAt: 0,
   ...extra,
 });
 const alloc = (nodeId: string, gpuIndices: number[], extra: Partial<ReplicaAllocation> = {}): ReplicaAllocation => ({
