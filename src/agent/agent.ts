@@ -179,6 +179,7 @@ class NodeAgent {
       ...(this.internals.nvidiaSmi ? { queryGpus: this.internals.nvidiaSmi } : {}),
     });
     this.logger.info({ gpus: this.inventory.gpus.length, simulated: this.inventory.simulated }, this.inventory.summary);
+    this.runner.gpus = this.inventory.gpus;
     const byModel = new Gauge({ name: 'gpufleet_agent_gpus', help: 'GPUs this node offers', labelNames: ['model', 'simulated'], registers: [this.registry] });
     for (const gpu of this.inventory.gpus) byModel.inc({ model: gpu.model, simulated: String(this.inventory.simulated) });
     try {

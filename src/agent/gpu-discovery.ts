@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { Gpu } from '../core/api-types.js';
 import { parseGpuPools } from '../core/gpu-models.js';
+import { withMigDevices } from './mig-devices.js';
 
 /** What the node offers, and the one line that tells an operator where it came from. */
 export interface GpuInventory {
@@ -52,7 +53,17 @@ export function simulatedGpus(spec: string, nodeName: string): Gpu[] {
 
 const nvidiaSmiArgs = ['--query-gpu=index,uuid,name,memory.total', '--format=csv,noheader,nounits'];
 
-export function queryNvidiaSmi(command = 'nvidia-smi', timeoutMs = 10_000): Promise<NvidiaSmiResult> {
+/** The GPUs nvidia-smi lists, with GPUs split into MIG instances replaced by those instances. */
+export async function queryNvidiaSmi(command = 'nvidia-smi', timeoutMs = 10_000): Promise<NvidiaSmiResult> {
+  const found = await queryGpuRows(command, timeoutMs);
+  if (found.gpus.length === 0) return found;
+  const listing = await new Promise<string>((resolve) =>
+    execFile(command, ['-L'], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout) => resolve(err ? '' : stdout)),
+  );
+  return { gpus: withMigDevices(found.gpus, listing), problem: null };
+}
+
+function queryGpuRows(command: string, timeoutMs: number): Promise<NvidiaSmiResult> {
   return new Promise((resolve) => {
     execFile(command, nvidiaSmiArgs, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (!err) {

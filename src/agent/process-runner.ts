@@ -3,6 +3,8 @@ import { access, appendFile, constants as fsConstants, open, readFile, readdir, 
 import { constants as osConstants } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { Assignment } from '../core/agent-protocol.js';
+import type { Gpu } from '../core/api-types.js';
+import { visibleDevices } from './mig-devices.js';
 import type { ExitRecord, PidRecord, StateDir } from './state-dir.js';
 
 /**
@@ -39,13 +41,15 @@ export interface RunnerOptions {
   pollIntervalMs?: number;
   /** The environment replicas inherit (minus GPUFLEET_*); the agent's own by default. */
   baseEnv?: NodeJS.ProcessEnv;
+  /** The node's GPUs, to name MIG instances by UUID; without them devices are named by index. */
+  gpus?: readonly Gpu[];
 }
 
 /** Starts a replica. Never throws for the replica's sake: a command that cannot start gives a process that already failed with 127. */
 export async function startReplica(assignment: Assignment, options: RunnerOptions): Promise<ReplicaProcess> {
   const paths = await options.stateDir.createReplica(assignment);
   const cwd = assignment.workdir ?? paths.dir;
-  const env = replicaEnv(assignment, paths.exit, options.baseEnv ?? process.env);
+  const env = replicaEnv(assignment, paths.exit, options.baseEnv ?? process.env, options.gpus ?? []);
   const replica = new ReplicaProcess(assignment.replicaId, options);
 
   const problem = await whyCannotStart(assignment.command, cwd, env.PATH);
@@ -245,10 +249,10 @@ function signalName(signo: number): string | null {
 }
 
 /** The replica's environment: the agent's own without GPUFLEET_* (join tokens and such), then the workload's, then gpufleet's. */
-function replicaEnv(assignment: Assignment, exitFile: string, base: NodeJS.ProcessEnv): Record<string, string> {
+function replicaEnv(assignment: Assignment, exitFile: string, base: NodeJS.ProcessEnv, gpus: readonly Gpu[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined && !key.startsWith('GPUFLEET_')) env[key] = value;
-  const devices = assignment.gpuIndices.join(',');
+  const devices = visibleDevices(assignment.gpuIndices, gpus);
   return {
     ...env,
     ...assignment.env,
