@@ -115,6 +115,12 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
       note(p, 'limit', blocked);
       continue;
     }
+    // Most of a large backlog asks for more whole GPUs than any node has free: say so without a search.
+    if (failed && outgrows(cycle, p, model)) {
+      p.roomBlocked = true;
+      note(p, 'room', tooBig(cycle, cycle.roomSaid, model!, p.source.request.gpus));
+      continue;
+    }
     // Within one allocate action the fleet only fills up: a shape that found no room will not find it later.
     const shape = failed ? `${model}|${shapeOf(p.source)}` : '';
     const known = failed?.get(shape);
@@ -145,6 +151,20 @@ export function commit(cycle: Cycle, p: PendingState, amounts: Amounts, allocati
   cycle.plan.placements.push({ workloadId: p.source.id, allocations });
   cycle.placed(p, amounts, allocations, cycle.placer.endAt(p.source));
   p.placed = true;
+}
+
+function outgrows(cycle: Cycle, p: PendingState, model: string | null): boolean {
+  const { request, replicas } = p.source;
+  return model !== null && replicas === 1 && request.gpuFraction === null && request.gpuMemoryMiB === null && cycle.fleet.largestFree(model) < request.gpus;
+}
+
+/** The reason for a request larger than any node's free block, built once per model and size. */
+function tooBig(cycle: Cycle, said: Map<string, string[]>, model: string, gpus: number): string {
+  let bySize = said.get(model);
+  if (!bySize) said.set(model, (bySize = []));
+  const largest = cycle.fleet.largestFree(model);
+  // Keyed by the largest free block too, which shrinks as the cycle places work.
+  return (bySize[gpus * 1024 + largest] ??= `no node has ${gpus} free ${model} GPUs (most free on one node: ${largest})`);
 }
 
 /** Workloads of one shape fit in the same places. */

@@ -75,6 +75,8 @@ export class Cycle {
   readonly withdrawn: PendingState[] = [];
   readonly hasLending: boolean;
   private readonly modelLists = new Map<string, string[]>();
+  /** Reasons already written for requests larger than any node's free block, by model and size. */
+  readonly roomSaid = new Map<string, string[]>();
 
   constructor(
     snapshot: Snapshot,
@@ -206,7 +208,9 @@ export class Cycle {
   modelsFor(workload: PendingWorkload): (string | null)[] {
     if (!asksForGpus(workload.request)) return NO_GPU;
     // Most workloads accept any model or one: the lists are shared, not rebuilt per workload.
-    const key = workload.gpuModels === null ? '' : workload.gpuModels.join('\n');
+    const wanted = workload.gpuModels;
+    if (wanted === null) return this.fleet.models;
+    const key = wanted.length === 1 ? wanted[0]! : wanted.join('\n');
     let models = this.modelLists.get(key);
     if (!models) this.modelLists.set(key, (models = this.fleet.models.filter((m) => accepts(workload, m))));
     return models;

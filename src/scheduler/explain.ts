@@ -30,8 +30,14 @@ export function describeRoomFailure(cycle: Cycle, workload: PendingWorkload, mod
 export function explainPending(cycle: Cycle): void {
   for (const p of cycle.pending) {
     if (p.placed) continue;
-    const all = p.limit.concat(p.waiting, p.room, p.notes);
-    const reasons = all.length > 1 ? [...new Set(all)] : all.length === 1 ? all : ['waiting for its turn'];
+    const total = p.limit.length + p.waiting.length + p.room.length + p.notes.length;
+    // Most of a large backlog has one reason; its list is used as is.
+    const reasons =
+      total === 0
+        ? ['waiting for its turn']
+        : total === p.room.length && total === 1
+          ? p.room
+          : [...new Set([...p.limit, ...p.waiting, ...p.room, ...p.notes])];
     cycle.plan.pending.push({ workloadId: p.source.id, reasons });
   }
 }
