@@ -57,7 +57,7 @@ export function allocate(cycle: Cycle): void {
     if (!heads.has(queue)) queue = null;
     if (p.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
     // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
-    if (p.roomBlocked && reservationTries < cycle.config.reservations) {
+    if (p.roomBlocked && !p.hopeless && reservationTries < cycle.config.reservations) {
       reservationTries++;
       reserve(cycle, p);
     }
@@ -108,11 +108,19 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
     note(p, 'room', `no ready node has GPUs of model ${p.source.gpuModels!.join(' or ')}`);
     return false;
   }
+  let hopeless = 0;
   for (const model of models) {
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
     const blocked = quotaBlock(cycle, queue, amounts);
     if (blocked) {
       note(p, 'limit', blocked);
+      continue;
+    }
+    // A replica bigger than any node can never start as asked: say so, and do not reserve or preempt for it.
+    const { request } = p.source;
+    if (model !== null && request.gpuFraction === null && request.gpuMemoryMiB === null && request.gpus > (cycle.fleet.largestNode.get(model) ?? 0)) {
+      note(p, 'room', `no ready node has ${request.gpus} ${model} GPUs at all (the largest has ${cycle.fleet.largestNode.get(model) ?? 0}); it cannot start as asked`);
+      hopeless++;
       continue;
     }
     // Most of a large backlog asks for more whole GPUs than any node has free: say so without a search.
@@ -143,6 +151,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
         `behind the backfill reservation of ${placed.reservation.workloadName}, which starts at ${new Date(placed.reservation.at).toISOString()}; a time limit that ends before then would let it start now`,
       );
   }
+  p.hopeless = hopeless === models.length;
   return false;
 }
 

@@ -43,6 +43,8 @@ export interface PendingState {
    * (it preempted in an earlier cycle): the quota is held like the room, until its turn comes.
    */
   nominated: Amounts | null;
+  /** Asks for more than any node has: nothing to reserve, reclaim or preempt for. */
+  hopeless: boolean;
   /** Did not fit for want of room (as opposed to a quota). */
   roomBlocked: boolean;
   limit: string[];
@@ -107,6 +109,7 @@ export class Cycle {
       queue: this.tree.queues.get(source.queueId) ?? null,
       placed: false,
       nominated: null,
+      hopeless: false,
       roomBlocked: false,
       limit: NO_REASONS,
       waiting: NO_REASONS,

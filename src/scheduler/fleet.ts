@@ -138,6 +138,8 @@ export class FleetState {
   /** Models in the fleet, in the order first seen (stable, so plans are deterministic). */
   readonly models: string[] = [];
   readonly memoryOfModel = new Map<string, number>();
+  /** The most GPUs of each model on one schedulable node, free or not. */
+  readonly largestNode = new Map<string, number>();
   readonly hasSpreadNodes: boolean;
   private indexed = false;
   /** Allocations held with a finite end: without any, no backfill reservation can have a start time. */
@@ -150,6 +152,10 @@ export class FleetState {
     this.byId = new Map(this.nodes.map((n) => [n.id, n]));
     this.nodes.forEach((n, i) => (n.ordinal = i));
     this.hasSpreadNodes = this.nodes.some((n) => n.policy === 'spread');
+    for (const node of this.nodes) {
+      if (!node.schedulable) continue;
+      for (const [model, gpus] of node.byModel) this.largestNode.set(model, Math.max(this.largestNode.get(model) ?? 0, gpus.length));
+    }
     for (const node of this.nodes) {
       for (const gpu of node.gpus) {
         if (!this.memoryOfModel.has(gpu.model)) {

@@ -30,7 +30,7 @@ export function makeRoom(cycle: Cycle): void {
     }
   };
   for (const p of next()) {
-    if (p.placed || (!p.roomBlocked && p.limit.length === 0) || p.waiting.length > 0 || !p.queue) continue;
+    if (p.placed || p.hopeless || (!p.roomBlocked && p.limit.length === 0) || p.waiting.length > 0 || !p.queue) continue;
     const shape = `${p.queue.id}|${p.source.priority}|${shapeOf(p.source)}`;
     if (fruitless.has(shape)) {
       note(p, 'notes', explainNoVictims(cycle, p, p.queue));
