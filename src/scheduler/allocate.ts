@@ -46,7 +46,7 @@ export function allocate(cycle: Cycle): void {
     const p = list[at]!;
     cycle.order.push(p);
     if (p.nominated) {
-      cycle.tree.charge(queue, p.nominated, -1);
+      cycle.tree.hold(queue, p.nominated, -1);
       p.nominated = null;
     }
     if (tryPlace(cycle, p, failed)) {
@@ -94,7 +94,7 @@ function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<string>): boo
     if (!claimed) missed.add(shape);
     return false;
   }
-  cycle.tree.charge(p.queue!, held);
+  cycle.tree.hold(p.queue!, held);
   note(p, 'waiting', `waiting for ${releasing.length} stopping workload(s) to release what it needs`);
   return true;
 }

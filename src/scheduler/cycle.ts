@@ -177,7 +177,7 @@ export class Cycle {
       if (!p.queue || !claimed.has(p.source.id)) continue;
       const model = this.modelsFor(p.source)[0] ?? null;
       p.nominated = workloadAmounts(p.source, model, this.memoryOf(model));
-      this.tree.charge(p.queue, p.nominated);
+      this.tree.hold(p.queue, p.nominated);
     }
   }
 

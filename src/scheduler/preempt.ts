@@ -49,7 +49,7 @@ export function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): bool
       cycle.occupy(v, 1);
     }
     // The preemptor's queue is charged now, and its room held, so nothing later in this cycle takes either.
-    cycle.tree.charge(queue, amounts);
+    cycle.tree.hold(queue, amounts);
     note(p, 'waiting', `waiting for ${stopping.length} workload(s) ${kind === 'reclaim' ? 'reclaimed' : 'preempted'} for it to stop`);
     return true;
   }

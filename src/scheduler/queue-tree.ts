@@ -9,6 +9,8 @@ export class QueueState {
   readonly usage: Amounts = {};
   /** Usage plus what its pending workloads (and its children's) ask for. */
   readonly demand: Amounts = {};
+  /** The part of `usage` held for workloads that have not started (waiting for their victims): it counts against limits and shares, not towards the guarantee. */
+  readonly held: Amounts = {};
   /** Its fair share: guaranteed quota plus its part of the surplus. */
   readonly deserved: Amounts = {};
   private readonly guaranteedByKey = new Map<ResourceKey, number>();
@@ -44,7 +46,7 @@ export class QueueState {
   dropsBelowGuarantee(amounts: Amounts): boolean {
     for (const key in amounts) {
       const guaranteed = this.guaranteed(key);
-      if (guaranteed > 0 && (this.usage[key] ?? 0) - amounts[key]! < guaranteed - EPSILON) return true;
+      if (guaranteed > 0 && (this.usage[key] ?? 0) - (this.held[key] ?? 0) - amounts[key]! < guaranteed - EPSILON) return true;
     }
     return false;
   }
@@ -129,6 +131,12 @@ export class QueueTree {
 
   charge(queue: QueueState, amounts: Amounts, sign: 1 | -1 = 1): void {
     for (const q of queue.selfAndAncestors()) addAmounts(q.usage, amounts, sign);
+  }
+
+  /** Charges (or gives back) room held for a workload that will start once its victims are gone. */
+  hold(queue: QueueState, amounts: Amounts, sign: 1 | -1 = 1): void {
+    this.charge(queue, amounts, sign);
+    for (const q of queue.selfAndAncestors()) addAmounts(q.held, amounts, sign);
   }
 
   addDemand(queue: QueueState, amounts: Amounts): void {
