@@ -63,7 +63,8 @@ describe('scheduler properties', () => {
    * What stability promises: no ping-pong. Round two never reclaims what round one placed, never
    * takes back through reclaim what round one reclaimed (victim and reclaimer queues swapped), and
    * while the victims release, never finds more victims for a workload round one already made room
-   * for. In-queue preemption only ever goes down in priority, so it cannot loop: a higher-priority
+   * for. A victim of round one that is pending again (once requeued) competes afresh and may reclaim
+   * a fair share, just never back. In-queue preemption only ever goes down in priority, so it cannot loop: a higher-priority
    * workload that could not start in round one (its quota was held, a move had not yet freed its
    * rack) may still preempt lower-priority work that round one placed. Round one may also make room
    * for a different workload's preemption; that is progress, not a loop.
@@ -71,11 +72,15 @@ describe('scheduler properties', () => {
   const pingPong = (first: Plan, second: Plan, before: SchedulerInput['snapshot'], claimsHold: boolean): string[] => {
     const placed = new Set(first.placements.map((p) => p.workloadId));
     const preemptors = new Set(first.preemptions.map((p) => p.forWorkloadId));
+    const victims = new Set(first.preemptions.map((p) => p.workloadId));
     const queueOf = new Map([...before.running, ...before.pending].map((w) => [w.id, w.queueId]));
     const reclaimed = new Set(first.preemptions.filter((p) => p.kind === 'reclaim').map((p) => `${queueOf.get(p.workloadId)}>${queueOf.get(p.forWorkloadId)}`));
     const problems: string[] = [];
     for (const p of second.preemptions) {
-      if (placed.has(p.workloadId) && p.kind !== 'preempt') problems.push(`${p.workloadId}, placed in round one, is ${p.kind}ed in round two`);
+      // A victim of round one that is pending again competes afresh (claimsHold is off then); it may reclaim, but never back.
+      const requeuedVictim = !claimsHold && victims.has(p.forWorkloadId);
+      if (placed.has(p.workloadId) && p.kind !== 'preempt' && !requeuedVictim)
+        problems.push(`${p.workloadId}, placed in round one, is ${p.kind}ed in round two`);
       if (claimsHold && preemptors.has(p.forWorkloadId)) problems.push(`${p.forWorkloadId} gets more victims while its first ones release`);
       if (p.kind === 'reclaim' && reclaimed.has(`${queueOf.get(p.forWorkloadId)}>${queueOf.get(p.workloadId)}`))
         problems.push(`reclaim goes back: ${p.workloadId} for ${p.forWorkloadId}`);
