@@ -94,14 +94,21 @@ for (const target of serverTargets()) {
     });
 
     it('waits when the fleet is full and says why', async () => {
-      await submit(client, { name: 'too-big', gpus: 8, command: ['true'] });
+      // Busy GPUs: the 4-GPU node has 3 free, so a 4-GPU job waits for room.
+      await submit(client, { name: 'holder', gpus: 1, command: ['sleep', '300'], gracePeriodSeconds: 1 });
+      await submit(client, { name: 'too-big', gpus: 4, command: ['true'] });
       const w = await waitFor('a pending reason', async () => {
         const x = await client.request<Workload>('GET', '/v1/workloads/too-big');
-        // The reasons name the model since the scheduler learned to tell models apart.
-        return x.reasons.some((r) => /no node has 8 free (\S+ )?GPUs/.test(r)) ? x : undefined;
+        return x.reasons.some((r) => /no node has 4 free H100-80GB GPUs/.test(r)) ? x : undefined;
       });
       expect(w.state).toBe('pending');
-      await client.request('POST', '/v1/workloads/too-big/cancel');
+      // More GPUs than any node has: it is told it cannot start as asked.
+      await submit(client, { name: 'never', gpus: 8, command: ['true'] });
+      await waitFor('a hopeless reason', async () => {
+        const x = await client.request<Workload>('GET', '/v1/workloads/never');
+        return x.reasons.some((r) => /no ready node has 8 H100-80GB GPUs at all/.test(r)) ? x : undefined;
+      });
+      for (const name of ['too-big', 'never', 'holder']) await client.request('POST', `/v1/workloads/${name}/cancel`);
     });
   });
 }
