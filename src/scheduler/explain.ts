@@ -37,7 +37,14 @@ export function explainPending(cycle: Cycle): void {
         ? ['waiting for its turn']
         : total === p.room.length && total === 1
           ? p.room
-          : [...new Set([...p.limit, ...p.waiting, ...p.room, ...p.notes])];
+          : distinct([p.limit, p.waiting, p.room, p.notes]);
     cycle.plan.pending.push({ workloadId: p.source.id, reasons });
   }
+}
+
+/** The reasons of all lists in order, each once; the lists are short, so `includes` beats a Set. */
+function distinct(lists: string[][]): string[] {
+  const out: string[] = [];
+  for (const list of lists) for (const reason of list) if (!out.includes(reason)) out.push(reason);
+  return out;
 }

@@ -14,6 +14,7 @@ export class QueueState {
   /** Its fair share: guaranteed quota plus its part of the surplus. */
   readonly deserved: Amounts = {};
   private readonly guaranteedByKey = new Map<ResourceKey, number>();
+  private lineage: QueueState[] | null = null;
 
   constructor(readonly source: SnapshotQueue) {
     for (const q of source.quotas) this.quotas.set(q.resource, q);
@@ -67,8 +68,14 @@ export class QueueState {
     return Math.max(0, quota.guaranteed - quota.lendingLimit);
   }
 
-  *selfAndAncestors(): Generator<QueueState> {
-    for (let q: QueueState | null = this; q; q = q.parent) yield q;
+  /** The queue, then its parent, up to the root; built once (the tree is fixed for a cycle) and read on every charge. */
+  selfAndAncestors(): readonly QueueState[] {
+    if (!this.lineage) {
+      const lineage: QueueState[] = [];
+      for (let q: QueueState | null = this; q; q = q.parent) lineage.push(q);
+      this.lineage = lineage;
+    }
+    return this.lineage;
   }
 
   /**
