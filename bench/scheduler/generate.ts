@@ -1,5 +1,6 @@
 import { memoryFromModel } from '../../src/core/gpu-models.js';
-import { chargeGpus, GPU_KEY, gpuKey, limitBlock, type Usage } from '../../src/scheduler/quota.js';
+import { chargeGpus, limitBlock, type Usage } from '../../src/scheduler/quota.js';
+import { GPU as GPU_KEY, gpuKey } from '../../src/scheduler/resources.js';
 import type { PendingWorkload, QueueQuota, RunningWorkload, Snapshot, SnapshotNode, SnapshotQueue, WorkloadBase } from '../../src/scheduler/types.js';
 import { pick, seeded, type Random } from './random.js';
 import type { Fleet, QueueNode, ReplicaGroup, Scenario, ScenarioFile, WorkloadMix } from './scenario.js';

@@ -26,7 +26,7 @@ export interface RunningState {
 /** Most pending workloads collect no reason of some kinds; they share this empty, frozen list. */
 export const NO_REASONS: string[] = Object.freeze([]) as unknown as string[];
 
-export type ReasonKind = 'limit' | 'waiting' | 'room' | 'notes';
+type ReasonKind = 'limit' | 'waiting' | 'room' | 'notes';
 
 export function note(p: PendingState, kind: ReasonKind, reason: string): void {
   if (p[kind] === NO_REASONS) p[kind] = [reason];

@@ -1,20 +1,11 @@
+import { EPSILON, GPU as GPU_KEY, gpuKey } from './resources.js';
 import type { ReplicaAllocation, ResourceKey, RunningWorkload, SnapshotQueue } from './types.js';
 
-/** Quotas and usage on GPU keys: `gpu` (any model) and `gpu/<model>`. */
-export const GPU_KEY: ResourceKey = 'gpu';
-export function gpuKey(model: string): ResourceKey {
-  // Cached: a key made anew for every charge is a string to build and hash in the hottest loops.
-  let key = gpuKeys.get(model);
-  if (key === undefined) gpuKeys.set(model, (key = `gpu/${model}`));
-  return key;
-}
-const gpuKeys = new Map<string, ResourceKey>();
+// FIFO's quotas and usage, on GPU keys only: `gpu` (any model) and `gpu/<model>`.
 
 /** Usage by resource key. */
 export type Usage = Map<ResourceKey, number>;
 
-// Fractional shares add up in floating point: 0.1 + 0.2 must not exceed a limit of 0.3.
-const EPSILON = 1e-9;
 
 /** GPUs one allocation holds: its whole GPUs, or its share of one GPU. */
 export function gpusHeld(allocation: ReplicaAllocation): number {

@@ -32,8 +32,11 @@ export function asksForGpus(request: ReplicaRequest): boolean {
   return request.gpus > 0 || isFractional(request);
 }
 
+/** What of an allocation its queue is charged for: where it runs does not matter. */
+type Held = Pick<ReplicaAllocation, 'gpuIndices' | 'gpuFraction' | 'gpuModel' | 'cpus' | 'memoryMiB'>;
+
 /** Adds what one allocation charges its queue to `into`. */
-export function chargeAllocation(into: Amounts, allocation: ReplicaAllocation): void {
+export function chargeAllocation(into: Amounts, allocation: Held): void {
   if (allocation.gpuModel !== null) {
     const gpus = allocation.gpuFraction ?? allocation.gpuIndices.length;
     const key = gpuKey(allocation.gpuModel);
@@ -42,6 +45,13 @@ export function chargeAllocation(into: Amounts, allocation: ReplicaAllocation): 
   }
   if (allocation.cpus > 0) into[CPU] = (into[CPU] ?? 0) + allocation.cpus;
   if (allocation.memoryMiB > 0) into[MEMORY] = (into[MEMORY] ?? 0) + allocation.memoryMiB;
+}
+
+/** What one allocation charges its queue, on its own. */
+export function allocationAmounts(allocation: Held): Amounts {
+  const amounts: Amounts = {};
+  chargeAllocation(amounts, allocation);
+  return amounts;
 }
 
 /** What a whole workload would charge on `model`, whose GPUs have `gpuMemoryMiB`. */

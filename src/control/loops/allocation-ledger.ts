@@ -1,5 +1,5 @@
 import type { QueueQuota, ReplicaAllocation, ReplicaRequest, ResourceKey, TopologyRequest } from '../../scheduler/types.js';
-import { addAmounts, allocationAmounts } from './resources.js';
+import { addAmounts, allocationAmounts } from '../../scheduler/resources.js';
 
 /**
  * What the fleet holds right now, for the plan applier to re-check each placement against fresh

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allocationAmounts, decayedWeight, toQueueQuota } from './resources.js';
+import { allocationAmounts } from '../../scheduler/resources.js';
+import { decayedWeight, toQueueQuota } from './resources.js';
 
 describe('resource keys', () => {
   it('maps API quotas onto scheduler keys', () => {

@@ -1,5 +1,6 @@
 import type { Quota } from '../../core/api-types.js';
-import type { QueueQuota, ReplicaAllocation, ResourceKey } from '../../scheduler/types.js';
+import { gpuKey } from '../../scheduler/resources.js';
+import type { QueueQuota, ResourceKey } from '../../scheduler/types.js';
 
 /**
  * The scheduler counts resources by key (`gpu`, `gpu/<model>`, `cpu`, `memory` in MiB); the API
@@ -10,7 +11,7 @@ import type { QueueQuota, ReplicaAllocation, ResourceKey } from '../../scheduler
 export function quotaKey(q: Pick<Quota, 'resource' | 'gpuModel'>): ResourceKey {
   if (q.resource === 'cpus') return 'cpu';
   if (q.resource === 'memory') return 'memory';
-  return q.gpuModel === '*' ? 'gpu' : `gpu/${q.gpuModel}`;
+  return q.gpuModel === '*' ? 'gpu' : gpuKey(q.gpuModel);
 }
 
 /** An API quota as the scheduler reads it; memory quotas are GiB in the API and MiB in the scheduler. */
@@ -23,23 +24,6 @@ export function toQueueQuota(q: Quota): QueueQuota {
     overQuotaWeight: q.overQuotaWeight,
     lendingLimit: q.lendingLimit === null ? null : q.lendingLimit * scale,
   };
-}
-
-/** What one replica holds, by resource key; a fractional GPU counts as its share. */
-export function allocationAmounts(a: Pick<ReplicaAllocation, 'gpuIndices' | 'gpuFraction' | 'gpuModel' | 'cpus' | 'memoryMiB'>): Record<ResourceKey, number> {
-  const amounts: Record<ResourceKey, number> = {};
-  const gpus = a.gpuFraction ?? a.gpuIndices.length;
-  if (gpus > 0) {
-    amounts.gpu = gpus;
-    if (a.gpuModel !== null) amounts[`gpu/${a.gpuModel}`] = gpus;
-  }
-  if (a.cpus > 0) amounts.cpu = a.cpus;
-  if (a.memoryMiB > 0) amounts.memory = a.memoryMiB;
-  return amounts;
-}
-
-export function addAmounts(into: Record<ResourceKey, number>, amounts: Record<ResourceKey, number>, factor = 1): void {
-  for (const [key, value] of Object.entries(amounts)) into[key] = (into[key] ?? 0) + value * factor;
 }
 
 /**

@@ -6,7 +6,8 @@ import { listQueues } from '../../store/queues-repo.js';
 import { getSchedulingRows, listPendingWorkloads, listPlacedWorkloads, type SchedulingWorkloadRow } from '../../store/workloads-repo.js';
 import type { ReplicaRow } from '../../store/schema.js';
 import type { Db } from '../../store/db.js';
-import { addAmounts, allocationAmounts, decayedWeight, toQueueQuota } from './resources.js';
+import { addAmounts, allocationAmounts } from '../../scheduler/resources.js';
+import { decayedWeight, toQueueQuota } from './resources.js';
 
 export interface SnapshotRead {
   snapshot: Snapshot;
