@@ -1,5 +1,5 @@
 import { reserve } from './backfill.js';
-import { cmp, note, type Cycle, type PendingState } from './cycle.js';
+import { cmp, note, type Cycle, type PendingState, type Verdict } from './cycle.js';
 import { describeRoomFailure } from './explain.js';
 import type { QueueState } from './queue-tree.js';
 import { EPSILON, GPU, formatAmount, workloadAmounts, type Amounts } from './resources.js';
@@ -19,49 +19,108 @@ export function allocate(cycle: Cycle): void {
       note(p, 'limit', `its queue ${p.source.queueId} no longer exists`);
       continue;
     }
-    const list = byQueue.get(p.queue) ?? [];
+    let list = byQueue.get(p.queue);
+    if (!list) byQueue.set(p.queue, (list = []));
     list.push(p);
-    byQueue.set(p.queue, list);
   }
   const heads = new Map<QueueState, number>();
   for (const [queue, list] of byQueue) {
-    list.sort(
-      (a, b) =>
-        b.source.priority - a.source.priority || a.source.submittedAt - b.source.submittedAt || cmp(a.source.id, b.source.id),
-    );
+    byQueue.set(queue, inTurn(list));
     heads.set(queue, 0);
   }
   const failed = new Map<string, string>();
   const order = new QueueOrder(cycle);
   let reservationTries = 0;
-  const missed = new Set<string>();
-  let queue: QueueState | null = null;
+  const missed = new Set<number>();
+  // Workloads that work being released is held for: their turn differs from their shape's.
+  const claimed = new Set(cycle.releasing.map((r) => r.source.releasingFor));
+  const verdicts = new Map<QueueState, Verdict[]>();
   while (heads.size > 0) {
     // Only a placement changes the queues' order; after a miss the same queue goes on.
-    queue ??= order.pick([...heads.keys()]);
+    const queue = order.pick([...heads.keys()]);
     const list = byQueue.get(queue)!;
-    const at = heads.get(queue)!;
-    if (at + 1 >= list.length) heads.delete(queue);
-    else heads.set(queue, at + 1);
-    const p = list[at]!;
-    cycle.order.push(p);
-    if (p.nominated) {
-      cycle.tree.hold(queue, p.nominated, -1);
-      p.nominated = null;
+    let at = heads.get(queue)!;
+    let known = verdicts.get(queue);
+    while (at < list.length) {
+      const p = list[at++]!;
+      cycle.order.push(p);
+      if (p.nominated) {
+        cycle.tree.hold(queue, p.nominated, -1);
+        p.nominated = null;
+        // Its queue's usage went down: what was refused for a limit may be allowed now.
+        verdicts.clear();
+        known = undefined;
+      }
+      const mine = claimed.size > 0 && claimed.has(p.source.id);
+      const verdict = mine ? undefined : known?.[p.shape];
+      if (verdict) {
+        adopt(p, verdict);
+        continue;
+      }
+      if (tryPlace(cycle, p, failed)) {
+        order.refresh(queue);
+        break;
+      }
+      if (p.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
+      // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
+      if (p.roomBlocked && !p.hopeless && reservationTries < cycle.config.reservations) {
+        reservationTries++;
+        reserve(cycle, p);
+      } else if (!mine) {
+        if (!known) verdicts.set(queue, (known = []));
+        known[p.shape] = record(p);
+      }
     }
-    if (tryPlace(cycle, p, failed)) {
-      order.refresh(queue);
-      queue = null;
-      continue;
-    }
-    if (!heads.has(queue)) queue = null;
-    if (p.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
-    // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
-    if (p.roomBlocked && !p.hopeless && reservationTries < cycle.config.reservations) {
-      reservationTries++;
-      reserve(cycle, p);
-    }
+    if (at < list.length) heads.set(queue, at);
+    else heads.delete(queue);
   }
+}
+
+/**
+ * A queue's workloads in turn: by priority, then age, then id. A backlog has few priorities and
+ * arrives in age order, so bucketing by priority first leaves sorts of runs that are mostly sorted
+ * already, which take about linear time.
+ */
+function inTurn(list: PendingState[]): PendingState[] {
+  const byPriority = new Map<number, PendingState[]>();
+  for (const p of list) {
+    let bucket = byPriority.get(p.source.priority);
+    if (!bucket) byPriority.set(p.source.priority, (bucket = []));
+    bucket.push(p);
+  }
+  const out: PendingState[] = [];
+  for (const priority of [...byPriority.keys()].sort((a, b) => b - a))
+    for (const p of byPriority.get(priority)!.sort(byAge)) out.push(p);
+  return out;
+}
+
+function byAge(a: PendingState, b: PendingState): number {
+  return a.source.submittedAt - b.source.submittedAt || cmp(a.source.id, b.source.id);
+}
+
+/** Freezes what `p` was told, for the later workloads of its queue and shape. */
+function record(p: PendingState): Verdict {
+  const verdict: Verdict = {
+    limit: Object.freeze(p.limit) as string[],
+    waiting: Object.freeze(p.waiting) as string[],
+    room: Object.freeze(p.room) as string[],
+    notes: Object.freeze(p.notes) as string[],
+    roomBlocked: p.roomBlocked,
+    hopeless: p.hopeless,
+    reasons: null,
+  };
+  p.verdict = verdict;
+  return verdict;
+}
+
+function adopt(p: PendingState, verdict: Verdict): void {
+  p.limit = verdict.limit;
+  p.waiting = verdict.waiting;
+  p.room = verdict.room;
+  p.notes = verdict.notes;
+  p.roomBlocked = verdict.roomBlocked;
+  p.hopeless = verdict.hopeless;
+  p.verdict = verdict;
 }
 
 /**
@@ -69,11 +128,11 @@ export function allocate(cycle: Cycle): void {
  * the room is held for it for the rest of the cycle, so nothing behind it takes what it waits for,
  * and its queue is charged. `missed` remembers shapes that would not fit even then.
  */
-function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<string>): boolean {
+function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boolean {
   // What is released for another workload is held for that one.
   const releasing = cycle.releasing.filter((r) => !r.evicted && (r.source.releasingFor ?? p.source.id) === p.source.id);
   if (releasing.length === 0) return false;
-  const shape = shapeOf(p.source);
+  const shape = p.shape;
   const claimed = releasing.some((r) => r.source.releasingFor === p.source.id);
   if (!claimed && missed.has(shape)) return false;
   for (const r of releasing) cycle.occupy(r, -1);
@@ -130,7 +189,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
       continue;
     }
     // Within one allocate action the fleet only fills up: a shape that found no room will not find it later.
-    const shape = failed ? `${model}|${shapeOf(p.source)}` : '';
+    const shape = failed ? `${model}|${p.shape}` : '';
     const known = failed?.get(shape);
     if (known !== undefined) {
       p.roomBlocked = true;
@@ -174,12 +233,6 @@ function tooBig(cycle: Cycle, said: Map<string, string[]>, model: string, gpus: 
   const largest = cycle.fleet.largestFree(model);
   // Keyed by the largest free block too, which shrinks as the cycle places work.
   return (bySize[gpus * 1024 + largest] ??= `no node has ${gpus} free ${model} GPUs (most free on one node: ${largest})`);
-}
-
-/** Workloads of one shape fit in the same places. */
-export function shapeOf(workload: PendingWorkload): string {
-  const { request, replicas, topology, timeLimitMs, gpuModels } = workload;
-  return `${gpuModels?.join(',')}|${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}|${replicas}|${topology.required}|${topology.preferred}|${timeLimitMs}`;
 }
 
 /**

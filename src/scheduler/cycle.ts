@@ -4,6 +4,7 @@ import { QueueTree, type QueueState } from './queue-tree.js';
 import { CPU, EPSILON, GPU, MEMORY, workloadAmounts, accepts, addAmounts, chargeAllocation, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
 import type { PendingWorkload, Plan, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot } from './types.js';
 import { emptyPlan } from './types.js';
+import { ShapeTable } from './shapes.js';
 import { runningWorkload } from './workload-objects.js';
 
 export interface RunningState {
@@ -28,14 +29,34 @@ export const NO_REASONS: string[] = Object.freeze([]) as unknown as string[];
 
 type ReasonKind = 'limit' | 'waiting' | 'room' | 'notes';
 
+/** Adds a reason; frozen lists (the empty one, and verdicts shared by a shape) are copied first. */
 export function note(p: PendingState, kind: ReasonKind, reason: string): void {
-  if (p[kind] === NO_REASONS) p[kind] = [reason];
-  else p[kind].push(reason);
+  const list = p[kind];
+  if (Object.isFrozen(list)) p[kind] = list.length === 0 ? [reason] : [...list, reason];
+  else list.push(reason);
+}
+
+/**
+ * Why a workload could not start in the allocate action, shared by the later workloads of the same
+ * queue and shape, which would be refused for the same reasons (within one allocate action room
+ * and quota only shrink). Its lists are frozen, so a reason added to one workload later is its own.
+ */
+export interface Verdict {
+  limit: string[];
+  waiting: string[];
+  room: string[];
+  notes: string[];
+  roomBlocked: boolean;
+  hopeless: boolean;
+  /** The explanation built from the lists, once for all who share them. */
+  reasons: string[] | null;
 }
 
 /** A pending workload and what the cycle learned about it, for its explanation. */
 export interface PendingState {
   source: PendingWorkload;
+  /** Its number in the cycle's shape table. */
+  shape: number;
   queue: QueueState | null;
   placed: boolean;
   /**
@@ -51,6 +72,8 @@ export interface PendingState {
   waiting: string[];
   room: string[];
   notes: string[];
+  /** The verdict it recorded or took over in the allocate action, if any. */
+  verdict: Verdict | null;
 }
 
 /**
@@ -69,6 +92,7 @@ export class Cycle {
   /** Running workloads with an allocation on each node, by node ordinal (a gang appears on each of its nodes). */
   private readonly holders: RunningState[][];
   readonly pending: PendingState[];
+  readonly shapes = new ShapeTable();
   readonly capacity: Amounts = {};
   readonly plan: Plan = emptyPlan();
   /** Pending workloads in the order the allocate action considered them. */
@@ -106,6 +130,7 @@ export class Cycle {
     }
     this.pending = snapshot.pending.map((source) => ({
       source,
+      shape: this.shapes.idOf(source),
       queue: this.tree.queues.get(source.queueId) ?? null,
       placed: false,
       nominated: null,
@@ -115,15 +140,21 @@ export class Cycle {
       waiting: NO_REASONS,
       room: NO_REASONS,
       notes: NO_REASONS,
+      verdict: null,
     }));
-    const demands = new Map<QueueState, Amounts>();
+    // Demand is counted by shape, then weighed once per shape.
+    const counts = new Map<QueueState, number[]>();
     for (const p of this.pending) {
       if (!p.queue) continue;
-      let total = demands.get(p.queue);
-      if (!total) demands.set(p.queue, (total = {}));
-      this.addDemandOf(total, p.source);
+      let byShape = counts.get(p.queue);
+      if (!byShape) counts.set(p.queue, (byShape = []));
+      byShape[p.shape] = (byShape[p.shape] ?? 0) + 1;
     }
-    for (const [queue, amounts] of demands) this.tree.addDemand(queue, amounts);
+    for (const [queue, byShape] of counts) {
+      const amounts: Amounts = {};
+      byShape.forEach((count, shape) => this.addDemandOf(amounts, this.shapes.exemplars[shape]!, count));
+      this.tree.addDemand(queue, amounts);
+    }
     this.holdClaims();
     for (const q of this.tree.queues.values()) addAmounts(q.demand, q.usage);
 
@@ -193,9 +224,10 @@ export class Cycle {
     }
   }
 
-  /** What a pending workload would add to its queue's demand, on every model it accepts. */
-  private addDemandOf(into: Amounts, workload: PendingWorkload): void {
-    const { request, replicas } = workload;
+  /** What `count` pending workloads of this one's shape add to their queue's demand, on every model they accept. */
+  private addDemandOf(into: Amounts, workload: PendingWorkload, count: number): void {
+    const { request } = workload;
+    const replicas = workload.replicas * count;
     if (asksForGpus(request)) {
       let share = request.gpus;
       const models = this.modelsFor(workload) as string[];

@@ -1,4 +1,4 @@
-import { shapeOf, tryPlace } from './allocate.js';
+import { tryPlace } from './allocate.js';
 import { consolidateFor } from './consolidate.js';
 import { note, type Cycle, type PendingState } from './cycle.js';
 import { evict, explainNoVictims } from './preempt.js';
@@ -15,8 +15,9 @@ const ATTEMPTS_PER_CYCLE = 64;
  */
 export function makeRoom(cycle: Cycle): void {
   let attempts = 0;
-  // Until something is evicted, a workload of the same queue and shape as one that found no victims finds none either.
-  const fruitless = new Set<string>();
+  // Until something is evicted, a workload of the same queue and shape as one that found no victims finds none either:
+  // the explanation is kept to be told to those too.
+  const fruitless = new Map<string, string>();
   const retried = new Set<PendingState>();
   const next = function* () {
     yield* cycle.order;
@@ -31,9 +32,10 @@ export function makeRoom(cycle: Cycle): void {
   };
   for (const p of next()) {
     if (p.placed || p.hopeless || (!p.roomBlocked && p.limit.length === 0) || p.waiting.length > 0 || !p.queue) continue;
-    const shape = `${p.queue.id}|${p.source.priority}|${shapeOf(p.source)}`;
-    if (fruitless.has(shape)) {
-      note(p, 'notes', explainNoVictims(cycle, p, p.queue));
+    const shape = `${p.queue.id}|${p.source.priority}|${p.shape}`;
+    const told = fruitless.get(shape);
+    if (told !== undefined) {
+      note(p, 'notes', told);
       continue;
     }
     if (attempts++ >= ATTEMPTS_PER_CYCLE) break;
@@ -43,6 +45,6 @@ export function makeRoom(cycle: Cycle): void {
         ? evict(cycle, p, 'preempt')
         : consolidateFor(cycle, p) || evict(cycle, p, 'reclaim') || evict(cycle, p, 'preempt');
     if (made) fruitless.clear();
-    else fruitless.add(shape);
+    else fruitless.set(shape, explainNoVictims(cycle, p, p.queue));
   }
 }
