@@ -1,5 +1,6 @@
 import { reserve } from './backfill.js';
-import { cmp, note, type Cycle, type PendingState, type Verdict } from './cycle.js';
+import { cmp, note, own, type Cycle, type Findings, type PendingState } from './cycle.js';
+import { adopt, share } from './verdicts.js';
 import { describeRoomFailure } from './explain.js';
 import type { QueueState } from './queue-tree.js';
 import { EPSILON, GPU, formatAmount, workloadAmounts, type Amounts } from './resources.js';
@@ -34,7 +35,7 @@ export function allocate(cycle: Cycle): void {
   const missed = new Set<number>();
   // Workloads that work being released is held for: their turn differs from their shape's.
   const claimed = new Set(cycle.releasing.map((r) => r.source.releasingFor));
-  const verdicts = new Map<QueueState, Verdict[]>();
+  const verdicts = new Map<QueueState, Findings[]>();
   while (heads.size > 0) {
     // Only a placement changes the queues' order; after a miss the same queue goes on.
     const queue = order.pick([...heads.keys()]);
@@ -61,14 +62,14 @@ export function allocate(cycle: Cycle): void {
         order.refresh(queue);
         break;
       }
-      if (p.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
+      if (p.findings.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
       // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
-      if (p.roomBlocked && !p.hopeless && reservationTries < cycle.config.reservations) {
+      if (p.findings.roomBlocked && !p.findings.hopeless && reservationTries < cycle.config.reservations) {
         reservationTries++;
         reserve(cycle, p);
       } else if (!mine) {
         if (!known) verdicts.set(queue, (known = []));
-        known[p.shape] = record(p);
+        known[p.shape] = share(p);
       }
     }
     if (at < list.length) heads.set(queue, at);
@@ -96,31 +97,6 @@ function inTurn(list: PendingState[]): PendingState[] {
 
 function byAge(a: PendingState, b: PendingState): number {
   return a.source.submittedAt - b.source.submittedAt || cmp(a.source.id, b.source.id);
-}
-
-/** Freezes what `p` was told, for the later workloads of its queue and shape. */
-function record(p: PendingState): Verdict {
-  const verdict: Verdict = {
-    limit: Object.freeze(p.limit) as string[],
-    waiting: Object.freeze(p.waiting) as string[],
-    room: Object.freeze(p.room) as string[],
-    notes: Object.freeze(p.notes) as string[],
-    roomBlocked: p.roomBlocked,
-    hopeless: p.hopeless,
-    reasons: null,
-  };
-  p.verdict = verdict;
-  return verdict;
-}
-
-function adopt(p: PendingState, verdict: Verdict): void {
-  p.limit = verdict.limit;
-  p.waiting = verdict.waiting;
-  p.room = verdict.room;
-  p.notes = verdict.notes;
-  p.roomBlocked = verdict.roomBlocked;
-  p.hopeless = verdict.hopeless;
-  p.verdict = verdict;
 }
 
 /**
@@ -163,7 +139,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
   const queue = p.queue!;
   const models = cycle.modelsFor(p.source);
   if (models.length === 0) {
-    p.roomBlocked = true;
+    own(p).roomBlocked = true;
     note(p, 'room', `no ready node has GPUs of model ${p.source.gpuModels!.join(' or ')}`);
     return false;
   }
@@ -184,7 +160,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
     }
     // Most of a large backlog asks for more whole GPUs than any node has free: say so without a search.
     if (failed && outgrows(cycle, p, model)) {
-      p.roomBlocked = true;
+      own(p).roomBlocked = true;
       note(p, 'room', tooBig(cycle, cycle.roomSaid, model!, p.source.request.gpus));
       continue;
     }
@@ -192,7 +168,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
     const shape = failed ? `${model}|${p.shape}` : '';
     const known = failed?.get(shape);
     if (known !== undefined) {
-      p.roomBlocked = true;
+      own(p).roomBlocked = true;
       note(p, 'room', known);
       continue;
     }
@@ -203,14 +179,14 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
     }
     const reason = describeRoomFailure(cycle, p.source, model, placed);
     failed?.set(shape, reason);
-    p.roomBlocked = true;
+    own(p).roomBlocked = true;
     note(p, 'room', reason);
     if (placed.reservation)
       note(p, 'notes', 
         `behind the backfill reservation of ${placed.reservation.workloadName}, which starts at ${new Date(placed.reservation.at).toISOString()}; a time limit that ends before then would let it start now`,
       );
   }
-  p.hopeless = hopeless === models.length;
+  own(p).hopeless = hopeless === models.length;
   return false;
 }
 

@@ -24,35 +24,42 @@ export interface RunningState {
   tentative: PendingState | null;
 }
 
-/** Most pending workloads collect no reason of some kinds; they share this empty, frozen list. */
-export const NO_REASONS: string[] = Object.freeze([]) as unknown as string[];
-
 type ReasonKind = 'limit' | 'waiting' | 'room' | 'notes';
 
-/** Adds a reason; frozen lists (the empty one, and verdicts shared by a shape) are copied first. */
-export function note(p: PendingState, kind: ReasonKind, reason: string): void {
-  const list = p[kind];
-  if (Object.isFrozen(list)) p[kind] = list.length === 0 ? [reason] : [...list, reason];
-  else list.push(reason);
-}
-
 /**
- * Why a workload could not start in the allocate action, shared by the later workloads of the same
- * queue and shape, which would be refused for the same reasons (within one allocate action room
- * and quota only shrink). Its lists are frozen, so a reason added to one workload later is its own.
+ * What the cycle found about a pending workload, for its explanation. Workloads of one queue and
+ * shape that allocate turned away for the same reasons share one (see verdicts.ts), so a findings
+ * object and its lists are never changed in place once shared: `own` copies it first.
  */
-export interface Verdict {
+export interface Findings {
   limit: string[];
   waiting: string[];
   room: string[];
   notes: string[];
+  /** Did not fit for want of room (as opposed to a quota). */
   roomBlocked: boolean;
+  /** Asks for more than any node has: nothing to reserve, reclaim or preempt for. */
   hopeless: boolean;
+  /** Held by more than one workload (or by none yet): copied before any change. */
+  shared: boolean;
   /** The explanation built from the lists, once for all who share them. */
   reasons: string[] | null;
+  /** The same findings with one more note, by that note, for all who are told it. */
+  told: Map<string, Findings> | null;
 }
 
-/** A pending workload and what the cycle learned about it, for its explanation. */
+/** `p`'s findings, made its own to change. */
+export function own(p: PendingState): Findings {
+  if (p.findings.shared) p.findings = { ...p.findings, shared: false, reasons: null, told: null };
+  return p.findings;
+}
+
+export function note(p: PendingState, kind: ReasonKind, reason: string): void {
+  const found = own(p);
+  found[kind] = [...found[kind], reason];
+}
+
+/** A pending workload and what the cycle learned about it. */
 export interface PendingState {
   source: PendingWorkload;
   /** Its number in the cycle's shape table. */
@@ -64,16 +71,7 @@ export interface PendingState {
    * (it preempted in an earlier cycle): the quota is held like the room, until its turn comes.
    */
   nominated: Amounts | null;
-  /** Asks for more than any node has: nothing to reserve, reclaim or preempt for. */
-  hopeless: boolean;
-  /** Did not fit for want of room (as opposed to a quota). */
-  roomBlocked: boolean;
-  limit: string[];
-  waiting: string[];
-  room: string[];
-  notes: string[];
-  /** The verdict it recorded or took over in the allocate action, if any. */
-  verdict: Verdict | null;
+  findings: Findings;
 }
 
 /**
@@ -128,19 +126,15 @@ export class Cycle {
       list.push(r);
       this.stoppableByQueue.set(r.queue, list);
     }
+    // Where every pending workload starts: nothing found yet, shared until one is told something.
+    const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
     this.pending = snapshot.pending.map((source) => ({
       source,
       shape: this.shapes.idOf(source),
       queue: this.tree.queues.get(source.queueId) ?? null,
       placed: false,
       nominated: null,
-      hopeless: false,
-      roomBlocked: false,
-      limit: NO_REASONS,
-      waiting: NO_REASONS,
-      room: NO_REASONS,
-      notes: NO_REASONS,
-      verdict: null,
+      findings: nothing,
     }));
     // Demand is counted by shape, then weighed once per shape.
     const counts = new Map<QueueState, number[]>();

@@ -1,4 +1,4 @@
-import type { Cycle, PendingState, Verdict } from './cycle.js';
+import type { Cycle, Findings } from './cycle.js';
 import type { PlaceFailure } from './placement.js';
 import { describeRequest, isFractional } from './resources.js';
 import type { PendingWorkload } from './types.js';
@@ -30,22 +30,18 @@ export function describeRoomFailure(cycle: Cycle, workload: PendingWorkload, mod
 export function explainPending(cycle: Cycle): void {
   for (const p of cycle.pending) {
     if (p.placed) continue;
-    const shared = p.verdict !== null && unchanged(p, p.verdict) ? p.verdict : null;
-    const reasons = shared ? (shared.reasons ??= reasonsOf(p)) : reasonsOf(p);
+    const found = p.findings;
+    const reasons = found.shared ? (found.reasons ??= reasonsOf(found)) : reasonsOf(found);
     cycle.plan.pending.push({ workloadId: p.source.id, reasons });
   }
 }
 
-/** Still told only what its verdict says: the explanation is the verdict's, built once. */
-function unchanged(p: PendingState, v: Verdict): boolean {
-  return p.limit === v.limit && p.waiting === v.waiting && p.room === v.room && p.notes === v.notes;
-}
-
-function reasonsOf(p: PendingState): string[] {
-  const total = p.limit.length + p.waiting.length + p.room.length + p.notes.length;
-  // Most of a large backlog has one reason; its list is used as is.
+function reasonsOf(found: Findings): string[] {
+  const { limit, waiting, room, notes } = found;
+  const total = limit.length + waiting.length + room.length + notes.length;
   if (total === 0) return ['waiting for its turn'];
-  return total === p.room.length && total === 1 ? p.room : distinct([p.limit, p.waiting, p.room, p.notes]);
+  // Most of a large backlog has one reason; its list is used as is.
+  return total === room.length && total === 1 ? room : distinct([limit, waiting, room, notes]);
 }
 
 /** The reasons of all lists in order, each once; the lists are short, so `includes` beats a Set. */

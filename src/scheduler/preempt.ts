@@ -1,4 +1,4 @@
-import { NO_REASONS, cmp, movable, note, type Cycle, type PendingState, type RunningState } from './cycle.js';
+import { cmp, movable, note, own, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import type { QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
@@ -26,7 +26,7 @@ export function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): bool
       restore(cycle, victims);
       continue;
     }
-    p.limit = NO_REASONS;
+    own(p).limit = [];
     const stopping = victims.filter((v) => v.tentative === null);
     dropReservation(cycle, p);
     for (const v of victims) if (v.tentative) withdraw(cycle, v.tentative, p);
@@ -228,7 +228,8 @@ function dropReservation(cycle: Cycle, p: PendingState): void {
     if (node?.reservation?.workloadId === p.source.id) node.reservation = null;
   }
   plan.reservations.splice(at, 1);
-  p.notes = p.notes.filter((n) => !n.startsWith('reserved:'));
+  const found = own(p);
+  found.notes = found.notes.filter((n) => !n.startsWith('reserved:'));
 }
 
 /** Takes back a placement this cycle made, for `p`; its resources are already given back by the eviction. */
