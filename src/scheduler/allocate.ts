@@ -33,8 +33,6 @@ export function allocate(cycle: Cycle): void {
   const order = new QueueOrder(cycle);
   let reservationTries = 0;
   const missed = new Set<number>();
-  // Workloads that work being released is held for: their turn differs from their shape's.
-  const claimed = new Set(cycle.releasing.map((r) => r.source.releasingFor));
   const verdicts = new Map<QueueState, Findings[]>();
   while (heads.size > 0) {
     // Only a placement changes the queues' order; after a miss the same queue goes on.
@@ -48,12 +46,12 @@ export function allocate(cycle: Cycle): void {
       if (p.nominated) {
         cycle.tree.hold(queue, p.nominated, -1);
         p.nominated = null;
-        // Its queue's usage went down: what was refused for a limit may be allowed now.
+        // Its queue's usage went down: what was refused for a limit may be allowed now. And room
+        // being released is held for it: its own turn is not its shape's.
         verdicts.clear();
         known = undefined;
       }
-      const mine = claimed.size > 0 && claimed.has(p.source.id);
-      const verdict = mine ? undefined : known?.[p.shape];
+      const verdict = known?.[p.shape];
       if (verdict) {
         adopt(p, verdict);
         continue;
@@ -66,8 +64,13 @@ export function allocate(cycle: Cycle): void {
       // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
       if (p.findings.roomBlocked && !p.findings.hopeless && reservationTries < cycle.config.reservations) {
         reservationTries++;
-        reserve(cycle, p);
-      } else if (!mine) {
+        // Room refused from now on may be refused for this reservation, which explanations name.
+        if (reserve(cycle, p)) {
+          failed.clear();
+          verdicts.clear();
+          known = undefined;
+        }
+      } else if (cycle.shapes.sharesFindings) {
         if (!known) verdicts.set(queue, (known = []));
         known[p.shape] = share(p);
       }

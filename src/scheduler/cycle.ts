@@ -90,7 +90,6 @@ export class Cycle {
   /** Running workloads with an allocation on each node, by node ordinal (a gang appears on each of its nodes). */
   private readonly holders: RunningState[][];
   readonly pending: PendingState[];
-  readonly shapes = new ShapeTable();
   readonly capacity: Amounts = {};
   readonly plan: Plan = emptyPlan();
   /** Pending workloads in the order the allocate action considered them. */
@@ -107,6 +106,8 @@ export class Cycle {
     readonly config: SchedulerConfig,
     readonly now: number,
     scorer: PlacementScorer = bucketScorer,
+    /** Numbers workloads by shape; one that never reuses a number turns sharing findings off (tests). */
+    readonly shapes: ShapeTable = new ShapeTable(),
   ) {
     this.fleet = new FleetState(snapshot.nodes, config);
     this.holders = this.fleet.nodes.map(() => []);

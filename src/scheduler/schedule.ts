@@ -3,6 +3,7 @@ import { Cycle } from './cycle.js';
 import { explainPending } from './explain.js';
 import type { PlacementScorer } from './placement.js';
 import { makeRoom } from './make-room.js';
+import type { ShapeTable } from './shapes.js';
 import type { Plan, SchedulerConfig, Snapshot } from './types.js';
 
 /**
@@ -11,8 +12,8 @@ import type { Plan, SchedulerConfig, Snapshot } from './types.js';
  * waiting, in order, consolidate, reclaim or preempt; every workload left pending comes out with
  * its reasons.
  */
-export function schedule(snapshot: Snapshot, config: SchedulerConfig, now: number, scorer?: PlacementScorer): Plan {
-  const cycle = new Cycle(snapshot, config, now, scorer);
+export function schedule(snapshot: Snapshot, config: SchedulerConfig, now: number, scorer?: PlacementScorer, shapes?: ShapeTable): Plan {
+  const cycle = new Cycle(snapshot, config, now, scorer, shapes);
   allocate(cycle);
   makeRoom(cycle);
   explainPending(cycle);

@@ -9,6 +9,8 @@ import type { PendingWorkload } from './types.js';
 export class ShapeTable {
   /** One workload of each shape, by shape number. */
   readonly exemplars: PendingWorkload[] = [];
+  /** Whether workloads of one queue and shape share what allocate found (off only to test that sharing changes nothing). */
+  readonly sharesFindings: boolean = true;
   private readonly buckets = new Map<number, number[]>();
 
   idOf(workload: PendingWorkload): number {
