@@ -17,9 +17,13 @@ export interface ProxyOptions {
   logger: Logger;
   /** Characters of the rendered prompt hashed for prefix affinity. */
   prefixChars: number;
-  /** Header naming the caller's team for the metrics' `team` label. */
+  /** Header naming the caller's team for the metrics' `team` label, when there are no API keys. */
   teamHeader: string;
+  /** API keys: the caller's team comes from its key, and its Authorization header stays here. */
+  authenticate?: (authorization: string | undefined) => Promise<AuthVerdict>;
 }
+
+export type AuthVerdict = { ok: true; team: string } | { ok: false; status: 401 | 503; message: string };
 
 /** The OpenAI routes: body read once, a replica picked, the upstream answer piped through as it comes. */
 export class GatewayProxy {
@@ -56,12 +60,14 @@ export class GatewayProxy {
       res.once('close', () => {
         if (--this.inFlight === 0) this.idle?.();
       });
-      this.readBody(req, res, (body) => this.route(req, res, body, path));
+      this.readBody(req, res, (body) => this.withTeam(req, res, (team) => this.route(req, res, body, path, team)));
       return;
     }
     if (req.method === 'GET' && path === '/v1/models') {
-      const table = this.options.getTable();
-      sendJson(res, 200, { object: 'list', data: table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: 'gpufleet' })) });
+      this.withTeam(req, res, () => {
+        const table = this.options.getTable();
+        sendJson(res, 200, { object: 'list', data: table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: 'gpufleet' })) });
+      });
       return;
     }
     if (req.method === 'GET' && path === '/health') {
@@ -101,7 +107,24 @@ export class GatewayProxy {
     req.on('error', () => res.destroy());
   }
 
-  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string): void {
+  /** The caller's team: from its API key when keys are checked (refused: 401), else from the team header. */
+  private withTeam(req: IncomingMessage, res: ServerResponse, then: (team: string) => void): void {
+    const { authenticate } = this.options;
+    if (!authenticate) {
+      const header = req.headers[this.options.teamHeader];
+      then(typeof header === 'string' && header !== '' ? header : 'none');
+      return;
+    }
+    authenticate(req.headers.authorization).then(
+      (verdict) => {
+        if (verdict.ok) then(verdict.team);
+        else sendJson(res, verdict.status, openAiError(verdict.message, verdict.status === 401 ? 'invalid_request_error' : 'service_unavailable', null, verdict.status === 401 ? 'invalid_api_key' : 'auth_unavailable'));
+      },
+      () => sendJson(res, 503, openAiError('cannot check the API key now', 'service_unavailable', null, 'auth_unavailable')),
+    );
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string, team: string): void {
     const started = performance.now();
     let parsed: unknown;
     try {
@@ -116,8 +139,6 @@ export class GatewayProxy {
       return;
     }
     const route = this.options.getTable().lookup(model);
-    const teamHeader = req.headers[this.options.teamHeader];
-    const team = typeof teamHeader === 'string' && teamHeader !== '' ? teamHeader : 'none';
     if (route === undefined) {
       this.options.metrics.requests.inc({ model: 'unknown', version: 'none', team, status: '404' });
       sendJson(res, 404, openAiError(`The model \`${model}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found'));
@@ -167,6 +188,8 @@ export class GatewayProxy {
   ): void {
     const { metrics } = this.options;
     const headers = forwardHeaders(req.headers);
+    // The caller's gpufleet key is for this gateway, not for the model server.
+    if (this.options.authenticate) delete headers.authorization;
     headers['content-length'] = body.length;
     this.outstanding.set(replica.id, this.outstandingOf(replica.id) + 1);
     let released = false;
