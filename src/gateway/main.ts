@@ -8,9 +8,11 @@ import { RoutingTable, type RoutingTableSnapshot } from './routing-table.js';
 import { createStrategy, type StrategyName } from './strategies.js';
 import { ApiKeyVerifier } from './api-keys.js';
 import { ServiceFeed } from './service-feed.js';
+import { RateLimiter, type RateLimits } from './rate-limits.js';
 
 export { staticTable, type RoutingTableSnapshot, type ModelRoute, type ModelVersionRoute, type ReplicaEndpoint } from './routing-table.js';
 export { strategyNames, type StrategyName } from './strategies.js';
+export { loadRateLimits, type RateLimits } from './rate-limits.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -29,6 +31,8 @@ export interface GatewayOptions {
   loadBound?: number;
   /** Characters of the rendered prompt that form the affinity key (default 1024). */
   prefixChars?: number;
+  /** Requests and tokens per minute, per team (docs/gateway.md); no limits when absent. */
+  rateLimits?: RateLimits;
   /** Request header naming the team for metrics when there is no server to check keys (default `x-gpufleet-team`). */
   teamHeader?: string;
   logLevel?: string;
@@ -65,6 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     prefixChars: options.prefixChars ?? 1024,
     teamHeader: (options.teamHeader ?? 'x-gpufleet-team').toLowerCase(),
     ...(options.server ? { authenticate: new ApiKeyVerifier({ serverUrl: options.server.url }).verify } : {}),
+    ...(options.rateLimits ? { limiter: new RateLimiter(options.rateLimits) } : {}),
   });
   const feed = options.server
     ? new ServiceFeed({ serverUrl: options.server.url, token: options.server.token, intervalMs: options.server.refreshMs, logger, onTable: useTable })

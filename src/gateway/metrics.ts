@@ -115,8 +115,8 @@ export class StreamWatcher {
     }
   }
 
-  /** At the end of a complete response. */
-  finish(): void {
+  /** At the end of a complete response; returns the tokens it counted (prompt plus output), for rate limits. */
+  finish(): number {
     if (this.json !== undefined && this.jsonBytes > 0) {
       const body = this.json.length === 1 ? this.json[0]!.toString('utf8') : Buffer.concat(this.json).toString('utf8');
       if (body.includes('"usage"')) this.readUsage(body);
@@ -124,6 +124,7 @@ export class StreamWatcher {
     if (this.promptTokens !== undefined) this.metrics.tokensIn.inc(this.labels, this.promptTokens);
     const out = this.completionTokens ?? (this.sse ? this.events : undefined);
     if (out !== undefined && out > 0) this.metrics.tokensOut.inc(this.labels, out);
+    return (this.promptTokens ?? 0) + (out ?? 0);
   }
 }
 

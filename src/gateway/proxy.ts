@@ -4,6 +4,7 @@ import { prometheusContentType } from '../observe/metrics.js';
 import { StreamWatcher, type GatewayMetrics, type RequestLabels } from './metrics.js';
 import type { ResolvedModel, RoutedReplica, RoutingTable } from './routing-table.js';
 import { promptPrefix, VersionPicker, type Strategy } from './strategies.js';
+import type { RateLimiter } from './rate-limits.js';
 
 const maxBodyBytes = 16 * 1024 * 1024;
 const inferenceRoutes = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
@@ -21,6 +22,8 @@ export interface ProxyOptions {
   teamHeader: string;
   /** API keys: the caller's team comes from its key, and its Authorization header stays here. */
   authenticate?: (authorization: string | undefined) => Promise<AuthVerdict>;
+  /** Requests and tokens per minute per team; none when absent. */
+  limiter?: RateLimiter;
 }
 
 export type AuthVerdict = { ok: true; team: string } | { ok: false; status: 401 | 503; message: string };
@@ -144,6 +147,15 @@ export class GatewayProxy {
       sendJson(res, 404, openAiError(`The model \`${model}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found'));
       return;
     }
+    const admission = this.options.limiter?.admit(team);
+    if (admission && !admission.ok) {
+      const version = route.versions[0]?.version ?? 'none';
+      this.options.metrics.requests.inc({ model, version, team, status: '429' });
+      this.options.metrics.errors.inc({ model, version, team, reason: 'rate_limited' });
+      const message = `team ${team} is over its ${admission.limit} per minute; retry in ${admission.retryAfterSeconds} s`;
+      sendJson(res, 429, openAiError(message, admission.limit, null, 'rate_limit_exceeded'), { 'retry-after': String(admission.retryAfterSeconds) });
+      return;
+    }
     const stream = (parsed as { stream?: unknown }).stream === true;
     const prefixKey = this.options.strategy.name === 'prefix-affinity' ? promptPrefix(parsed, this.options.prefixChars) : undefined;
     const tried = new Set<string>();
@@ -217,7 +229,8 @@ export class GatewayProxy {
         up.on('end', () => {
           release();
           res.end();
-          watcher.finish();
+          const used = watcher.finish();
+          this.options.limiter?.charge(labels.team, used);
           metrics.requests.inc({ ...labels, status: String(status) });
           if (status >= 500) metrics.errors.inc({ ...labels, reason: `upstream_${status}` });
         });
@@ -261,9 +274,9 @@ export function openAiError(message: string, type: string, param: string | null,
   return { error: { message, type, param, code } };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
