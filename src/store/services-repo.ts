@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { ReplicaRow, ServiceRow, ServicesTable, WorkloadRow } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
+import type { ReplicaRow, ServiceRow, ServicesTable, WorkloadRow } from './schema.js';
 import { terminalWorkloadStates } from '../core/workload-state.js';
+import { activeReplicaStates } from '../core/replica-state.js';
 
 export function insertService(db: Db, row: Insertable<ServicesTable>): Promise<ServiceRow> {
   return db.insertInto('services').values(row).returningAll().executeTakeFirstOrThrow();
@@ -52,6 +53,6 @@ export function listCurrentReplicas(db: Db, workloads: WorkloadRow[]): Promise<R
     .selectAll('r')
     .where('r.workload_id', 'in', workloads.map((w) => w.id))
     .whereRef('r.generation', '=', 'w.generation')
-    .where('r.state', 'in', ['assigned', 'running', 'stopping'])
+    .where('r.state', 'in', activeReplicaStates)
     .execute();
 }
