@@ -178,6 +178,23 @@ describe('agent', () => {
     expect(await new StateDir(stateDir).readNode()).toEqual({ nodeId: 'n-fake', credential: 'gfn_1', name: 'node-a', serverUrl: server.url });
   });
 
+  it('gives a service replica a port, reports its endpoint and readiness, and keeps the port when re-adopted', async () => {
+    await start({ advertiseAddress: '127.0.0.1' });
+    const serve = "require('http').createServer((q, s) => s.writeHead(q.url === '/ready' ? 200 : 404).end()).listen(+process.env.PORT, '127.0.0.1'); console.log(process.env.PORT, process.env.GPUFLEET_PORT)";
+    const a = assignment([process.execPath, '-e', serve], { service: { model: 'm', version: 'v1', port: null, readinessPath: '/ready' } });
+    server.assign(a);
+    // A node process starting on a busy machine takes a while: wait longer than for a shell.
+    const ready = await waitFor('ready', () => server.heartbeats.at(-1)?.replicas.find((r) => r.replicaId === a.replicaId && r.ready === true), 20_000);
+    const port = Number(/:(\d+)$/.exec(ready.endpoint!)![1]);
+    expect(ready.endpoint).toBe(`http://127.0.0.1:${port}`);
+    await waitFor('its output', () => server.logOf(a.replicaId, 'stdout') === `${port} ${port}\n`);
+    await agents.pop()!.stop();
+    const before = server.heartbeats.length;
+    await start({ advertiseAddress: '127.0.0.1' });
+    const again = await waitFor('ready after re-adoption', () => server.heartbeats.slice(before).find((h) => h.replicas.some((r) => r.replicaId === a.replicaId && r.ready === true)), 20_000);
+    expect(again.replicas.find((r) => r.replicaId === a.replicaId)!.endpoint).toBe(`http://127.0.0.1:${port}`);
+  });
+
   it('runs an assignment, reports it running and its exit, ships its logs, then prunes it', async () => {
     await start();
     const a = assignment(['sh', '-c', 'echo "gpus=$CUDA_VISIBLE_DEVICES"; sleep 0.3; echo done >&2']);

@@ -16,6 +16,7 @@ import { discoverGpus, type GpuInventory } from './gpu-discovery.js';
 import { NvidiaSmiSampler, SimulatedSampler, TelemetryLoop, type GpuHolder } from './gpu-telemetry.js';
 import { LogShipper } from './log-shipper.js';
 import { adoptReplica, startReplica, type ReplicaProcess, type RunnerOptions } from './process-runner.js';
+import { ReadinessProber, defaultAdvertiseAddress, endpointUrl, freePort } from './service-endpoints.js';
 import { StateDir, isSafeReplicaId, type ExitRecord, type NodeIdentity } from './state-dir.js';
 
 export interface AgentOptions {
@@ -34,6 +35,8 @@ export interface AgentOptions {
   metricsHost?: string;
   /** Undefined: no metrics listener; 0: a free port. */
   metricsPort?: number | undefined;
+  /** Address advertised for service replicas' endpoints (default: the first non-internal IPv4 address). */
+  advertiseAddress?: string | undefined;
   /** How often GPU telemetry is sampled for /metrics (docs/gpu-telemetry.md); default 5000. */
   telemetryIntervalMs?: number | undefined;
   logLevel?: string;
@@ -117,6 +120,8 @@ class NodeAgent {
   private readonly heartbeats: Counter<'result'>;
   private metricsServer: Server | null = null;
   private telemetry: TelemetryLoop | null = null;
+  private readonly advertiseAddress: string;
+  private readonly readiness: ReadinessProber;
   private loops: Promise<void>[] = [];
   /** Revision of the last desired state applied; an older one (an answer that crossed a newer) is ignored. */
   private revision = -1;
@@ -141,6 +146,8 @@ class NodeAgent {
     this.stateDir = new StateDir(options.stateDir);
     this.client = new AgentClient({ serverUrl: this.serverUrl, userAgent: `gpufleet-agent/${this.version}` });
     this.runner = { stateDir: this.stateDir, ...internals.runner };
+    this.advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress();
+    this.readiness = new ReadinessProber({ targets: () => this.probeTargets(), onChange: () => this.requestHeartbeat() });
     this.done = new Promise((resolve, reject) => (this.settleDone = { resolve, reject }));
     // Whoever holds `done` sees the rejection; nobody holding it must not crash the process.
     this.done.catch(() => undefined);
@@ -195,6 +202,7 @@ class NodeAgent {
       throw err;
     }
     this.shipper.start();
+    this.readiness.start();
     this.startTelemetry();
     this.loops = [this.heartbeatLoop(), this.watchLoop()];
   }
@@ -225,6 +233,7 @@ class NodeAgent {
     this.wakeHeartbeat?.();
     await Promise.all(this.loops);
     await this.shipper.stop();
+    await this.readiness.stop();
     await this.telemetry?.stop();
     for (const r of this.replicas.values()) r.process?.detach();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
@@ -437,7 +446,9 @@ class NodeAgent {
       let process: ReplicaProcess;
       try {
         await this.shipper.track(replicaId, false);
-        process = await startReplica(assignment, this.runner);
+        // The port is chosen once and kept in the state dir with the assignment, so a re-adopted replica keeps it.
+        if (assignment.service && assignment.service.port === null) local.assignment = { ...assignment, service: { ...assignment.service, port: await freePort() } };
+        process = await startReplica(local.assignment, this.runner);
       } catch (err) {
         this.finished(local, { exitCode: null, message: `the agent could not start it: ${(err as Error).message}`, stopped: false });
         return;
@@ -534,7 +545,25 @@ class NodeAgent {
         replicaId: r.assignment.replicaId,
         generation: r.assignment.generation,
         ...(holdsEnd(r) ? { state: 'running' as const, exitCode: null, message: null } : { state: r.state, exitCode: r.exitCode, message: r.message === null ? null : r.message.slice(0, 4096) }),
+        ...this.serving(r),
       }));
+  }
+
+  /** A service replica's endpoint, and whether it is ready: running and answering its probe. */
+  private serving(r: LocalReplica): Pick<ReplicaReport, 'endpoint' | 'ready'> {
+    const port = r.assignment.service?.port;
+    if (port === null || port === undefined) return {};
+    return { endpoint: endpointUrl(this.advertiseAddress, port), ready: r.state === 'running' && r.endedAt === null && this.readiness.isReady(r.assignment.replicaId) };
+  }
+
+  private probeTargets(): Array<{ replicaId: string; url: string }> {
+    const targets: Array<{ replicaId: string; url: string }> = [];
+    for (const r of this.replicas.values()) {
+      const service = r.assignment.service;
+      if (r.state !== 'running' || !service || service.port === null) continue;
+      targets.push({ replicaId: r.assignment.replicaId, url: `${endpointUrl(this.advertiseAddress, service.port)}${service.readinessPath}` });
+    }
+    return targets;
   }
 
   /** Picks up the replicas an earlier agent left in the state dir: running ones are watched again, ended ones reported. */

@@ -264,7 +264,15 @@ function replicaEnv(assignment: Assignment, exitFile: string, base: NodeJS.Proce
     GPUFLEET_REPLICA_INDEX: String(assignment.replicaIndex ?? 0),
     GPUFLEET_REPLICAS: String(assignment.replicas ?? 1),
     ...gpuShareEnv(assignment),
+    ...serviceEnv(assignment),
   };
+}
+
+/** A service replica listens where it is told: PORT is what most model servers (and sim-model) read. */
+function serviceEnv(assignment: Assignment): Record<string, string> {
+  const port = assignment.service?.port;
+  if (port === null || port === undefined) return {};
+  return { PORT: String(port), GPUFLEET_PORT: String(port), GPUFLEET_MODEL: assignment.service!.model };
 }
 
 /**

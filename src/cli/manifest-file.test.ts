@@ -79,7 +79,7 @@ spec:
     const err = failure(() => readManifests('apiVersion: gpufleet.dev/v1\nkind: Team\nmetadata: {name: a}\n---\n- just a list\n---\napiVersion: gpufleet.dev/v1\nkind: Pod\n', 'f.yaml'));
     expect(err.detailLines).toEqual([
       'f.yaml: document 2: (root): must be a mapping with apiVersion, kind, metadata and spec',
-      'f.yaml: document 3 (Pod): kind: must be one of Team, Queue, Job',
+      'f.yaml: document 3 (Pod): kind: must be one of Team, Queue, Job, Service',
     ]);
   });
 
@@ -113,8 +113,41 @@ describe('applyManifests', () => {
         calls.push(`getWorkload ${ref} ${query?.team}`);
         return (options.active ?? activeTrain) as never;
       },
+      async putService(name, body) {
+        calls.push(`putService ${name} ${JSON.stringify(body)}`);
+        return { result: 'created', service: {} as never };
+      },
     };
   }
+
+  it('applies a service after its queue, with the defaults filled in', async () => {
+    const calls: string[] = [];
+    const printed: string[] = [];
+    const file = `apiVersion: gpufleet.dev/v1
+kind: Service
+metadata: {name: chat, team: ml}
+spec: {model: llama-8b, queue: research, replicas: 3, gpus: 1, command: [gpufleet, sim-model, --model, llama-8b]}
+---
+apiVersion: gpufleet.dev/v1
+kind: Queue
+metadata: {name: research}
+spec: {team: ml}
+`;
+    await applyManifests(fakeClient(calls), readManifests(file, 'svc.yaml'), 'svc.yaml', (line) => printed.push(line));
+    expect(calls[0]).toMatch(/^putQueue research/);
+    expect(JSON.parse(calls[1]!.replace('putService chat ', ''))).toMatchObject({
+      model: 'llama-8b', version: 'v1', replicas: 3, gpus: 1, priorityClass: 'inference', port: 'auto', readiness: { path: '/v1/models' }, team: 'ml',
+    });
+    expect(printed).toEqual(['queue/research created', 'service/chat created']);
+  });
+
+  it('names the field of a bad service spec', () => {
+    const file = 'apiVersion: gpufleet.dev/v1\nkind: Service\nmetadata: {name: chat}\nspec: {model: "bad model", port: 0, readiness: {path: nope}, command: [x]}\n';
+    const err = failure(() => readManifests(file, 'svc.yaml'));
+    expect(err.detailLines.join('\n')).toMatch(/spec\.model/);
+    expect(err.detailLines.join('\n')).toMatch(/spec\.port/);
+    expect(err.detailLines.join('\n')).toMatch(/spec\.readiness\.path/);
+  });
 
   it('applies teams, then queues, then jobs, whatever the file order', async () => {
     const calls: string[] = [];

@@ -6,6 +6,7 @@ import { registerApply } from './commands/apply.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDelete } from './commands/delete.js';
 import { registerExplain } from './commands/explain.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerGet } from './commands/get.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
@@ -50,5 +51,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerServer(program, ctx);
   registerAgent(program, ctx);
   registerSimModel(program, ctx);
+  registerGateway(program, ctx);
   return program;
 }

@@ -18,11 +18,13 @@ import type {
   workloadSubmitSchema,
 } from '../core/api-types.js';
 import type { WorkloadState } from '../core/workload-state.js';
+import type { Service, ServiceEndpoint, servicePutSchema } from '../core/service-types.js';
 
 /** Request bodies are what a caller may send (defaults still unapplied), so they are the schemas' inputs. */
 export type TeamPut = z.input<typeof teamPutSchema>;
 export type QueuePut = z.input<typeof queuePutSchema>;
 export type WorkloadSubmitBody = z.input<typeof workloadSubmitSchema>;
+export type ServicePutBody = z.input<typeof servicePutSchema>;
 export type TokenCreate = { name: string; role: Role; team?: string | undefined };
 export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
 export type JoinTokenCreated = z.infer<typeof joinTokenCreatedSchema>;
@@ -91,6 +93,27 @@ export class GpufleetClient {
 
   deleteQueue(name: string): Promise<void> {
     return this.http.request('DELETE', `/v1/queues/${path(name)}`);
+  }
+
+  putService(name: string, body: ServicePutBody): Promise<{ result: ApplyResult; service: Service }> {
+    return this.http.request('PUT', `/v1/services/${path(name)}`, { body });
+  }
+
+  /** Every service the token may see, each with its ready endpoints. */
+  async listServices(signal?: AbortSignal): Promise<Service[]> {
+    return (await this.http.request<{ items: Service[] }>('GET', '/v1/services', { signal })).items;
+  }
+
+  getService(name: string, options: { team?: string | undefined } = {}): Promise<Service> {
+    return this.http.request('GET', `/v1/services/${path(name)}`, { query: { team: options.team } });
+  }
+
+  async listServiceEndpoints(name: string, options: { team?: string | undefined } = {}): Promise<ServiceEndpoint[]> {
+    return (await this.http.request<{ items: ServiceEndpoint[] }>('GET', `/v1/services/${path(name)}/endpoints`, { query: { team: options.team } })).items;
+  }
+
+  deleteService(name: string, options: { team?: string | undefined } = {}): Promise<void> {
+    return this.http.request('DELETE', `/v1/services/${path(name)}`, { query: { team: options.team } });
   }
 
   submitWorkload(body: WorkloadSubmitBody): Promise<Workload> {

@@ -6,6 +6,7 @@ import type { ControlContext } from './context.js';
 import { buildApp } from './http/app.js';
 import { userRoutes, type Services } from './http/api-routes.js';
 import { agentRoutes } from './http/agent-routes.js';
+import { serviceRoutes } from './http/service-routes.js';
 import { systemRoutes } from './http/system-routes.js';
 import { buildOpenApi } from './http/openapi.js';
 import { createServerMetrics } from './metrics.js';
@@ -17,6 +18,7 @@ import { TeamService } from './services/team-service.js';
 import { QueueService } from './services/queue-service.js';
 import { WorkloadService } from './services/workload-service.js';
 import { NodeService } from './services/node-service.js';
+import { ServingService } from './services/serving-service.js';
 import { SchedulerLoop } from './loops/scheduler-loop.js';
 import { NodeHealthLoop } from './loops/node-health-loop.js';
 import { Leadership } from './loops/leadership.js';
@@ -51,7 +53,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services: Services = { ctx, auth, teams: new TeamService(ctx), queues: new QueueService(ctx), workloads: new WorkloadService(ctx), nodes };
   const secrets = await bootstrap(ctx, auth);
 
-  const apiRoutes = [...userRoutes(services), ...agentRoutes(services)];
+  const apiRoutes = [...userRoutes(services), ...serviceRoutes(new ServingService(ctx, services.workloads)), ...agentRoutes(services)];
   let openapi: unknown;
   const consolePath = join(packageRoot, 'src', 'web', 'index.html');
   const routes = [...systemRoutes(ctx, registry, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];

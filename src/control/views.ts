@@ -39,7 +39,7 @@ export function workloadView(
     name: row.name,
     team: names.team,
     queue: names.queue,
-    kind: 'job',
+    kind: row.kind === 'service' ? 'service' : 'job',
     state: row.state,
     reason: row.reason,
     reasons: row.reasons.length > 0 ? row.reasons : row.reason !== null ? [row.reason] : [],

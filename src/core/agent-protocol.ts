@@ -38,6 +38,9 @@ export const replicaReportSchema = z.strictObject({
   state: replicaStateSchema,
   exitCode: z.number().int().nullable().default(null),
   message: z.string().max(4096).nullable().default(null),
+  // Service replicas only (absent for jobs and from older agents).
+  endpoint: z.string().max(512).nullable().optional().describe('Base URL the replica serves on, e.g. http://10.0.0.5:41234'),
+  ready: z.boolean().optional().describe('Its readiness probe answers 2xx'),
 });
 export type ReplicaReport = z.infer<typeof replicaReportSchema>;
 
@@ -61,6 +64,15 @@ export const assignmentSchema = z.object({
   replicas: z.number().int().min(1).optional().describe('Replicas in the gang (default 1)'),
   gpuFraction: z.number().nullable().optional().describe('Share of its one GPU; null or absent for whole GPUs'),
   gpuMemoryMiB: z.number().int().nullable().optional().describe('GPU memory a fractional replica may use, when known'),
+  service: z
+    .object({
+      model: z.string(),
+      version: z.string(),
+      port: z.number().int().nullable().describe('Null: the agent picks a free port'),
+      readinessPath: z.string(),
+    })
+    .optional()
+    .describe('Set for a replica of a service: it gets PORT, and the agent reports its endpoint and readiness'),
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 

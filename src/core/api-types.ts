@@ -106,7 +106,7 @@ const durationQuantity = z
 /** `node` (one node) or a node label key such as `rack` or `nvlink-domain`. */
 const topologyKey = z.string().min(1).max(253).regex(/^[a-z0-9A-Z]([-a-z0-9A-Z_./]*[a-z0-9A-Z])?$/, 'must be "node" or a node label key such as rack');
 
-const jobSpecFields = z.strictObject({
+export const jobSpecFields = z.strictObject({
   queue: nameSchema.optional().describe("Queue to charge; defaults to the team's queue"),
   gpus: z
     .number()
@@ -140,7 +140,7 @@ const jobSpecFields = z.strictObject({
 type JobSpecInput = Pick<z.infer<typeof jobSpecFields>, 'gpus' | 'gpuMemory' | 'gpuModel' | 'gpuModels'>;
 
 /** Rules across fields; each issue names the field to change. */
-function checkJobSpec(spec: JobSpecInput, ctx: z.RefinementCtx): void {
+export function checkJobSpec(spec: JobSpecInput, ctx: z.RefinementCtx): void {
   if (spec.gpuModel !== undefined && spec.gpuModels !== undefined)
     ctx.addIssue({ code: 'custom', path: ['gpuModels'], message: 'give gpuModel or gpuModels, not both' });
   if (spec.gpuMemory !== undefined && spec.gpus >= 1)
@@ -209,7 +209,7 @@ export const workloadSchema = z.object({
   name: z.string(),
   team: z.string(),
   queue: z.string(),
-  kind: z.literal('job'),
+  kind: z.enum(['job', 'service']).describe('service: one replica of a service, restarted when it ends'),
   state: z.enum(workloadStates),
   reason: z.string().nullable(),
   reasons: z.array(z.string()).describe('Why it waits, most relevant first (reason is the first)'),

@@ -17,4 +17,5 @@ export const idPrefixes = {
   workload: 'j',
   replica: 'r',
   token: 'k',
+  service: 's',
 } as const;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { nameSchema } from './names.js';
 import { queueSpecSchema, jobSpecSchema } from './api-types.js';
+import { serviceSpecSchema } from './service-types.js';
 import { fieldIssues } from './zod-issues.js';
 import type { FieldIssue } from './errors.js';
 
@@ -29,12 +30,20 @@ export const jobManifestSchema = z.strictObject({
   spec: jobSpecSchema,
 });
 
+export const serviceManifestSchema = z.strictObject({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('Service'),
+  metadata: teamScopedMetadataSchema,
+  spec: serviceSpecSchema,
+});
+
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 export type QueueManifest = z.infer<typeof queueManifestSchema>;
 export type JobManifest = z.infer<typeof jobManifestSchema>;
-export type Manifest = TeamManifest | QueueManifest | JobManifest;
+export type ServiceManifest = z.infer<typeof serviceManifestSchema>;
+export type Manifest = TeamManifest | QueueManifest | JobManifest | ServiceManifest;
 
-export const manifestKinds = { Team: teamManifestSchema, Queue: queueManifestSchema, Job: jobManifestSchema } as const;
+export const manifestKinds = { Team: teamManifestSchema, Queue: queueManifestSchema, Job: jobManifestSchema, Service: serviceManifestSchema } as const;
 
 export type ManifestParse = { ok: true; manifest: Manifest } | { ok: false; issues: FieldIssue[] };
 

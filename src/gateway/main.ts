@@ -6,21 +6,34 @@ import { createGatewayMetrics } from './metrics.js';
 import { GatewayProxy } from './proxy.js';
 import { RoutingTable, type RoutingTableSnapshot } from './routing-table.js';
 import { createStrategy, type StrategyName } from './strategies.js';
+import { ApiKeyVerifier } from './api-keys.js';
+import { ServiceFeed } from './service-feed.js';
+import { RateLimiter, type RateLimits } from './rate-limits.js';
 
 export { staticTable, type RoutingTableSnapshot, type ModelRoute, type ModelVersionRoute, type ReplicaEndpoint } from './routing-table.js';
 export { strategyNames, type StrategyName } from './strategies.js';
+export { loadRateLimits, type RateLimits } from './rate-limits.js';
 
 export interface GatewayOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  table: RoutingTableSnapshot;
+  /** The starting table; with `server`, the server's services replace it. */
+  table?: RoutingTableSnapshot;
+  /**
+   * Feed the table from this gpufleet server's services (polled every `refreshMs`, default 1000)
+   * and check callers' API keys against it (the team comes from the key). The token must be able
+   * to list every service (an admin token).
+   */
+  server?: { url: string; token: string; refreshMs?: number };
   strategy?: StrategyName;
   /** Prefix affinity's valve: leave the affine replica when its outstanding > least + bound (default 4). */
   loadBound?: number;
   /** Characters of the rendered prompt that form the affinity key (default 1024). */
   prefixChars?: number;
-  /** Request header naming the team for metrics (default `x-gpufleet-team`). */
+  /** Requests and tokens per minute, per team (docs/gateway.md); no limits when absent. */
+  rateLimits?: RateLimits;
+  /** Request header naming the team for metrics when there is no server to check keys (default `x-gpufleet-team`). */
   teamHeader?: string;
   logLevel?: string;
   logger?: Logger;
@@ -41,7 +54,13 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ name: 'gateway', level: options.logLevel });
   const metrics = createGatewayMetrics();
-  let table = new RoutingTable(options.table);
+  let table = new RoutingTable({ models: [] });
+  const useTable = (next: RoutingTableSnapshot): void => {
+    table = new RoutingTable(next);
+    metrics.replicas.reset();
+    for (const m of next.models) for (const v of m.versions) metrics.replicas.set({ model: m.model, version: v.version }, v.replicas.length);
+  };
+  useTable(options.table ?? { models: [] });
   const proxy = new GatewayProxy({
     getTable: () => table,
     strategy: createStrategy(options.strategy ?? 'least-outstanding', { loadBound: options.loadBound ?? 4 }),
@@ -49,27 +68,32 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     prefixChars: options.prefixChars ?? 1024,
     teamHeader: (options.teamHeader ?? 'x-gpufleet-team').toLowerCase(),
+    ...(options.server ? { authenticate: new ApiKeyVerifier({ serverUrl: options.server.url }).verify } : {}),
+    ...(options.rateLimits ? { limiter: new RateLimiter(options.rateLimits) } : {}),
   });
+  const feed = options.server
+    ? new ServiceFeed({ serverUrl: options.server.url, token: options.server.token, intervalMs: options.server.refreshMs, logger, onTable: useTable })
+    : undefined;
   const server: Server = createServer({ keepAliveTimeout: 65_000, noDelay: true }, (req, res) => proxy.handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
   });
+  await feed?.start();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, strategy: options.strategy ?? 'least-outstanding', models: table.models() }, 'gateway listening');
+  logger.info({ url, strategy: options.strategy ?? 'least-outstanding', models: table.models(), server: options.server?.url }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
   return {
     url,
-    setTable(next) {
-      table = new RoutingTable(next);
-    },
+    setTable: useTable,
     load: () => proxy.load(),
     registry: metrics.registry,
     close() {
       closing ??= (async () => {
+        await feed?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await proxy.drain();

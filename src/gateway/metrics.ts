@@ -1,4 +1,4 @@
-import { Counter, Histogram, createRegistry, type Registry } from '../observe/metrics.js';
+import { Counter, Gauge, Histogram, createRegistry, type Registry } from '../observe/metrics.js';
 
 const ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
 const interTokenBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10];
@@ -19,6 +19,7 @@ export interface GatewayMetrics {
   interToken: Histogram<'model' | 'version' | 'team'>;
   tokensIn: Counter<'model' | 'version' | 'team'>;
   tokensOut: Counter<'model' | 'version' | 'team'>;
+  replicas: Gauge<'model' | 'version'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -33,6 +34,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     interToken: new Histogram({ name: 'gpufleet_gateway_inter_token_latency_seconds', help: 'Time between streamed tokens as the gateway forwards them.', labelNames, buckets: interTokenBuckets, registers: [registry] }),
     tokensIn: new Counter({ name: 'gpufleet_gateway_prompt_tokens_total', help: 'Prompt tokens, from the upstream usage.', labelNames, registers: [registry] }),
     tokensOut: new Counter({ name: 'gpufleet_gateway_generation_tokens_total', help: 'Output tokens: usage when reported, else streamed token events.', labelNames, registers: [registry] }),
+    replicas: new Gauge({ name: 'gpufleet_gateway_replicas', help: 'Replicas in the routing table, by model and version.', labelNames: ['model', 'version'], registers: [registry] }),
   };
 }
 
@@ -113,8 +115,8 @@ export class StreamWatcher {
     }
   }
 
-  /** At the end of a complete response. */
-  finish(): void {
+  /** At the end of a complete response; returns the tokens it counted (prompt plus output), for rate limits. */
+  finish(): number {
     if (this.json !== undefined && this.jsonBytes > 0) {
       const body = this.json.length === 1 ? this.json[0]!.toString('utf8') : Buffer.concat(this.json).toString('utf8');
       if (body.includes('"usage"')) this.readUsage(body);
@@ -122,6 +124,7 @@ export class StreamWatcher {
     if (this.promptTokens !== undefined) this.metrics.tokensIn.inc(this.labels, this.promptTokens);
     const out = this.completionTokens ?? (this.sse ? this.events : undefined);
     if (out !== undefined && out > 0) this.metrics.tokensOut.inc(this.labels, out);
+    return (this.promptTokens ?? 0) + (out ?? 0);
   }
 }
 

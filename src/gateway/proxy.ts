@@ -4,6 +4,7 @@ import { prometheusContentType } from '../observe/metrics.js';
 import { StreamWatcher, type GatewayMetrics, type RequestLabels } from './metrics.js';
 import type { ResolvedModel, RoutedReplica, RoutingTable } from './routing-table.js';
 import { promptPrefix, VersionPicker, type Strategy } from './strategies.js';
+import type { RateLimiter } from './rate-limits.js';
 
 const maxBodyBytes = 16 * 1024 * 1024;
 const inferenceRoutes = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
@@ -17,9 +18,15 @@ export interface ProxyOptions {
   logger: Logger;
   /** Characters of the rendered prompt hashed for prefix affinity. */
   prefixChars: number;
-  /** Header naming the caller's team for the metrics' `team` label. */
+  /** Header naming the caller's team for the metrics' `team` label, when there are no API keys. */
   teamHeader: string;
+  /** API keys: the caller's team comes from its key, and its Authorization header stays here. */
+  authenticate?: (authorization: string | undefined) => Promise<AuthVerdict>;
+  /** Requests and tokens per minute per team; none when absent. */
+  limiter?: RateLimiter;
 }
+
+export type AuthVerdict = { ok: true; team: string } | { ok: false; status: 401 | 503; message: string };
 
 /** The OpenAI routes: body read once, a replica picked, the upstream answer piped through as it comes. */
 export class GatewayProxy {
@@ -56,12 +63,14 @@ export class GatewayProxy {
       res.once('close', () => {
         if (--this.inFlight === 0) this.idle?.();
       });
-      this.readBody(req, res, (body) => this.route(req, res, body, path));
+      this.readBody(req, res, (body) => this.withTeam(req, res, (team) => this.route(req, res, body, path, team)));
       return;
     }
     if (req.method === 'GET' && path === '/v1/models') {
-      const table = this.options.getTable();
-      sendJson(res, 200, { object: 'list', data: table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: 'gpufleet' })) });
+      this.withTeam(req, res, () => {
+        const table = this.options.getTable();
+        sendJson(res, 200, { object: 'list', data: table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: 'gpufleet' })) });
+      });
       return;
     }
     if (req.method === 'GET' && path === '/health') {
@@ -101,7 +110,24 @@ export class GatewayProxy {
     req.on('error', () => res.destroy());
   }
 
-  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string): void {
+  /** The caller's team: from its API key when keys are checked (refused: 401), else from the team header. */
+  private withTeam(req: IncomingMessage, res: ServerResponse, then: (team: string) => void): void {
+    const { authenticate } = this.options;
+    if (!authenticate) {
+      const header = req.headers[this.options.teamHeader];
+      then(typeof header === 'string' && header !== '' ? header : 'none');
+      return;
+    }
+    authenticate(req.headers.authorization).then(
+      (verdict) => {
+        if (verdict.ok) then(verdict.team);
+        else sendJson(res, verdict.status, openAiError(verdict.message, verdict.status === 401 ? 'invalid_request_error' : 'service_unavailable', null, verdict.status === 401 ? 'invalid_api_key' : 'auth_unavailable'));
+      },
+      () => sendJson(res, 503, openAiError('cannot check the API key now', 'service_unavailable', null, 'auth_unavailable')),
+    );
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string, team: string): void {
     const started = performance.now();
     let parsed: unknown;
     try {
@@ -116,11 +142,18 @@ export class GatewayProxy {
       return;
     }
     const route = this.options.getTable().lookup(model);
-    const teamHeader = req.headers[this.options.teamHeader];
-    const team = typeof teamHeader === 'string' && teamHeader !== '' ? teamHeader : 'none';
     if (route === undefined) {
       this.options.metrics.requests.inc({ model: 'unknown', version: 'none', team, status: '404' });
       sendJson(res, 404, openAiError(`The model \`${model}\` does not exist.`, 'invalid_request_error', 'model', 'model_not_found'));
+      return;
+    }
+    const admission = this.options.limiter?.admit(team);
+    if (admission && !admission.ok) {
+      const version = route.versions[0]?.version ?? 'none';
+      this.options.metrics.requests.inc({ model, version, team, status: '429' });
+      this.options.metrics.errors.inc({ model, version, team, reason: 'rate_limited' });
+      const message = `team ${team} is over its ${admission.limit} per minute; retry in ${admission.retryAfterSeconds} s`;
+      sendJson(res, 429, openAiError(message, admission.limit, null, 'rate_limit_exceeded'), { 'retry-after': String(admission.retryAfterSeconds) });
       return;
     }
     const stream = (parsed as { stream?: unknown }).stream === true;
@@ -167,6 +200,8 @@ export class GatewayProxy {
   ): void {
     const { metrics } = this.options;
     const headers = forwardHeaders(req.headers);
+    // The caller's gpufleet key is for this gateway, not for the model server.
+    if (this.options.authenticate) delete headers.authorization;
     headers['content-length'] = body.length;
     this.outstanding.set(replica.id, this.outstandingOf(replica.id) + 1);
     let released = false;
@@ -194,7 +229,8 @@ export class GatewayProxy {
         up.on('end', () => {
           release();
           res.end();
-          watcher.finish();
+          const used = watcher.finish();
+          this.options.limiter?.charge(labels.team, used);
           metrics.requests.inc({ ...labels, status: String(status) });
           if (status >= 500) metrics.errors.inc({ ...labels, reason: `upstream_${status}` });
         });
@@ -238,9 +274,9 @@ export function openAiError(message: string, type: string, param: string | null,
   return { error: { message, type, param, code } };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

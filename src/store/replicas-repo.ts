@@ -109,6 +109,8 @@ export function updateReplicaAt(
     message?: string | null;
     started_at?: Date;
     finished_at?: Date;
+    endpoint?: string | null;
+    ready?: boolean;
   },
 ): Promise<ReplicaRow | undefined> {
   return db

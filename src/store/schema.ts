@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Quota } from '../core/api-types.js';
+import type { ServiceSpec } from '../core/service-types.js';
 import type { WorkloadState } from '../core/workload-state.js';
 import type { ReplicaState } from '../core/replica-state.js';
 import type { NodeState } from '../core/node-state.js';
@@ -60,6 +61,16 @@ export interface WorkloadSpecJson {
   env: Record<string, string>;
   workdir: string | null;
   gracePeriodSeconds: number;
+  /** A service's replica: what the agent needs to give it a port and probe it. */
+  service?: ServiceReplicaSpec;
+}
+
+export interface ServiceReplicaSpec {
+  model: string;
+  version: string;
+  /** Null: the agent picks a free port. */
+  port: number | null;
+  readinessPath: string;
 }
 
 export interface WorkloadsTable {
@@ -90,6 +101,10 @@ export interface WorkloadsTable {
   topology_preferred: ColumnType<string | null, string | null | undefined, string | null>;
   time_limit_seconds: ColumnType<number | null, number | null | undefined, number | null>;
   preempted_for: ColumnType<string | null, string | null | undefined, string | null>;
+  service_id: ColumnType<string | null, string | null | undefined, string | null>;
+  service_index: ColumnType<number | null, number | null | undefined, number | null>;
+  restarts: ColumnType<number, number | undefined, number>;
+  restart_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Why it waits, most relevant first; `reason` is the first. */
   reasons: ColumnType<string[], string | undefined, string>;
   exit_code: number | null;
@@ -115,6 +130,9 @@ export interface ReplicasTable {
   gpu_memory_mib: ColumnType<number | null, number | null | undefined, number | null>;
   cpus: ColumnType<number, number | undefined, number>;
   memory_mib: ColumnType<number, number | undefined, number>;
+  /** Where a service replica listens (`http://host:port`), as its agent reports. */
+  endpoint: ColumnType<string | null, string | null | undefined, string | null>;
+  ready: ColumnType<boolean, boolean | undefined, boolean>;
   exit_code: number | null;
   message: string | null;
   version: Generated<number>;
@@ -122,6 +140,21 @@ export interface ReplicasTable {
   updated_at: UpdatedAt;
   started_at: Date | null;
   finished_at: Date | null;
+}
+
+export interface ServicesTable {
+  id: string;
+  name: string;
+  team_id: string;
+  queue_id: string;
+  model: string;
+  model_version: string;
+  replicas: number;
+  spec: Json<ServiceSpec>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface LogChunksTable {
@@ -171,6 +204,7 @@ export interface Database {
   gpus: GpusTable;
   workloads: WorkloadsTable;
   replicas: ReplicasTable;
+  services: ServicesTable;
   log_chunks: LogChunksTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
@@ -185,5 +219,6 @@ export type WorkloadRow = Selectable<WorkloadsTable>;
 export type NewWorkload = Insertable<WorkloadsTable>;
 export type WorkloadUpdate = Updateable<WorkloadsTable>;
 export type ReplicaRow = Selectable<ReplicasTable>;
+export type ServiceRow = Selectable<ServicesTable>;
 export type EventRow = Selectable<EventsTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;

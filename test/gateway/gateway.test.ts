@@ -56,6 +56,32 @@ describe('gateway', () => {
     expect(metrics).toMatch(/gpufleet_gateway_generation_tokens_total\{model="model-a",version="v1",team="none"[^}]*\} 6/);
   });
 
+  it('limits requests and tokens per minute per team: 429 with retry-after, other teams unaffected', async () => {
+    const a = await replica('model-a');
+    const gw = await gateway({
+      table: staticTable({ 'model-a': [a.url] }),
+      rateLimits: { teams: { slow: { requestsPerMinute: 2 }, thrifty: { tokensPerMinute: 6 } } },
+    });
+    const ask = (team: string) =>
+      fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-gpufleet-team': team },
+        body: JSON.stringify({ model: 'model-a', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }),
+      });
+    expect([(await ask('slow')).status, (await ask('slow')).status]).toEqual([200, 200]);
+    const limited = await ask('slow');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(29);
+    expect(((await limited.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
+    expect((await ask('other')).status).toBe(200);
+    // The first answer's prompt and output tokens (over 6) put the team in debt.
+    expect((await ask('thrifty')).status).toBe(200);
+    const broke = await ask('thrifty');
+    expect(broke.status).toBe(429);
+    expect(((await broke.json()) as { error: { type: string } }).error.type).toBe('tokens');
+    expect(await (await fetch(`${gw.url}/metrics`)).text()).toMatch(/gpufleet_gateway_errors_total\{model="model-a",version="v1",team="slow",reason="rate_limited"[^}]*\} 1/);
+  });
+
   it('answers an unknown model with an OpenAI-style 404, and 503 with no replica', async () => {
     const gw = await gateway({ table: { models: [{ model: 'empty', versions: [{ version: 'v1', weight: 1, replicas: [] }] }] } });
     const res = await post(`${gw.url}/v1/chat/completions`, { model: 'nope', messages: [{ role: 'user', content: 'hi' }] });

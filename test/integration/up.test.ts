@@ -17,10 +17,10 @@ describe('gpufleet up, then the CLI', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 60_000 });
 
   beforeAll(async () => {
-    // up puts the agent's metrics on the next port: find two free ones in a row.
-    port = await waitFor('two free ports', async () => {
+    // up puts the agent's metrics on the next port and the gateway on the one after: find three free ones in a row.
+    port = await waitFor('three free ports', async () => {
       const p = await freePort();
-      return (await portIsFree(p + 1)) ? p : undefined;
+      return (await portIsFree(p + 1)) && (await portIsFree(p + 2)) ? p : undefined;
     });
     up = spawn(process.execPath, [bin, 'up', '--port', String(port), '--simulate-gpus', '4xH100-80GB'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -61,9 +61,19 @@ describe('gpufleet up, then the CLI', () => {
     expect(again.stdout).not.toMatch(/updated/);
   });
 
-  it('serves metrics on the server and on the agent', async () => {
+  it('serves metrics on the server, the agent and the gateway', async () => {
     expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/gpufleet_scheduler_placements_total/);
     expect((await fetch(`http://127.0.0.1:${port + 1}/metrics`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port + 2}/metrics`)).status).toBe(200);
+  });
+
+  it('starts the gateway, which takes the saved admin token as an API key', async () => {
+    expect(output).toContain(`Gateway:  http://127.0.0.1:${port + 2}/v1`);
+    const token = /gfa_[A-Za-z0-9_-]+/.exec(output)![0];
+    const models = await fetch(`http://127.0.0.1:${port + 2}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
+    expect(models.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port + 2}/v1/models`)).status).toBe(401);
+    expect(cli('get', 'services').stderr).toMatch(/No services found/);
   });
 
   it('stops cleanly on Ctrl-C', async () => {

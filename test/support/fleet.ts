@@ -174,7 +174,7 @@ export class AgentProcess {
 
   async start(): Promise<this> {
     this.proc = launch(
-      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])],
+      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--advertise-address', '127.0.0.1', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])],
       { GPUFLEET_HOME: this.stateDir },
     );
     const proc = this.proc;
@@ -198,22 +198,22 @@ export class AgentProcess {
 
   /** Pids of the replica processes this agent started (from its state dir). */
   replicaPids(): number[] {
-    const dir = join(this.stateDir, 'replicas');
     let entries: string[] = [];
     try {
-      entries = readdirSync(dir);
+      entries = readdirSync(join(this.stateDir, 'replicas'));
     } catch {
       return [];
     }
-    return entries
-      .map((id) => {
-        try {
-          return Number(readFileSync(join(dir, id, 'pid'), 'utf8').trim());
-        } catch {
-          return NaN;
-        }
-      })
-      .filter((pid) => Number.isInteger(pid) && pid > 0);
+    return entries.map((id) => this.replicaPid(id)).filter((pid) => Number.isInteger(pid) && pid > 0);
+  }
+
+  /** The pid of one replica's process group leader; NaN when it has none (yet). */
+  replicaPid(replicaId: string): number {
+    try {
+      return Number(readFileSync(join(this.stateDir, 'replicas', replicaId, 'pid'), 'utf8').trim());
+    } catch {
+      return NaN;
+    }
   }
 
   /** Kills the agent and every process group it started; a test leaves nothing running. */
@@ -262,5 +262,39 @@ export async function readAllLogs(client: HttpClient, ref: string): Promise<stri
     text += page.entries.map((e) => e.data).join('');
     after = page.cursor;
     if (page.entries.length === 0) return text;
+  }
+}
+
+/** `gpufleet gateway` in front of a server, reading its services with the admin token. */
+export class GatewayProcess {
+  url = '';
+  private proc: Proc | undefined;
+
+  constructor(
+    private readonly server: ServerProcess,
+    private readonly args: string[] = [],
+  ) {}
+
+  async start(): Promise<this> {
+    const port = await freePort();
+    const home = tempDir('gateway');
+    this.proc = launch(['gateway', '--port', String(port), '--log-level', 'warn', ...this.args], { GPUFLEET_HOME: home, GPUFLEET_URL: this.server.url, GPUFLEET_TOKEN: this.server.adminToken });
+    this.url = `http://127.0.0.1:${port}`;
+    const proc = this.proc;
+    await killIfStartFails(proc, async () => {
+      await waitFor(`the gateway at ${this.url}`, async () => {
+        if (proc.child.exitCode !== null) throw new Error(`gateway exited with ${proc.child.exitCode}: ${proc.output()}`);
+        return (await fetch(`${this.url}/health`)).ok;
+      }, 30_000);
+    });
+    return this;
+  }
+
+  output(): string {
+    return this.proc?.output() ?? '';
+  }
+
+  stop(): Promise<void> {
+    return terminate(this.proc, 'SIGTERM');
   }
 }

@@ -20,6 +20,7 @@ interface AgentCommandOptions {
   label?: Record<string, string>;
   metricsPort: number;
   metricsHost: string;
+  advertiseAddress?: string;
   logLevel: string;
 }
 
@@ -48,6 +49,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--label <key=value>', 'node label (repeatable)', keyValue)
     .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (0: any free port)', port, 7071)
     .option('--metrics-host <host>', 'address of the /metrics endpoint', '127.0.0.1')
+    .option('--advertise-address <host>', "address at which this node's service replicas are reached (default: its first non-internal IPv4 address)")
     .addOption(logLevelOption())
     .action(async (options: AgentCommandOptions) => {
       const { runAgent } = await import('../../agent/main.js');
@@ -61,6 +63,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         labels: options.label ?? {},
         metricsHost: options.metricsHost,
         metricsPort: options.metricsPort,
+        advertiseAddress: options.advertiseAddress,
         logLevel: options.logLevel,
       });
       // Replicas keep running when the agent stops: a restarted agent adopts them.

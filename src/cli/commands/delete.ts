@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerDeleteService } from './services.js';
 
 export function registerDelete(program: Command, ctx: CliContext): void {
-  const del = program.command('delete').description('delete a team or a queue');
+  const del = program.command('delete').description('delete a team, a queue or a service');
   del
     .command('team')
     .description('delete a team; refused while it has queues or active jobs')
@@ -19,4 +20,5 @@ export function registerDelete(program: Command, ctx: CliContext): void {
       await (await ctx.client()).deleteQueue(name);
       ctx.stdout.write(`queue/${name} deleted\n`);
     });
+  registerDeleteService(del, ctx);
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Queue, Quota, Team } from '../../core/api-types.js';
 import type { CliContext } from '../context.js';
+import { registerGetServices } from './services.js';
 import { formatAge, outputOption, writeList, writeOne, type Column, type OutputFormat } from '../output.js';
 
 export function describeQuota(q: Quota): string {
@@ -36,7 +37,7 @@ export const queueColumns: Column<Queue>[] = [
 type GetOptions = { output: OutputFormat };
 
 export function registerGet(program: Command, ctx: CliContext): void {
-  const get = program.command('get').description('show teams or queues');
+  const get = program.command('get').description('show teams, queues or services');
   get
     .command('teams')
     .alias('team')
@@ -60,4 +61,5 @@ export function registerGet(program: Command, ctx: CliContext): void {
       if (name) writeOne(ctx, options.output, await client.getQueue(name), queueColumns);
       else writeList(ctx, options.output, await client.listQueues(), queueColumns, 'queues');
     });
+  registerGetServices(get, ctx);
 }

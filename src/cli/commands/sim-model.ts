@@ -7,7 +7,7 @@ import { shutdownOnSignals } from '../shutdown.js';
 
 interface SimModelCommandOptions {
   host: string;
-  port: number;
+  port?: number;
   model?: string;
   config?: string;
   logLevel: string;
@@ -34,7 +34,7 @@ export function registerSimModel(program: Command, ctx: CliContext): void {
     .command('sim-model')
     .description('run a simulated OpenAI-compatible model server (vLLM-style metrics, no GPU) for tests and benchmarks')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on', port, 8000)
+    .option('--port <port>', 'port to listen on (default: $PORT, which a service replica is given, else 8000)', port)
     .option('--model <name>', 'model name served (default: gpufleet-sim-8b)')
     .option('--config <file.yaml>', 'parameters file (see docs/sim-model.md); flags win over it')
     .option('--seed <n>', 'seed for generated text, embeddings and faults', wholeNumber)
@@ -72,7 +72,7 @@ export function registerSimModel(program: Command, ctx: CliContext): void {
       });
       const sim = await startSimModel({
         host: o.host,
-        port: o.port,
+        port: o.port ?? (ctx.env.PORT ? port(ctx.env.PORT) : 8000),
         config,
         logLevel: o.logLevel,
         onCrash: () => {

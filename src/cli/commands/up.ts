@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAgentJoinedMessage, type AgentJoinedMessage } from '../agent-ipc.js';
-import { configPath, gpufleetHome, readConfigFile, writeConfig } from '../config.js';
+import { configPath, gpufleetHome, loadConfig, readConfigFile, writeConfig } from '../config.js';
+import type { Gateway } from '../../gateway/main.js';
+import { createLogger, fileDestination } from '../../observe/logger.js';
 import type { CliContext, Writer } from '../context.js';
 import { CliError } from '../errors.js';
 import { binPath } from '../package-info.js';
@@ -20,6 +22,7 @@ interface UpOptions {
   simulateGpus?: string;
   agentName?: string;
   schedulerConfig?: string;
+  gatewayPort?: number;
 }
 
 const defaultSimulatedGpus = '8xH100-80GB';
@@ -35,6 +38,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--simulate-gpus <spec>', `simulate these GPUs (default: ${defaultSimulatedGpus}, only if no NVIDIA GPU is found)`, gpuSpec)
     .option('--agent-name <name>', "the agent's node name (default: the host name)", nodeName)
     .option('--scheduler-config <file>', 'YAML file of scheduler settings (default: $GPUFLEET_SCHEDULER_CONFIG)')
+    .option('--gateway-port <port>', 'port of the OpenAI-compatible gateway (default: the server port + 2)', port)
     .action(async (options: UpOptions) => {
       const home = gpufleetHome(ctx.env);
       const { startServer } = await import('../../control/main.js');
@@ -49,9 +53,11 @@ export function registerUp(program: Command, ctx: CliContext): void {
         schedulerConfigFile: options.schedulerConfig ?? (ctx.env.GPUFLEET_SCHEDULER_CONFIG || undefined),
       });
       let agent: ChildProcess | null = null;
+      let gateway: Gateway | null = null;
       let stopping: Promise<void> | null = null;
       const stopAll = (): Promise<void> =>
         (stopping ??= (async () => {
+          await gateway?.close();
           if (agent) await stopChild(agent);
           await server.close();
         })());
@@ -67,7 +73,8 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ctx.stderr.write(`The agent exited unexpectedly (${signal ?? `code ${code}`}); stopping the server.\n`);
           shutdown(1);
         });
-        ctx.stdout.write(summary(server.url, server.storeLocation, logFile, joined, options.simulateGpus !== undefined));
+        gateway = await startUpGateway(ctx, server.url, options.host, options.gatewayPort ?? options.port + 2, logFile);
+        ctx.stdout.write(summary(server.url, server.storeLocation, logFile, joined, options.simulateGpus !== undefined, gateway?.url ?? null));
       } catch (err) {
         // A Ctrl-C while starting also ends here; the signal handler then owns the exit.
         const interrupted = stopping !== null;
@@ -95,8 +102,23 @@ async function explainCredentials(ctx: CliContext, url: string, adminToken: stri
   else ctx.stdout.write(`Using the existing CLI config at ${path}.\n\n`);
 }
 
+/**
+ * The gateway runs in this process and reads the services with the CLI config's token (the admin
+ * token saved on the first start). Without one it is left out, with a note.
+ */
+async function startUpGateway(ctx: CliContext, serverUrl: string, host: string, gatewayPort: number, logFile: string): Promise<Gateway | null> {
+  const { token, url } = await loadConfig(ctx.env);
+  if (!token || url.replace(/\/+$/, '') !== serverUrl) {
+    ctx.stdout.write(`No token for ${serverUrl} in the CLI config: the gateway is not started (run gpufleet gateway once logged in).\n\n`);
+    return null;
+  }
+  const { startGateway } = await import('../../gateway/main.js');
+  return startGateway({ host, port: gatewayPort, server: { url: serverUrl, token }, logger: createLogger({ name: 'gateway', destination: fileDestination(logFile) }) });
+}
+
 function spawnAgent(ctx: CliContext, o: UpOptions & { serverUrl: string; home: string; joinToken: string }): ChildProcess {
-  const args = [binPath(), 'agent', '--server', o.serverUrl, '--state-dir', join(o.home, 'agent'), '--metrics-port', String(o.port + 1)];
+  // Service replicas are reached by the gateway in this process: on this machine.
+  const args = [binPath(), 'agent', '--server', o.serverUrl, '--state-dir', join(o.home, 'agent'), '--metrics-port', String(o.port + 1), '--advertise-address', '127.0.0.1'];
   args.push(...(o.simulateGpus ? ['--simulate-gpus', o.simulateGpus] : ['--simulate-gpus-if-none', defaultSimulatedGpus]));
   if (o.agentName) args.push('--name', o.agentName);
   args.push('--log-level', 'warn');
@@ -144,19 +166,20 @@ async function stopChild(child: ChildProcess): Promise<void> {
   }
 }
 
-function summary(url: string, storeLocation: string, logFile: string, agent: AgentJoinedMessage, simulationAsked: boolean): string {
+function summary(url: string, storeLocation: string, logFile: string, agent: AgentJoinedMessage, simulationAsked: boolean, gatewayUrl: string | null): string {
   const gpus = agent.gpus.length === 0 ? 'none' : describeGpus(agent.gpus);
   const why = simulationAsked ? 'as asked with --simulate-gpus' : 'no NVIDIA GPU was found on this machine';
   const gpuLine = agent.simulated
     ? `${gpus} on node ${agent.name}, SIMULATED (${why}): jobs run as ordinary processes with CUDA_VISIBLE_DEVICES set`
     : `${gpus} on node ${agent.name}`;
-  const metrics = [`${url}/metrics (server)`, ...(agent.metricsUrl ? [`${agent.metricsUrl} (agent)`] : [])].join(', ');
+  const metrics = [`${url}/metrics (server)`, ...(agent.metricsUrl ? [`${agent.metricsUrl} (agent)`] : []), ...(gatewayUrl ? [`${gatewayUrl}/metrics (gateway)`] : [])].join(', ');
   return [
     '',
     'gpufleet is up.',
     '',
     `  Server:   ${url}`,
     `  Console:  ${url}/`,
+    ...(gatewayUrl ? [`  Gateway:  ${gatewayUrl}/v1 (OpenAI-compatible; API keys are gpufleet tokens)`] : []),
     `  Metrics:  ${metrics}`,
     `  Data:     ${storeLocation}`,
     `  Logs:     ${logFile}`,

@@ -67,7 +67,8 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
         }),
       ),
       running: await runningWorkloads(db, placed, active),
-      pending: pending.map((w): PendingWorkload => workloadBase(w)),
+      // A service replica that ended sits out its restart backoff before it competes again.
+      pending: pending.filter((w) => w.restart_at === null || w.restart_at <= now).map((w): PendingWorkload => workloadBase(w)),
     },
     pendingRows: new Map(pending.map((w) => [w.id, w])),
     placedGenerations: new Map(placed.map((w) => [w.id, w.generation])),

@@ -118,6 +118,7 @@ export class NodeService {
         replicas: r.replicas,
         gpuFraction: r.gpu_fraction,
         gpuMemoryMiB: r.gpu_memory_mib,
+        ...(r.spec.service ? { service: r.spec.service } : {}),
       })),
     };
   }

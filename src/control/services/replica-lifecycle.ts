@@ -7,6 +7,7 @@ import { bumpAssignmentRevision } from '../../store/nodes-repo.js';
 import { insertEvents, type NewEvent } from '../../store/events-repo.js';
 import type { Db } from '../../store/db.js';
 import type { ReplicaRow, WorkloadRow } from '../../store/schema.js';
+import { restartServiceReplica } from './service-restarts.js';
 
 export interface LifecycleOutcome {
   /** Workloads that reached a final state, with it. */
@@ -58,7 +59,11 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
   for (const report of reports) {
     const replica = replicas.get(report.replicaId);
     if (!replica || replica.node_id !== nodeId || replica.generation !== report.generation) continue;
-    if (replica.state === report.state || !canTransitionReplica(replica.state, report.state)) continue;
+    const serving = servingPatch(replica, report);
+    if (replica.state === report.state || !canTransitionReplica(replica.state, report.state)) {
+      if (serving) await updateReplicaAt(tx, replica.id, replica.version, serving);
+      continue;
+    }
     const final = !isActiveReplicaState(report.state);
     // A process may start and end between two reports; then the server first hears of it at its end.
     const startedNow = replica.started_at === null && (report.state === 'running' || report.state === 'succeeded' || report.state === 'failed');
@@ -66,6 +71,7 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
       state: report.state,
       exit_code: report.exitCode,
       message: report.message,
+      ...serving,
       ...(startedNow ? { started_at: now } : {}),
       ...(final ? { finished_at: now } : {}),
     });
@@ -81,6 +87,11 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
     const gang = (await listReplicasOfWorkloads(tx, [workload.id])).filter((r) => r.generation === workload.generation);
     const next = workloadStateAfter(report, workload, gang);
     if (next === null || !canTransitionWorkload(workload.state, next)) continue;
+    if (workload.kind === 'service' && next !== 'running') {
+      const restarted = await restartServiceReplica(tx, workload, updated, report, now);
+      if (restarted) events.push({ actor: `node:${nodeId}`, kind: 'workload.restarting', targetKind: 'workload', targetId: workload.id, message: `${workload.name} ${restarted.reason}` });
+      continue;
+    }
     const what = gang.length > 1 ? `replica ${replica.replica_index} ` : '';
     const reason =
       next === 'running' || next === 'succeeded'
@@ -106,6 +117,13 @@ export async function applyReplicaReports(tx: Db, nodeId: string, reports: Repli
   }
   await insertEvents(tx, events);
   return outcome;
+}
+
+/** What a report changes of where a service replica listens and whether it is ready; null when nothing. */
+function servingPatch(replica: ReplicaRow, report: ReplicaReport): { endpoint: string | null; ready: boolean } | null {
+  if (report.endpoint === undefined) return null;
+  const ready = report.state === 'running' && report.ready === true;
+  return report.endpoint === replica.endpoint && ready === replica.ready ? null : { endpoint: report.endpoint, ready };
 }
 
 /**

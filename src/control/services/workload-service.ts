@@ -16,6 +16,7 @@ import type { WorkloadRow } from '../../store/schema.js';
 import type { ControlContext } from '../context.js';
 import { canAccessTeam, type UserPrincipal } from '../http/principal.js';
 import { workloadView } from '../views.js';
+import { pendingWorkloadRow } from './workload-rows.js';
 import { topics } from '../wakeups.js';
 
 const idPattern = new RegExp(`^${idPrefixes.workload}-[0-9a-z]{10}$`);
@@ -23,7 +24,7 @@ const idPattern = new RegExp(`^${idPrefixes.workload}-[0-9a-z]{10}$`);
 export class WorkloadService {
   constructor(private readonly ctx: ControlContext) {}
 
-  private async resolveTeam(db: Db, user: UserPrincipal, teamName: string | undefined) {
+  async resolveTeam(db: Db, user: UserPrincipal, teamName: string | undefined) {
     if (user.role !== 'admin') {
       if (teamName !== undefined && teamName !== user.teamName)
         throw new ApiError('forbidden', `your token belongs to team ${user.teamName}; it cannot act for team ${teamName}`);
@@ -38,7 +39,7 @@ export class WorkloadService {
   }
 
   /** The queue named, else the team's queue called `default`, else its only queue. */
-  private async resolveQueue(db: Db, team: { id: string; name: string }, queueName: string | undefined) {
+  async resolveQueue(db: Db, team: { id: string; name: string }, queueName: string | undefined) {
     if (queueName !== undefined) {
       const queue = await getQueueByName(db, queueName);
       if (!queue) throw new ApiError('unprocessable', `queue ${queueName} does not exist`, { issues: [{ path: 'queue', message: 'no such queue' }] });
@@ -64,34 +65,17 @@ export class WorkloadService {
     let row: WorkloadRow;
     try {
       row = await inTransaction(db, async (tx) => {
-        const inserted = await insertWorkload(tx, {
-          id: newId(idPrefixes.workload),
-          name,
-          team_id: team.id,
-          queue_id: queue.id,
-          state: 'pending',
-          reason: 'waiting for the scheduler',
-          priority: req.priority,
-          gpus: req.gpus,
-          gpu_model: req.gpuModels?.length === 1 ? req.gpuModels[0]! : null,
-          gpu_models: req.gpuModels === null ? null : JSON.stringify(req.gpuModels),
-          gpu_fraction: req.gpuFraction,
-          gpu_memory_mib: req.gpuMemoryMiB,
-          cpus: req.cpus,
-          memory_mib: req.memoryMiB,
-          replicas: req.replicas,
-          priority_class: req.priorityClass,
-          preemptible: req.preemptible,
-          topology_required: req.topology.required,
-          topology_preferred: req.topology.preferred,
-          time_limit_seconds: req.timeLimitSeconds,
-          reasons: JSON.stringify(['waiting for the scheduler']),
-          spec: JSON.stringify({ command: input.command, env: input.env, workdir: input.workdir ?? null, gracePeriodSeconds: input.gracePeriodSeconds }),
-          exit_code: null,
-          admitted_at: null,
-          started_at: null,
-          finished_at: null,
-        });
+        const inserted = await insertWorkload(
+          tx,
+          pendingWorkloadRow({
+            id: newId(idPrefixes.workload),
+            name,
+            teamId: team.id,
+            queueId: queue.id,
+            request: req,
+            spec: { command: input.command, env: input.env, workdir: input.workdir ?? null, gracePeriodSeconds: input.gracePeriodSeconds },
+          }),
+        );
         await insertEvents(tx, [
           { actor: user.name, kind: 'workload.submitted', targetKind: 'workload', targetId: inserted.id, message: `${name} submitted to queue ${queue.name}` },
         ]);
@@ -201,6 +185,7 @@ export class WorkloadService {
     const nodes = await inTransaction(this.ctx.db, async (tx) => {
       const row = await this.find(tx, user, ref, teamName);
       if (isTerminalWorkloadState(row.state)) throw new ApiError('invalid_state', `workload ${row.name} is already finished (${row.state})`);
+      if (row.service_id !== null) throw new ApiError('invalid_state', `${row.name} is a replica of a service; scale or delete the service instead`);
       assertWorkloadTransition(row.state, 'cancelled');
       const now = this.ctx.now();
       const updated = await updateWorkloadAt(tx, row.id, row.version, { state: 'cancelled', reason: `cancelled by ${user.name}`, finished_at: now });

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { nameSchema } from '../../core/names.js';
+import { applyResultSchema } from '../../core/api-types.js';
+import { serviceEndpointSchema, servicePutSchema, serviceSchema } from '../../core/service-types.js';
+import type { ServingService } from '../services/serving-service.js';
+import { requireUser } from './principal.js';
+import { route, type RouteDef } from './routes.js';
+
+const nameParams = z.strictObject({ name: nameSchema });
+const teamQuery = z.strictObject({ team: nameSchema.optional() });
+
+/** Services and their endpoints: what `apply` writes and what the gateway reads (docs/services.md). */
+export function serviceRoutes(serving: ServingService): RouteDef[] {
+  return [
+    route({
+      method: 'PUT', path: '/v1/services/:name', summary: 'Create or update a service (model server replicas behind the gateway)', tag: 'services', auth: 'user',
+      params: nameParams, body: servicePutSchema, response: applyResultSchema.extend({ service: serviceSchema }),
+      handler: async ({ principal, params, body }) => serving.put(requireUser(principal), params.name, body),
+    }),
+    route({
+      method: 'GET', path: '/v1/services', summary: 'List services with their ready endpoints (the gateway’s routing table)', tag: 'services', auth: 'user',
+      response: z.object({ items: z.array(serviceSchema) }),
+      handler: async ({ principal }) => ({ items: await serving.list(requireUser(principal)) }),
+    }),
+    route({
+      method: 'GET', path: '/v1/services/:name', summary: 'Get a service', tag: 'services', auth: 'user', params: nameParams, query: teamQuery, response: serviceSchema,
+      handler: async ({ principal, params, query }) => serving.get(requireUser(principal), params.name, query.team),
+    }),
+    route({
+      method: 'GET', path: '/v1/services/:name/endpoints', summary: 'The ready replicas of a service: model, version and URL', tag: 'services', auth: 'user',
+      params: nameParams, query: teamQuery, response: z.object({ items: z.array(serviceEndpointSchema) }),
+      handler: async ({ principal, params, query }) => ({ items: (await serving.get(requireUser(principal), params.name, query.team)).endpoints }),
+    }),
+    route({
+      method: 'DELETE', path: '/v1/services/:name', summary: 'Delete a service; its replicas get SIGTERM, then SIGKILL', tag: 'services', auth: 'user', params: nameParams, query: teamQuery, status: 204,
+      handler: async ({ principal, params, query }) => serving.delete(requireUser(principal), params.name, query.team),
+    }),
+  ];
+}
