@@ -1,7 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FleetState } from './fleet.js';
 import { FragmentationScorer, fragmentationScorer, scorerFor } from './fragmentation-scorer.js';
 import { bucketScorer, Placer, type PlacementScorer } from './placement.js';
+import { schedule } from './schedule.js';
+import { arbSchedulerInput } from './testing/arbitraries.js';
+import { checkPlanDetailed, describeInput, describePlan } from './testing/check-plan.js';
 import { job } from './testing/fixtures.js';
 import { defaultSchedulerConfig, type PendingWorkload, type PlacementPolicy, type ReplicaRequest, type SnapshotNode } from './types.js';
 
@@ -101,5 +105,22 @@ describe('FragmentationScorer', () => {
     const snapshot = { pending: [], running: [] };
     expect(scorerFor(defaultSchedulerConfig, snapshot)).toBe(bucketScorer);
     expect(scorerFor({ ...defaultSchedulerConfig, placement: { default: 'binpack', pools: { shared: 'fragmentation' } } }, snapshot)).toBeInstanceOf(FragmentationScorer);
+  });
+});
+
+describe("the scheduler with 'fragmentation' placement", () => {
+  it('keeps every invariant the scheduler promises (property, on the random fleets of the scheduler properties)', () => {
+    fc.assert(
+      fc.property(arbSchedulerInput, fc.boolean(), (input, everywhere) => {
+        // Fragmentation as the default, and either everywhere or beside the pools' bin-pack and spread.
+        const pools = everywhere ? {} : input.config.placement.pools;
+        const config = { ...input.config, placement: { default: 'fragmentation' as const, pools } };
+        const snapshot = structuredClone(input.snapshot);
+        const plan = schedule(snapshot, config, input.now, scorerFor(config, snapshot));
+        const found = checkPlanDetailed(input.snapshot, config, input.now, plan);
+        if (found.length > 0) throw new Error(`${found.map((v) => `${v.rule}: ${v.message}`).join('\n')}\ninput:\n${describeInput(input.snapshot, config, input.now)}\nplan:\n${describePlan(input.snapshot, plan)}`);
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 200) },
+    );
   });
 });

@@ -6,7 +6,8 @@ import { WorkloadMix } from './workload-mix.js';
 
 /**
  * The shapes of the mix that may use one GPU model, as flat arrays: the fragmentation sum is the
- * hot path of a cache miss. Weights are shares of the mix's GPU demand.
+ * hot path of a cache miss. Weights are shares of the mix, a replica counted once per GPU it asks
+ * (a share as one).
  */
 interface ModelTable {
   /** Weight of the shapes that can never use this model (they accept other models, or ask a share over one GPU): every free GPU is lost to them. */
@@ -40,8 +41,10 @@ const CACHE_LIMIT = 1 << 20;
  * is the free GPU the shape cannot use there: all of it when the shape cannot start there at all
  * (model, cores, memory, or GPUs), else the free part of each GPU too small for the shape's share
  * (for whole GPUs, of each partly used GPU). A node's fragmentation is that amount averaged over the
- * mix of shapes the scheduler has seen (`WorkloadMix`), each weighted by the GPUs it asks for: a
- * blocked 8-GPU shape strands eight times what a blocked 1-GPU one does. A replica goes to the
+ * mix of shapes the scheduler has seen (`WorkloadMix`), each weighted by how many replicas of it
+ * were seen times the GPUs each asks (a share as one GPU): a blocked 8-GPU shape strands eight
+ * times what a blocked 1-GPU one does, and a blocked share turns away a replica just as a blocked
+ * 1-GPU one does. A replica goes to the
  * model, node and (for a share) GPU where it increases fragmentation least. Ties go to the node
  * with the least GPU, then cores, free (best fit), then to the first node by name, so a plan depends
  * only on its snapshot. Nodes of other policies are offered after, as `bucketScorer` orders them.
@@ -55,6 +58,9 @@ export class FragmentationScorer implements PlacementScorer {
   private fleet: FleetState | null = null;
   private mixVersion = -1;
   private readonly tables = new Map<string, ModelTable>();
+  /** The most cores and GPUs of one node in the fleet: the scale of the tie-break. */
+  private largestCores = 1;
+  private largestGpus = 1;
   /** Node ordinal → its state class and its free GPU (the tie-break), valid while the node's version is `classVersion − 1`. */
   private nodeClass = new Int32Array(0);
   private nodeFree = new Float64Array(0);
@@ -137,6 +143,8 @@ export class FragmentationScorer implements PlacementScorer {
     if ((fleet !== null && fleet !== this.fleet) || this.classIds.size > CACHE_LIMIT || this.requestIds.size > CACHE_LIMIT) {
       this.fleet = fleet ?? this.fleet;
       const nodes = this.fleet?.nodes.length ?? 0;
+      this.largestCores = Math.max(1, ...(this.fleet?.nodes.map((n) => n.source.cpus) ?? []));
+      this.largestGpus = Math.max(1, ...(this.fleet?.nodes.map((n) => n.gpus.length) ?? []));
       this.nodeClass = new Int32Array(nodes);
       this.nodeFree = new Float64Array(nodes);
       this.classVersion = new Float64Array(nodes);
@@ -179,11 +187,19 @@ export class FragmentationScorer implements PlacementScorer {
   /** Below 0 when node a (with its change in fragmentation) goes before node b. */
   private better(a: NodeState, deltaA: number, b: NodeState, deltaB: number): number {
     if (Math.abs(deltaA - deltaB) > TIE) return deltaA - deltaB;
-    const freeA = this.nodeFree[a.ordinal]!;
-    const freeB = this.nodeFree[b.ordinal]!;
-    if (Math.abs(freeA - freeB) > EPSILON) return freeA - freeB;
-    if (a.cpuFree !== b.cpuFree) return a.cpuFree - b.cpuFree;
+    const leftA = this.left(a);
+    const leftB = this.left(b);
+    if (Math.abs(leftA - leftB) > TIE) return leftA - leftB;
     return a.ordinal - b.ordinal;
+  }
+
+  /**
+   * The tie-break, best fit: what the node has free, cores and GPUs weighted alike, each as a share
+   * of the largest node's (a node that does not report cores counts them all free).
+   */
+  private left(node: NodeState): number {
+    const cores = Number.isFinite(node.cpuFree) ? node.cpuFree / this.largestCores : 1;
+    return 0.5 * cores + 0.5 * (this.nodeFree[node.ordinal]! / this.largestGpus);
   }
 
   /** The best node first without sorting: the placer usually takes it; the rest are sorted only when it does not. */
@@ -283,7 +299,7 @@ export class FragmentationScorer implements PlacementScorer {
     for (const { request, gpuModels, count } of this.mix.all) {
       if (!asksForGpus(request)) continue;
       const share = isFractional(request) ? gpuShare(request, memoryOfGpu) : 1;
-      const weight = count * (isFractional(request) ? Math.min(share, 1) : request.gpus);
+      const weight = count * (isFractional(request) ? 1 : request.gpus);
       total += weight;
       if ((gpuModels !== null && !gpuModels.includes(model)) || share > 1 + EPSILON) lost += weight;
       else rows.push({ whole: isFractional(request) ? 0 : request.gpus, share, cpus: request.cpus, memoryMiB: request.memoryMiB, weight });
