@@ -8,7 +8,7 @@ export interface Shape {
 }
 
 /** Re-read the mix once it has grown by this share since it was last read. */
-const GROWTH_TO_REREAD = 0.1;
+const GROWTH_TO_REREAD = 0.25;
 
 /**
  * The mix of replica shapes the scheduler sees, pending and running: what a fragmentation-aware
@@ -19,7 +19,7 @@ export class WorkloadMix {
   private readonly shapes = new Map<string, Shape>();
   total = 0;
   /**
-   * Changes when the mix changed enough to be read again (10 % more replicas than when last read): a
+   * Changes when the mix changed enough to be read again (a quarter more replicas than when last read): a
    * scorer caches what it derived from the mix until then, so a mix growing by one replica at a
    * time does not throw the caches away each time.
    */
