@@ -10,7 +10,7 @@ import { defaultSchedulerConfig, type SchedulerConfig } from '../scheduler/types
  * parsed once at start-up: a typo stops the server with the field named instead of scheduling
  * with a silent default.
  */
-const placementPolicy = z.enum(['binpack', 'spread']);
+const placementPolicy = z.enum(['binpack', 'spread', 'fragmentation']);
 const durationMs = z
   .union([z.string(), z.number()])
   .refine((v) => parseDurationSeconds(v) !== null, 'must be a duration such as 24h or 90m, or a number of seconds')

@@ -44,6 +44,8 @@ export class NodeState {
   ordinal = 0;
   /** Starts as the snapshot says; a consolidation search hides nodes it is freeing. */
   schedulable: boolean;
+  /** Counts the changes to what is free here, so a scorer can cache what it derived from this node. */
+  version = 0;
 
   constructor(
     readonly source: SnapshotNode,
@@ -80,16 +82,8 @@ export class NodeState {
     if (isFractional(request)) {
       // Bin-pack shares: the fullest GPU that still has room, so whole GPUs stay whole.
       let best: GpuState | null = null;
-      let share = 0;
-      for (const gpu of gpus) {
-        const s = gpuShare(request, gpu.memoryMiB);
-        if (s > 1 + EPSILON || gpu.used + s > 1 + EPSILON) continue;
-        if (best === null || gpu.used > best.used) {
-          best = gpu;
-          share = s;
-        }
-      }
-      return best ? this.allocation([best.index], share, model, request) : null;
+      for (const gpu of gpus) if (NodeState.shareFits(request, gpu) && (best === null || gpu.used > best.used)) best = gpu;
+      return best ? this.allocation([best.index], gpuShare(request, best.memoryMiB), model, request) : null;
     }
     if ((this.freeWhole.get(model) ?? 0) < request.gpus) return null;
     const indices: number[] = [];
@@ -98,6 +92,17 @@ export class NodeState {
       if (gpu.used === 0) indices.push(gpu.index);
     }
     return this.allocation(indices, null, model, request);
+  }
+
+  /** `fit` for a share on the given GPU of this node: for a scorer that weighs each GPU itself. */
+  fitShareOn(request: ReplicaRequest, gpu: GpuState): ReplicaAllocation | null {
+    if (request.cpus > this.cpuFree + EPSILON || request.memoryMiB > this.memFree + EPSILON || !NodeState.shareFits(request, gpu)) return null;
+    return this.allocation([gpu.index], gpuShare(request, gpu.memoryMiB), gpu.model, request);
+  }
+
+  static shareFits(request: ReplicaRequest, gpu: GpuState): boolean {
+    const share = gpuShare(request, gpu.memoryMiB);
+    return share <= 1 + EPSILON && gpu.used + share <= 1 + EPSILON;
   }
 
   /** Always built with the same keys in the same order: one object shape keeps the hot paths fast. */
@@ -141,6 +146,10 @@ export class FleetState {
   /** The most GPUs of each model on one schedulable node, free or not. */
   readonly largestNode = new Map<string, number>();
   readonly hasSpreadNodes: boolean;
+  /** Placement policies of the schedulable and unschedulable nodes alike. */
+  readonly policies: ReadonlySet<PlacementPolicy>;
+  /** Counts every change to what is free anywhere, so a scorer can tell its cached ranking still holds. */
+  version = 0;
   private indexed = false;
   /** Allocations held with a finite end: without any, no backfill reservation can have a start time. */
   timeLimited = 0;
@@ -152,6 +161,7 @@ export class FleetState {
     this.byId = new Map(this.nodes.map((n) => [n.id, n]));
     this.nodes.forEach((n, i) => (n.ordinal = i));
     this.hasSpreadNodes = this.nodes.some((n) => n.policy === 'spread');
+    this.policies = new Set(this.nodes.map((n) => n.policy));
     for (const node of this.nodes) {
       if (!node.schedulable) continue;
       for (const [model, gpus] of node.byModel) this.largestNode.set(model, Math.max(this.largestNode.get(model) ?? 0, gpus.length));
@@ -235,6 +245,7 @@ export class FleetState {
   setSchedulable(node: NodeState, schedulable: boolean): void {
     if (node.schedulable === schedulable) return;
     node.schedulable = schedulable;
+    this.version += 1;
     for (const [model, free] of node.freeWhole) {
       const partial = this.partial.get(model);
       if (schedulable) {
@@ -259,6 +270,8 @@ export class FleetState {
   /** `apply` for a caller that already has the node. */
   applyTo(node: NodeState, allocation: ReplicaAllocation, sign: 1 | -1, endAt: number): void {
     if (Number.isFinite(endAt)) this.timeLimited += sign;
+    node.version += 1;
+    this.version += 1;
     node.cpuFree -= sign * allocation.cpus;
     node.memFree -= sign * allocation.memoryMiB;
     if (allocation.gpuModel === null) return;

@@ -10,15 +10,24 @@ export interface PlacementScorer {
   candidates(fleet: FleetState, request: ReplicaRequest, model: string): Iterable<NodeState>;
   /** Orders the few nodes of one topology domain, best first. */
   rank(nodes: NodeState[], model: string): NodeState[];
+  /** Nodes to try for a replica without GPUs, best first; without it, the fleet's nodes in name order. */
+  candidatesWithoutGpus?(fleet: FleetState, request: ReplicaRequest): Iterable<NodeState>;
+  /** The GPUs a candidate node gives the replica; without it, `NodeState.fit` (whole GPUs, or the fullest GPU with room for a share). */
+  fit?(node: NodeState, request: ReplicaRequest, model: string): ReplicaAllocation | null;
+  /** Orders the GPU models a replica accepts, best first; without it, they are tried in the fleet's order. */
+  orderModels?(fleet: FleetState, request: ReplicaRequest, models: readonly string[]): string[];
 }
 
-/** Bin-pack pools are walked fewest-free-first, spread pools most-free-first; bin-pack pools first. */
+/**
+ * Bin-pack pools are walked fewest-free-first, spread pools most-free-first; bin-pack pools first.
+ * Fragmentation pools are walked as bin-pack ones when this scorer is the one in use.
+ */
 export const bucketScorer: PlacementScorer = {
   *candidates(fleet, request, model) {
     const need = Math.max(1, isFractional(request) ? 1 : request.gpus);
     const top = fleet.largestFree(model);
-    if (isFractional(request)) for (const node of fleet.nodesWithPartial(model)) if (node.policy === 'binpack') yield node;
-    for (let k = need; k <= top; k++) for (const node of fleet.nodesWithFree(model, k)) if (node.policy === 'binpack') yield node;
+    if (isFractional(request)) for (const node of fleet.nodesWithPartial(model)) if (node.policy !== 'spread') yield node;
+    for (let k = need; k <= top; k++) for (const node of fleet.nodesWithFree(model, k)) if (node.policy !== 'spread') yield node;
     if (!fleet.hasSpreadNodes) return;
     for (let k = top; k >= need; k--) for (const node of fleet.nodesWithFree(model, k)) if (node.policy === 'spread') yield node;
     if (isFractional(request)) for (const node of fleet.nodesWithPartial(model)) if (node.policy === 'spread') yield node;
@@ -80,6 +89,16 @@ export class Placer {
     return this.placeAnywhere(workload, model, null, failure) ?? failure;
   }
 
+  /**
+   * The GPU models to try for `workload`, best first: the scorer's order for a single replica (a
+   * gang's replicas share one model, whose order the scorer cannot judge replica by replica), else
+   * `models` as given.
+   */
+  modelsInOrder(workload: WorkloadBase, models: readonly string[]): readonly string[] {
+    if (models.length < 2 || workload.replicas !== 1 || !this.scorer.orderModels) return models;
+    return this.scorer.orderModels(this.fleet, workload.request, models);
+  }
+
   /** Places every replica on `nodes` only, or none. */
   placeOn(workload: WorkloadBase, model: string, nodes: NodeState[]): ReplicaAllocation[] | PlaceFailure {
     const failure: PlaceFailure = { reservation: null, topology: null };
@@ -95,19 +114,22 @@ export class Placer {
     const label = workload.topology.required ?? (workload.replicas > 1 ? workload.topology.preferred : null);
     if (label !== null) {
       for (const nodes of this.fleet.domains(label).values()) {
-        const placed = this.placeWithoutGpusOn(workload, nodes);
+        const placed = this.placeWithoutGpusOn(workload, () => nodes);
         if (placed) return placed;
       }
       if (workload.topology.required !== null) return null;
     }
-    return this.placeWithoutGpusOn(workload, this.fleet.nodes);
+    const { scorer, fleet } = this;
+    const ranked = scorer.candidatesWithoutGpus?.bind(scorer);
+    return this.placeWithoutGpusOn(workload, ranked ? () => ranked(fleet, workload.request) : () => fleet.nodes);
   }
 
-  private placeWithoutGpusOn(workload: WorkloadBase, nodes: NodeState[]): ReplicaAllocation[] | null {
+  /** `nodes` is asked again for each replica: a scorer ranks them as the earlier replicas left them. */
+  private placeWithoutGpusOn(workload: WorkloadBase, nodes: () => Iterable<NodeState>): ReplicaAllocation[] | null {
     const taken: Taken[] = [];
     for (let r = 0; r < workload.replicas; r++) {
       let step: Taken | null = null;
-      for (const node of nodes) {
+      for (const node of nodes()) {
         if (!node.schedulable) continue;
         const allocation = node.fitsWithoutGpus(workload.request);
         if (allocation && (step = this.claim(workload, node, allocation))) break;
@@ -142,7 +164,7 @@ export class Placer {
   private takeOne(workload: WorkloadBase, model: string, nodes: Iterable<NodeState>, failure: PlaceFailure): Taken | null {
     for (const node of nodes) {
       if (!node.schedulable) continue;
-      const allocation = node.fit(workload.request, model);
+      const allocation = this.scorer.fit ? this.scorer.fit(node, workload.request, model) : node.fit(workload.request, model);
       if (!allocation) continue;
       const step = this.claim(workload, node, allocation);
       if (step) return step;

@@ -171,7 +171,8 @@ export interface Plan {
   pending: PendingExplanation[];
 }
 
-export type PlacementPolicy = 'binpack' | 'spread';
+/** `fragmentation`: the fragmentation-aware scorer (`fragmentation-scorer.ts`), when the scheduler is given it. */
+export type PlacementPolicy = 'binpack' | 'spread' | 'fragmentation';
 
 export interface SchedulerConfig {
   /** Placement policy by pool (the node label `poolLabel`); `default` for the rest. */

@@ -8,6 +8,8 @@ import {
   bestFit,
   gpuDemandMilli,
   gpuPacking,
+  gpufleetBinpack,
+  gpufleetFragmentation,
   randomFit,
   runFill,
   type FillPod,
@@ -157,5 +159,35 @@ describe('the fill protocol', () => {
     }
     const order = (seed: number) => arrivalOrder(pods, 14_000, seededRandom(seed)).map((p) => p.id);
     expect(order(42)).not.toEqual(order(43));
+  });
+});
+
+describe("gpufleet's own placement in the fill", () => {
+  /** Places `pods` in this order with one policy on a fresh cluster; the allocated milli-GPU. */
+  function fillInOrder(factory: PolicyFactory, spec: ClusterSpec, pods: FillPod[]): number {
+    const cluster = new FillCluster(spec);
+    const policy = factory(seededRandom(1));
+    for (const p of pods) {
+      const placement = policy.place(p, cluster);
+      if (placement) cluster.place(placement.node, p, placement.gpus);
+    }
+    return cluster.allocatedMilli;
+  }
+
+  it('beats best-fit where taking the tightest node strands a whole-node shape (known answer)', () => {
+    // `b` lacks the memory of the 4-GPU pods, so a 1-GPU pod belongs there; best-fit sends it to the
+    // node with fewer cores left, which then cannot take the second 4-GPU pod.
+    const spec = { nodes: [node('a', 4, 'T4', 128_000, 262_144), node('b', 4, 'T4', 130_000, 16_384), node('c', 4, 'T4', 128_000, 262_144)] };
+    const big = () => pod(4, 1000, { cpuMilli: 8000, memoryMiB: 65_536 });
+    const small = () => pod(1, 1000, { cpuMilli: 1000, memoryMiB: 1024 });
+    const order = [big(), small(), big()];
+    expect(fillInOrder(bestFit, spec, order)).toBe(5000);
+    expect(fillInOrder(gpufleetFragmentation, spec, order)).toBe(9000);
+  });
+
+  it('places fractional, multi-GPU, model-constrained and CPU-only pods with the production placer', () => {
+    const spec = { nodes: [node('t4', 2, 'T4', 16_000), node('v100', 8, 'V100M16'), node('cpu', 0, null)] };
+    const pods = [pod(1, 500), pod(1, 500, { gpuModels: ['V100M16'] }), pod(4, 1000), pod(0, 0, { cpuMilli: 8000 }), pod(1, 300)];
+    for (const factory of [gpufleetBinpack, gpufleetFragmentation]) expect(fillInOrder(factory, spec, pods)).toBe(5300);
   });
 });

@@ -25,7 +25,8 @@ export class FillCluster {
   private allocated = 0;
   private readonly modelBits: ReadonlyMap<string, number>;
 
-  constructor(spec: ClusterSpec) {
+  /** `spec`: the cluster as it is before anything is placed, for a policy that keeps its own view of it. */
+  constructor(readonly spec: ClusterSpec) {
     const nodes = spec.nodes;
     const n = nodes.length;
     const models = new Map<string, number>();

@@ -1,5 +1,6 @@
 import type { FillCluster } from './cluster.js';
 import { WHOLE_GPU_MILLI, gpuDemandMilli, type FillPod } from './pod.js';
+import { gpufleetBinpack, gpufleetFragmentation } from './gpufleet.js';
 import { TieBreaker, type FillPlacement, type PlacementPolicy, type PolicyFactory } from './policy.js';
 
 /**
@@ -77,20 +78,15 @@ function packingScore(pod: FillPod, cluster: FillCluster, node: number): number 
   return Math.max(MAX_NODE_SCORE - Math.floor(freePercent / 10), Math.floor(MAX_NODE_SCORE / 2));
 }
 
-/** The policies a fill can run today, by the names the bench and reports use. */
+/**
+ * The policies a fill runs, by the names the bench and reports use: the paper's baselines, then
+ * gpufleet's own placement by the production core, with today's default (bin-pack) and with the
+ * fragmentation-aware policy.
+ */
 export const FILL_POLICIES: Readonly<Record<string, PolicyFactory>> = {
   'random-fit': randomFit,
   'best-fit': bestFit,
   'gpu-packing': gpuPacking,
-};
-
-/**
- * Policies the fill cannot run yet, with the reason. gpufleet's production placement (the one
- * `scheduleFifo` in src/scheduler uses) places whole GPUs only; once it takes fractional GPUs it
- * becomes a `PolicyFactory` over `FillCluster` and moves to FILL_POLICIES. Until then no number is
- * reported for it.
- */
-export const PENDING_FILL_POLICIES: Readonly<Record<string, string>> = {
-  'gpufleet-default':
-    "gpufleet's production placement handles whole GPUs only; OpenB's fill is 38 % fractional-GPU pods, so it cannot run this protocol yet",
+  'gpufleet-binpack': gpufleetBinpack,
+  'gpufleet-fragmentation': gpufleetFragmentation,
 };

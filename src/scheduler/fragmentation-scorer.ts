@@ -1,0 +1,378 @@
+import { NodeState, type FleetState } from './fleet.js';
+import { bucketScorer, type PlacementScorer } from './placement.js';
+import { EPSILON, asksForGpus, gpuShare, isFractional } from './resources.js';
+import type { ReplicaAllocation, ReplicaRequest, SchedulerConfig, Snapshot } from './types.js';
+import { WorkloadMix } from './workload-mix.js';
+
+/**
+ * The shapes of the mix that may use one GPU model, as flat arrays: the fragmentation sum is the
+ * hot path of a cache miss. Weights are shares of the mix, a replica counted once per GPU it asks
+ * (a share as one).
+ */
+interface ModelTable {
+  /** Weight of the shapes that can never use this model (they accept other models, or ask a share over one GPU): every free GPU is lost to them. */
+  lost: number;
+  /** GPUs of a whole-GPU shape; 0 for a share. */
+  whole: Int32Array;
+  /** The share of one GPU a share takes on this model. */
+  share: Float64Array;
+  cpus: Float64Array;
+  memoryMiB: Float64Array;
+  weight: Float64Array;
+}
+
+/** What placing one request on one node state does: the change in fragmentation, and for a share, the GPU to take (by its use). */
+interface Outcome {
+  delta: number;
+  gpuUsed: number;
+}
+
+const NO_FIT: Outcome = { delta: Infinity, gpuUsed: -1 };
+
+/** Fragmentation changes closer than this are a tie, broken by what is left free. */
+const TIE = 1e-9;
+
+/** Cache entries before the caches are dropped: a bound on memory in a long-lived scorer. */
+const CACHE_LIMIT = 1 << 20;
+
+/**
+ * Fragmentation-aware placement after FGD (Weng et al., "Beware of Fragmentation", ATC'23), for
+ * nodes whose placement policy is `fragmentation`. The fragmentation of a node for a replica shape
+ * is the free GPU the shape cannot use there: all of it when the shape cannot start there at all
+ * (model, cores, memory, or GPUs), else the free part of each GPU too small for the shape's share
+ * (for whole GPUs, of each partly used GPU). A node's fragmentation is that amount averaged over the
+ * mix of shapes the scheduler has seen (`WorkloadMix`), each weighted by how many replicas of it
+ * were seen times the GPUs each asks (a share as one GPU): a blocked 8-GPU shape strands eight
+ * times what a blocked 1-GPU one does, and a blocked share turns away a replica just as a blocked
+ * 1-GPU one does. A replica goes to the
+ * model, node and (for a share) GPU where it increases fragmentation least. Ties go to the node
+ * with the least GPU, then cores, free (best fit), then to the first node by name, so a plan depends
+ * only on its snapshot. Nodes of other policies are offered after, as `bucketScorer` orders them.
+ *
+ * Cost: every node of the model with room is scored for each replica, but a score depends only on
+ * the node's free resources and the request, so it is computed once per such pair (nodes alike
+ * share it) until the node changes or the mix does, and looked up otherwise.
+ */
+export class FragmentationScorer implements PlacementScorer {
+  readonly mix: WorkloadMix;
+  private fleet: FleetState | null = null;
+  private mixVersion = -1;
+  private readonly tables = new Map<string, ModelTable>();
+  /** The most cores and GPUs of one node in the fleet: the scale of the tie-break. */
+  private largestCores = 1;
+  private largestGpus = 1;
+  /** Node ordinal → its state class and its free GPU (the tie-break), valid while the node's version is `classVersion − 1`. */
+  private nodeClass = new Int32Array(0);
+  private nodeFree = new Float64Array(0);
+  private classVersion = new Float64Array(0);
+  private readonly classIds = new Map<string, number>();
+  private readonly requestIds = new Map<string, number>();
+  /** Request on a model → state class → outcome. */
+  private outcomes: (Outcome | undefined)[][] = [];
+  private cached = 0;
+  /** State class → its fragmentation before anything more is placed. */
+  private fragmentationOf: (number | undefined)[] = [];
+  /** The passes `orderModels` made, kept for the `candidates` call that follows while the fleet is unchanged. */
+  private passes: { request: ReplicaRequest; version: number; byModel: Map<string, Pass> } | null = null;
+
+  constructor(mix = new WorkloadMix()) {
+    this.mix = mix;
+  }
+
+  *candidates(fleet: FleetState, request: ReplicaRequest, model: string): Iterable<NodeState> {
+    if (fleet.policies.has('fragmentation')) yield* this.bestFirst(this.passOver(fleet, request, model));
+    if (fleet.policies.size > 1 || !fleet.policies.has('fragmentation')) {
+      for (const node of bucketScorer.candidates(fleet, request, model)) if (node.policy !== 'fragmentation') yield node;
+    }
+  }
+
+  /** Work without GPUs still strands GPUs where it takes the cores or memory a GPU shape needs. */
+  *candidatesWithoutGpus(fleet: FleetState, request: ReplicaRequest): Iterable<NodeState> {
+    const pass = this.begin(fleet, request, null);
+    for (const node of fleet.nodes) if (node.policy === 'fragmentation') this.consider(pass, node);
+    yield* this.bestFirst(pass);
+    for (const node of fleet.nodes) if (node.policy !== 'fragmentation') yield node;
+  }
+
+  rank(nodes: NodeState[], model: string): NodeState[] {
+    return bucketScorer.rank(nodes, model);
+  }
+
+  fit(node: NodeState, request: ReplicaRequest, model: string): ReplicaAllocation | null {
+    if (!isFractional(request) || node.policy !== 'fragmentation') return node.fit(request, model);
+    this.sync(this.fleet);
+    const { gpuUsed } = this.outcome(node, this.classOf(node), request, model, this.requestId(request, model));
+    const gpu = node.byModel.get(model)?.find((g) => g.used === gpuUsed);
+    return gpu ? node.fitShareOn(request, gpu) : null;
+  }
+
+  /** Models by the least fragmentation their best node would add; those without room keep their order, last. */
+  orderModels(fleet: FleetState, request: ReplicaRequest, models: readonly string[]): string[] {
+    if (!fleet.policies.has('fragmentation')) return [...models];
+    const byModel = new Map(models.map((model) => [model, this.pass(fleet, request, model)]));
+    this.passes = { request, version: fleet.version, byModel };
+    const order = [...models];
+    order.sort((a, b) => {
+      const pa = byModel.get(a)!;
+      const pb = byModel.get(b)!;
+      if (pa.best === null || pb.best === null) return pa.best === null ? (pb.best === null ? 0 : 1) : -1;
+      return this.better(pa.best, pa.delta, pb.best, pb.delta);
+    });
+    return order;
+  }
+
+  private passOver(fleet: FleetState, request: ReplicaRequest, model: string): Pass {
+    const kept = this.passes;
+    const pass = kept && kept.request === request && kept.version === fleet.version && this.fleet === fleet ? kept.byModel.get(model) : undefined;
+    return pass ?? this.pass(fleet, request, model);
+  }
+
+  /** Scores every fragmentation node of `model` with room for the request. */
+  private pass(fleet: FleetState, request: ReplicaRequest, model: string): Pass {
+    const pass = this.begin(fleet, request, model);
+    const fractional = isFractional(request);
+    const top = fleet.largestFree(model);
+    for (let k = fractional ? 1 : request.gpus; k <= top; k++) for (const node of fleet.nodesWithFree(model, k)) this.consider(pass, node);
+    // Nodes with a shared GPU and no whole free one; the rest were scored above.
+    if (fractional) for (const node of fleet.nodesWithPartial(model)) if ((node.freeWhole.get(model) ?? 0) === 0) this.consider(pass, node);
+    return pass;
+  }
+
+  /** Drops what was derived from another fleet or an older mix. */
+  private sync(fleet: FleetState | null): void {
+    if ((fleet !== null && fleet !== this.fleet) || this.classIds.size > CACHE_LIMIT || this.requestIds.size > CACHE_LIMIT) {
+      this.fleet = fleet ?? this.fleet;
+      const nodes = this.fleet?.nodes.length ?? 0;
+      this.largestCores = Math.max(1, ...(this.fleet?.nodes.map((n) => n.source.cpus) ?? []));
+      this.largestGpus = Math.max(1, ...(this.fleet?.nodes.map((n) => n.gpus.length) ?? []));
+      this.nodeClass = new Int32Array(nodes);
+      this.nodeFree = new Float64Array(nodes);
+      this.classVersion = new Float64Array(nodes);
+      this.classIds.clear();
+      this.requestIds.clear();
+      this.clear();
+    }
+    if (this.mix.version !== this.mixVersion || this.cached > CACHE_LIMIT) {
+      this.mixVersion = this.mix.version;
+      this.tables.clear();
+      this.clear();
+    }
+  }
+
+  private clear(): void {
+    this.outcomes = [];
+    this.cached = 0;
+    this.fragmentationOf = [];
+    this.passes = null;
+  }
+
+  private begin(fleet: FleetState, request: ReplicaRequest, model: string | null): Pass {
+    this.sync(fleet);
+    return { request, model, requestId: this.requestId(request, model), best: null, delta: Infinity, nodes: [] };
+  }
+
+  /** Scores one node, keeping the best so far; a node already scored in its state costs a few array reads. */
+  private consider(pass: Pass, node: NodeState): void {
+    const { request } = pass;
+    if (node.policy !== 'fragmentation' || !node.schedulable || request.cpus > node.cpuFree + EPSILON || request.memoryMiB > node.memFree + EPSILON) return;
+    const { delta } = this.outcome(node, this.classOf(node), request, pass.model, pass.requestId);
+    if (delta === Infinity) return;
+    pass.nodes.push(node);
+    if (pass.best === null || this.better(node, delta, pass.best, pass.delta) < 0) {
+      pass.best = node;
+      pass.delta = delta;
+    }
+  }
+
+  /** Below 0 when node a (with its change in fragmentation) goes before node b. */
+  private better(a: NodeState, deltaA: number, b: NodeState, deltaB: number): number {
+    if (Math.abs(deltaA - deltaB) > TIE) return deltaA - deltaB;
+    const leftA = this.left(a);
+    const leftB = this.left(b);
+    if (Math.abs(leftA - leftB) > TIE) return leftA - leftB;
+    return a.ordinal - b.ordinal;
+  }
+
+  /**
+   * The tie-break, best fit: what the node has free, cores and GPUs weighted alike, each as a share
+   * of the largest node's (a node that does not report cores counts them all free).
+   */
+  private left(node: NodeState): number {
+    const cores = Number.isFinite(node.cpuFree) ? node.cpuFree / this.largestCores : 1;
+    return 0.5 * cores + 0.5 * (this.nodeFree[node.ordinal]! / this.largestGpus);
+  }
+
+  /** The best node first without sorting: the placer usually takes it; the rest are sorted only when it does not. */
+  private *bestFirst(pass: Pass): Iterable<NodeState> {
+    const first = pass.best;
+    if (first === null) return;
+    yield first;
+    const deltaOf = (node: NodeState) => this.outcome(node, this.classOf(node), pass.request, pass.model, pass.requestId).delta;
+    const rest = pass.nodes.filter((node) => node !== first).map((node) => ({ node, delta: deltaOf(node) }));
+    rest.sort((a, b) => this.better(a.node, a.delta, b.node, b.delta));
+    for (const { node } of rest) yield node;
+  }
+
+  private outcome(node: NodeState, state: number, request: ReplicaRequest, model: string | null, requestId: number): Outcome {
+    const byState = (this.outcomes[requestId] ??= []);
+    let outcome = byState[state];
+    if (!outcome) {
+      byState[state] = outcome = this.evaluate(node, state, request, model);
+      this.cached += 1;
+    }
+    return outcome;
+  }
+
+  /** Nodes with the same GPUs, use, cores and memory free fragment alike: they share one class. */
+  private classOf(node: NodeState): number {
+    const o = node.ordinal;
+    if (this.classVersion[o] === node.version + 1) return this.nodeClass[o]!;
+    let key = `${node.cpuFree}|${node.memFree}`;
+    for (const [model, gpus] of node.byModel) key += `|${model}:${gpus.map((g) => g.used).sort((a, b) => a - b).join(',')}`;
+    let id = this.classIds.get(key);
+    if (id === undefined) this.classIds.set(key, (id = this.classIds.size));
+    let free = 0;
+    for (const gpu of node.gpus) free += 1 - gpu.used;
+    this.nodeFree[o] = free;
+    this.nodeClass[o] = id;
+    this.classVersion[o] = node.version + 1;
+    return id;
+  }
+
+  private requestId(request: ReplicaRequest, model: string | null): number {
+    const key = `${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}|${model}`;
+    let id = this.requestIds.get(key);
+    if (id === undefined) this.requestIds.set(key, (id = this.requestIds.size));
+    return id;
+  }
+
+  private evaluate(node: NodeState, state: number, request: ReplicaRequest, model: string | null): Outcome {
+    const before = (this.fragmentationOf[state] ??= this.nodeFragmentation(node, node.cpuFree, node.memFree, null, null));
+    const cpus = node.cpuFree - request.cpus;
+    const memory = node.memFree - request.memoryMiB;
+    if (model === null || !asksForGpus(request)) return { delta: this.nodeFragmentation(node, cpus, memory, null, null) - before, gpuUsed: -1 };
+    const gpus = node.byModel.get(model);
+    if (!gpus) return NO_FIT;
+    const free = gpus.map((g) => 1 - g.used);
+    if (!isFractional(request)) {
+      let left = request.gpus;
+      for (let i = 0; i < free.length && left > 0; i++) {
+        if (gpus[i]!.used > EPSILON) continue;
+        free[i] = 0;
+        left -= 1;
+      }
+      return left > 0 ? NO_FIT : { delta: this.nodeFragmentation(node, cpus, memory, model, free) - before, gpuUsed: -1 };
+    }
+    // One trial per distinct use: GPUs used alike give the same result.
+    let best = NO_FIT;
+    const tried = new Set<number>();
+    for (let i = 0; i < gpus.length; i++) {
+      const gpu = gpus[i]!;
+      if (tried.has(gpu.used) || !NodeState.shareFits(request, gpu)) continue;
+      tried.add(gpu.used);
+      free[i] = 1 - gpu.used - gpuShare(request, gpu.memoryMiB);
+      const delta = this.nodeFragmentation(node, cpus, memory, model, free) - before;
+      free[i] = 1 - gpu.used;
+      if (delta < best.delta - TIE || (delta <= best.delta + TIE && gpu.used > best.gpuUsed)) best = { delta, gpuUsed: gpu.used };
+    }
+    return best;
+  }
+
+  /** The node's fragmentation with `cpus` and `memory` free, and `free` on the GPUs of `model` in place of what they have. */
+  private nodeFragmentation(node: NodeState, cpus: number, memory: number, model: string | null, free: number[] | null): number {
+    let sum = 0;
+    for (const [m, gpus] of node.byModel) sum += fragmentation(this.tableOf(m), m === model && free ? free : gpus.map((g) => 1 - g.used), cpus, memory);
+    return sum;
+  }
+
+  private tableOf(model: string): ModelTable {
+    let table = this.tables.get(model);
+    if (!table) this.tables.set(model, (table = this.buildTable(model)));
+    return table;
+  }
+
+  private buildTable(model: string): ModelTable {
+    const memoryOfGpu = this.fleet?.memoryOfModel.get(model) ?? 0;
+    const rows: { whole: number; share: number; cpus: number; memoryMiB: number; weight: number }[] = [];
+    let lost = 0;
+    let total = 0;
+    for (const { request, gpuModels, count } of this.mix.all) {
+      if (!asksForGpus(request)) continue;
+      const share = isFractional(request) ? gpuShare(request, memoryOfGpu) : 1;
+      const weight = count * (isFractional(request) ? 1 : request.gpus);
+      total += weight;
+      if ((gpuModels !== null && !gpuModels.includes(model)) || share > 1 + EPSILON) lost += weight;
+      else rows.push({ whole: isFractional(request) ? 0 : request.gpus, share, cpus: request.cpus, memoryMiB: request.memoryMiB, weight });
+    }
+    const scale = total > 0 ? 1 / total : 0;
+    return {
+      lost: lost * scale,
+      whole: Int32Array.from(rows, (r) => r.whole),
+      share: Float64Array.from(rows, (r) => r.share),
+      cpus: Float64Array.from(rows, (r) => r.cpus),
+      memoryMiB: Float64Array.from(rows, (r) => r.memoryMiB),
+      weight: Float64Array.from(rows, (r) => r.weight * scale),
+    };
+  }
+}
+
+/** The scorer for a cycle over `snapshot`: its mix is every pending and running replica there. */
+export function fragmentationScorer(snapshot: Pick<Snapshot, 'pending' | 'running'>): FragmentationScorer {
+  const scorer = new FragmentationScorer();
+  for (const workload of snapshot.pending) scorer.mix.add(workload);
+  for (const workload of snapshot.running) scorer.mix.add(workload);
+  return scorer;
+}
+
+/** The scorer for a cycle under `config`: fragmentation-aware when any pool asks for it, else the bucket scorer. */
+export function scorerFor(config: SchedulerConfig, snapshot: Pick<Snapshot, 'pending' | 'running'>): PlacementScorer {
+  const policies = [config.placement.default, ...Object.values(config.placement.pools)];
+  return policies.includes('fragmentation') ? fragmentationScorer(snapshot) : bucketScorer;
+}
+
+/** The free GPU of one model on a node (`free`, per GPU) that the mix's shapes cannot use, weighted by the mix. */
+function fragmentation(table: ModelTable, free: number[], cpus: number, memory: number): number {
+  let sum = 0;
+  let whole = 0;
+  let largest = 0;
+  for (const f of free) {
+    sum += f;
+    if (f >= 1 - EPSILON) whole += 1;
+    if (f > largest) largest = f;
+  }
+  if (sum <= EPSILON) return 0;
+  let lost = table.lost * sum;
+  const { weight, whole: wholeOf, share: shareOf, cpus: cpusOf, memoryMiB: memoryOf } = table;
+  for (let i = 0; i < weight.length; i++) {
+    const w = weight[i]!;
+    if (cpusOf[i]! > cpus + EPSILON || memoryOf[i]! > memory + EPSILON) {
+      lost += w * sum;
+      continue;
+    }
+    const k = wholeOf[i]!;
+    if (k > 0) {
+      lost += w * (whole >= k ? sum - whole : sum);
+      continue;
+    }
+    const share = shareOf[i]!;
+    if (largest + EPSILON < share) {
+      lost += w * sum;
+      continue;
+    }
+    let stranded = 0;
+    for (const f of free) if (f + EPSILON < share) stranded += f;
+    lost += w * stranded;
+  }
+  return lost;
+}
+
+/** One scoring pass over the candidates for one replica on one model. */
+interface Pass {
+  request: ReplicaRequest;
+  model: string | null;
+  requestId: number;
+  best: NodeState | null;
+  delta: number;
+  /** Every node that fits, for the order after the best. */
+  nodes: NodeState[];
+}
