@@ -44,10 +44,10 @@ const CACHE_LIMIT = 1 << 20;
  * mix of shapes the scheduler has seen (`WorkloadMix`), each weighted by how many replicas of it
  * were seen times the GPUs each asks (a share as one GPU): a blocked 8-GPU shape strands eight
  * times what a blocked 1-GPU one does, and a blocked share turns away a replica just as a blocked
- * 1-GPU one does. A replica goes to the
- * model, node and (for a share) GPU where it increases fragmentation least. Ties go to the node
- * with the least GPU, then cores, free (best fit), then to the first node by name, so a plan depends
- * only on its snapshot. Nodes of other policies are offered after, as `bucketScorer` orders them.
+ * 1-GPU one does. A replica goes to the model, node and (for a share) GPU where it increases
+ * fragmentation least. Ties go to the best fit (`left`), then to the first node by name, so a plan
+ * depends only on its snapshot. Nodes of other policies are offered after, as `bucketScorer`
+ * orders them.
  *
  * Cost: every node of the model with room is scored for each replica, but a score depends only on
  * the node's free resources and the request, so it is computed once per such pair (nodes alike
