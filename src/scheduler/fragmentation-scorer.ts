@@ -44,10 +44,10 @@ const CACHE_LIMIT = 1 << 20;
  * mix of shapes the scheduler has seen (`WorkloadMix`), each weighted by how many replicas of it
  * were seen times the GPUs each asks (a share as one GPU): a blocked 8-GPU shape strands eight
  * times what a blocked 1-GPU one does, and a blocked share turns away a replica just as a blocked
- * 1-GPU one does. A replica goes to the
- * model, node and (for a share) GPU where it increases fragmentation least. Ties go to the node
- * with the least GPU, then cores, free (best fit), then to the first node by name, so a plan depends
- * only on its snapshot. Nodes of other policies are offered after, as `bucketScorer` orders them.
+ * 1-GPU one does. A replica goes to the model, node and (for a share) GPU where it increases
+ * fragmentation least. Ties go to the best fit (`left`), then to the first node by name, so a plan
+ * depends only on its snapshot. Nodes of other policies are offered after, as `bucketScorer`
+ * orders them.
  *
  * Cost: every node of the model with room is scored for each replica, but a score depends only on
  * the node's free resources and the request, so it is computed once per such pair (nodes alike
@@ -168,14 +168,18 @@ export class FragmentationScorer implements PlacementScorer {
 
   private begin(fleet: FleetState, request: ReplicaRequest, model: string | null): Pass {
     this.sync(fleet);
-    return { request, model, requestId: this.requestId(request, model), best: null, delta: Infinity, nodes: [] };
+    const requestId = this.requestId(request, model);
+    return { request, model, requestId, outcomes: (this.outcomes[requestId] ??= []), best: null, delta: Infinity, nodes: [] };
   }
 
   /** Scores one node, keeping the best so far; a node already scored in its state costs a few array reads. */
   private consider(pass: Pass, node: NodeState): void {
     const { request } = pass;
     if (node.policy !== 'fragmentation' || !node.schedulable || request.cpus > node.cpuFree + EPSILON || request.memoryMiB > node.memFree + EPSILON) return;
-    const { delta } = this.outcome(node, this.classOf(node), request, pass.model, pass.requestId);
+    const state = this.classOf(node);
+    let outcome = pass.outcomes[state];
+    if (!outcome) outcome = this.outcome(node, state, request, pass.model, pass.requestId);
+    const { delta } = outcome;
     if (delta === Infinity) return;
     pass.nodes.push(node);
     if (pass.best === null || this.better(node, delta, pass.best, pass.delta) < 0) {
@@ -371,6 +375,8 @@ interface Pass {
   request: ReplicaRequest;
   model: string | null;
   requestId: number;
+  /** This request's outcomes by state class (`FragmentationScorer.outcomes`). */
+  outcomes: (Outcome | undefined)[];
   best: NodeState | null;
   delta: number;
   /** Every node that fits, for the order after the best. */
