@@ -140,7 +140,8 @@ function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boo
 /** Places `p` now if its queue's limits and the fleet allow; records why not otherwise. */
 export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, string>): boolean {
   const queue = p.queue!;
-  const models = cycle.modelsFor(p.source);
+  // The scorer may prefer one model over another for this request (fragmentation placement does).
+  const models = cycle.placer.modelsInOrder(p.source, cycle.modelsFor(p.source));
   if (models.length === 0) {
     own(p).roomBlocked = true;
     note(p, 'room', `no ready node has GPUs of model ${p.source.gpuModels!.join(' or ')}`);

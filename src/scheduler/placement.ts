@@ -94,9 +94,10 @@ export class Placer {
    * gang's replicas share one model, whose order the scorer cannot judge replica by replica), else
    * `models` as given.
    */
-  modelsInOrder(workload: WorkloadBase, models: readonly string[]): readonly string[] {
+  modelsInOrder<M extends string | null>(workload: WorkloadBase, models: readonly M[]): readonly M[] {
     if (models.length < 2 || workload.replicas !== 1 || !this.scorer.orderModels) return models;
-    return this.scorer.orderModels(this.fleet, workload.request, models);
+    // Only a request for GPUs has more than one model to choose from ([null] asks for none).
+    return this.scorer.orderModels(this.fleet, workload.request, models as readonly string[]) as unknown as readonly M[];
   }
 
   /** Places every replica on `nodes` only, or none. */

@@ -1,6 +1,7 @@
 import { allocate } from './allocate.js';
 import { Cycle } from './cycle.js';
 import { explainPending } from './explain.js';
+import { scorerFor } from './fragmentation-scorer.js';
 import type { PlacementScorer } from './placement.js';
 import { makeRoom } from './make-room.js';
 import type { ShapeTable } from './shapes.js';
@@ -13,7 +14,7 @@ import type { Plan, SchedulerConfig, Snapshot } from './types.js';
  * its reasons.
  */
 export function schedule(snapshot: Snapshot, config: SchedulerConfig, now: number, scorer?: PlacementScorer, shapes?: ShapeTable): Plan {
-  const cycle = new Cycle(snapshot, config, now, scorer, shapes);
+  const cycle = new Cycle(snapshot, config, now, scorer ?? scorerFor(config, snapshot), shapes);
   allocate(cycle);
   makeRoom(cycle);
   explainPending(cycle);

@@ -1,5 +1,4 @@
 import { schedule } from '../../scheduler/schedule.js';
-import { scorerFor } from '../../scheduler/fragmentation-scorer.js';
 import type { Move, Plan } from '../../scheduler/types.js';
 import { setPendingReasons } from '../../store/workloads-repo.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -88,7 +87,7 @@ export class SchedulerLoop {
       this.ctx.metrics.pending.set(0);
       return { admitted: 0, pending: 0 };
     }
-    const plan = schedule(snapshot, scheduler, now.getTime(), scorerFor(scheduler, snapshot));
+    const plan = schedule(snapshot, scheduler, now.getTime());
     const outcome = await applyPlan(this.ctx.db, plan, { pendingVersions: new Map([...pendingRows].map(([id, row]) => [id, row.version])), placedGenerations }, scheduler, now, (m) =>
       this.isNewProposal(m),
     );

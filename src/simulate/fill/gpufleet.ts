@@ -36,7 +36,7 @@ function gpufleetPolicy(name: string, policy: PlacementPolicyName, makeScorer: (
         const workload = workloadOf(pod);
         mix?.add(workload);
         if (!asksForGpus(workload.request)) return placed(cycle.placer.place(workload, null), nodeIndex);
-        for (const model of cycle.placer.modelsInOrder(workload, cycle.modelsFor(workload) as string[])) {
+        for (const model of cycle.placer.modelsInOrder(workload, cycle.modelsFor(workload))) {
           const placement = placed(cycle.placer.place(workload, model), nodeIndex);
           if (placement) return placement;
         }
