@@ -61,9 +61,6 @@ describe('queueing replay: hand-made traces', () => {
       expect(r.metrics.makespan).toBe(16);
     }
   });
-  it('gpufleet-default reports that it runs as FIFO', () => {
-    expect(replay(serial, cluster(1, 4), { policy: 'gpufleet-default' }).runsAs).toBe('fifo');
-  });
   it('SJF: at 10 the shorter C goes first: A 0–10, C 10–11, B 11–16', () => {
     // JCT A 10, B 15, C 9 → mean 34/3; waits 0, 10, 8 → mean 6; makespan 16.
     const r = replay(serial, cluster(1, 4), { policy: 'sjf' });
