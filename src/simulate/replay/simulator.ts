@@ -1,5 +1,5 @@
 import { scheduleFifo } from '../../scheduler/fifo.js';
-import { defaultSchedulerConfig, type PendingWorkload, type Plan, type RunningWorkload, type SchedulerConfig, type Snapshot } from '../../scheduler/types.js';
+import { defaultSchedulerConfig, type PendingWorkload, type Plan, type ReplicaAllocation, type RunningWorkload, type SchedulerConfig, type Snapshot } from '../../scheduler/types.js';
 import { runningWorkload } from '../../scheduler/workload-objects.js';
 import type { ReplayCluster } from './cluster.js';
 import { EventQueue } from './events.js';
@@ -64,8 +64,15 @@ export interface SimOptions {
   scheduler?: SchedulerConfig;
   /** gpufleet-default: half-life of past use in fair share, ms (default 24 h, as the server's). */
   fairShareHalfLifeMs?: number;
-  /** gpufleet-default: called with each snapshot and the plan made for it (tests compare them with the server's). */
-  onCycle?: (snapshot: Snapshot, plan: Plan, now: number) => void;
+  /** Sees what happens, for tests that set the same state up in the server (`now` in ms). */
+  observer?: ReplayObserver;
+}
+
+export interface ReplayObserver {
+  /** gpufleet-default: each snapshot and the plan the scheduler made for it. */
+  cycle?(snapshot: Snapshot, plan: Plan, now: number): void;
+  /** A run of a job ended (it completed or was stopped), with what it held. */
+  runEnded?(run: { workloadId: string; allocation: ReplicaAllocation; startMs: number; endMs: number; completed: boolean }): void;
 }
 
 export interface SimJobResult {
@@ -277,8 +284,9 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     job.accountedTo = t;
     if (las) job.level = levelOf(job.attained);
   };
-  const release = (job: SimJob, t: number) => {
+  const release = (job: SimJob, t: number, completed: boolean) => {
     account(job, t);
+    opts.observer?.runEnded?.({ workloadId: job.wid, allocation: job.running!.allocations[0]!, startMs: job.running!.startedAt, endMs: Math.round(t * 1000), completed });
     const n = job.node;
     for (const g of job.gpuIndices) used[n]![g] = false;
     free[n]! += job.gpuIndices.length;
@@ -348,7 +356,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
 
   /** A preempted job goes back to pending, keeping its work up to its last checkpoint (or none). */
   const stop = (v: SimJob, t: number) => {
-    const ran = release(v, t);
+    const ran = release(v, t, false);
     v.done = checkpoint ? Math.min(v.input.duration, v.done + Math.floor(ran / checkpoint) * checkpoint) : 0;
     v.preemptions++;
     preemptions++;
@@ -365,7 +373,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
       const snapshot = scheduler.snapshot(now, waiting, running);
       schedulerCalls++;
       const plan = scheduler.plan(snapshot, now);
-      opts.onCycle?.(snapshot, plan, now);
+      opts.observer?.cycle?.(snapshot, plan, now);
       for (const p of plan.placements) {
         const [a] = p.allocations;
         if (p.allocations.length !== 1 || !a) throw new Error(`replay: ${p.workloadId} placed as ${p.allocations.length} replicas`);
@@ -439,7 +447,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
       } else if (ev.epoch !== job.epoch || job.state !== 'running') {
         continue; // stale: the job was preempted since
       } else if (ev.kind === 'completion') {
-        release(job, t);
+        release(job, t, true);
         job.done = job.input.duration;
         job.state = 'done';
         job.finish = t;
