@@ -56,7 +56,7 @@ export interface SimOptions {
   preemptive?: boolean;
   /** Seconds between checkpoints: a preempted job keeps the work up to its last checkpoint. Default: none (restart from scratch). */
   checkpointInterval?: number | null;
-  /** Default true; false = one scheduleFifo call per event time with every node and every pending job. */
+  /** Default true; false = one scheduleFifo call per event time with every node and every pending job, and gpufleet-default's snapshots with every pending job. */
   shortcuts?: boolean;
   /** Jobs per scheduleFifo call when shortcuts are on (default 256). */
   chunk?: number;
@@ -182,7 +182,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   const unplaceable: string[] = [];
   const production =
     policy === 'gpufleet-default'
-      ? new ProductionScheduler(nodes, cluster.queues, opts.scheduler ?? defaultSchedulerConfig, opts.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS, cluster.capacity)
+      ? new ProductionScheduler(nodes, cluster.queues, opts.scheduler ?? defaultSchedulerConfig, opts.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS, shortcuts ? cluster.capacity : Infinity)
       : null;
   const runningJobs = new Set<SimJob>();
 
