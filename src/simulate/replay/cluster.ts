@@ -1,5 +1,6 @@
 import { GPU } from '../../scheduler/resources.js';
 import type { SnapshotNode, SnapshotQueue } from '../../scheduler/types.js';
+import { snapshotNodes } from '../inputs/nodes.js';
 import type { ClusterSpec, QueueSpec } from '../traces/types.js';
 
 /** A homogeneous replay cluster: `nodes` × `gpusPerNode` GPUs of one model, shared by `queues`. */
@@ -55,21 +56,10 @@ export function buildCluster(spec: ReplayClusterSpec): ReplayCluster {
   return clusterOf({ nodes }, rootQueues(spec.queues));
 }
 
-/**
- * The scheduler's view of a cluster spec (hand-written or from a trace's node list): cores from
- * milli-cores, 0 where unknown (then they do not constrain); GPU memory unknown (0).
- */
+/** The scheduler's view of a cluster spec (hand-written or from a trace's node list) shared by `queues`. */
 export function clusterOf(spec: ClusterSpec, queues: SnapshotQueue[]): ReplayCluster {
   if (spec.nodes.length === 0) throw new Error('the cluster has no nodes');
-  const nodes: SnapshotNode[] = spec.nodes.map((n) => ({
-    id: n.name,
-    name: n.name,
-    schedulable: true,
-    labels: n.labels,
-    cpus: n.cpuMilli / 1000,
-    memoryMiB: n.memoryMiB,
-    gpus: n.gpuModel === null ? [] : Array.from({ length: n.gpus }, (_, index) => ({ index, model: n.gpuModel!, memoryMiB: 0 })),
-  }));
+  const nodes = snapshotNodes(spec);
   const names = new Set<string>();
   for (const n of nodes) {
     if (names.has(n.name)) throw new Error(`node ${n.name} is named twice`);
