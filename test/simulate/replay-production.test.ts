@@ -23,6 +23,7 @@ describe('gpufleet-default: reclaim across queues', () => {
     expect(finishes(r)['y']).toBe(80);
     expect(xEnds(r)).toEqual([100, 100, 100, 100, 180, 180, 180, 180]);
     expect(r.metrics.preemptions).toBe(4);
+    expect(r.metrics.lostGpuSeconds).toBeCloseTo(4 * 70);
     // Waits: y 0; each victim 10 (70–80).
     expect(r.metrics.perQueue['y']!.wait.mean).toBe(0);
     expect(r.metrics.perQueue['x']!.wait.mean).toBeCloseTo(40 / 8);
@@ -30,6 +31,7 @@ describe('gpufleet-default: reclaim across queues', () => {
   it('with checkpoints every 30 s a victim keeps 60 s of its 70 and ends at 120', () => {
     const r = replay(jobs, c, { policy: 'gpufleet-default', checkpointInterval: 30 });
     expect(xEnds(r)).toEqual([100, 100, 100, 100, 120, 120, 120, 120]);
+    expect(r.metrics.lostGpuSeconds).toBeCloseTo(4 * 10);
   });
   it('FIFO waits for x to end', () => {
     expect(finishes(replay(jobs, c, { policy: 'fifo' }))['y']).toBe(110);
