@@ -11,6 +11,8 @@ import { registerGet } from './commands/get.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
+import { registerCost } from './commands/cost.js';
+import { registerTop } from './commands/top.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
@@ -42,6 +44,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerExplain(program, ctx);
   registerCancel(program, ctx);
   registerNodes(program, ctx);
+  registerTop(program, ctx);
+  registerCost(program, ctx);
   registerApply(program, ctx);
   registerGet(program, ctx);
   registerDelete(program, ctx);

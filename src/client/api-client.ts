@@ -1,3 +1,4 @@
+import type { CostReportView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
 import type { z } from 'zod';
 import { HttpClient, type HttpOptions } from './http.js';
 import type {
@@ -153,5 +154,17 @@ export class GpufleetClient {
 
   async listNodes(): Promise<Node[]> {
     return (await this.http.request<{ items: Node[] }>('GET', '/v1/nodes')).items;
+  }
+
+  getCost(query: { since?: string | undefined; until?: string | undefined; team?: string | undefined }): Promise<CostReportView> {
+    return this.http.request('GET', '/v1/cost', { query });
+  }
+
+  getWaste(query: { since?: string | undefined; until?: string | undefined; team?: string | undefined; activityBelow?: number | undefined; longerThan?: string | undefined }): Promise<WasteReportView> {
+    return this.http.request('GET', '/v1/waste', { query });
+  }
+
+  async listGpus(): Promise<GpuTopRow[]> {
+    return (await this.http.request<{ items: GpuTopRow[] }>('GET', '/v1/gpus')).items;
   }
 }

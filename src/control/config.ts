@@ -17,6 +17,10 @@ export const serverOptionsSchema = z.strictObject({
   leaderRetryMs: z.number().int().min(50).default(2000),
   /** A YAML file of scheduler settings (scheduler-config.ts); defaults without one. */
   schedulerConfigFile: z.string().min(1).optional(),
+  /** A YAML price book (docs/cost.md) for the cost and waste reports; without one nothing is priced. */
+  priceBookFile: z.string().min(1).optional(),
+  /** How long the agents' GPU usage windows are kept; default 30 days. */
+  usageRetentionMs: z.number().int().min(60_000).default(30 * 86_400_000),
   /** Settings given directly (tests), instead of a file. */
   schedulerSettings: z.custom<SchedulerSettings>((v) => typeof v === 'object' && v !== null).optional(),
 });

@@ -23,6 +23,10 @@ import { ServingService } from './services/serving-service.js';
 import { SchedulerLoop } from './loops/scheduler-loop.js';
 import { NodeHealthLoop } from './loops/node-health-loop.js';
 import { Leadership } from './loops/leadership.js';
+import { UsageRetentionLoop } from './loops/usage-retention-loop.js';
+import { CostService } from './services/cost-service.js';
+import { telemetryRoutes } from './http/telemetry-routes.js';
+import { loadPriceBook } from './price-book-file.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { join } from 'node:path';
 
@@ -42,6 +46,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const config = serverOptionsSchema.parse(options);
   // Before anything starts: a bad scheduler config stops the server with the field named.
   const scheduling = config.schedulerSettings ?? (await loadSchedulerSettings(config.schedulerConfigFile));
+  const prices = await loadPriceBook(config.priceBookFile);
   const logger = createLogger({ name: 'server', level: config.logLevel, destination: config.logFile ? fileDestination(config.logFile) : undefined });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const registry = createRegistry('server');
@@ -54,7 +59,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services: Services = { ctx, auth, teams: new TeamService(ctx), queues: new QueueService(ctx), workloads: new WorkloadService(ctx), nodes };
   const secrets = await bootstrap(ctx, auth);
 
-  const apiRoutes = [...userRoutes(services), ...serviceRoutes(new ServingService(ctx, services.workloads)), ...agentRoutes(services)];
+  const apiRoutes = [
+    ...userRoutes(services),
+    ...serviceRoutes(new ServingService(ctx, services.workloads)),
+    ...telemetryRoutes(new CostService(ctx, prices)),
+    ...agentRoutes(services),
+  ];
   let openapi: unknown;
   const consolePath = join(packageRoot, 'src', 'web', 'index.html');
   const fleetGauges = new FleetGauges(registry, store.db, ctx.now);
@@ -62,7 +72,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes)]);
+  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes), new UsageRetentionLoop(ctx)]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

@@ -42,6 +42,9 @@ export interface NodesTable {
   agent_version: string;
   credential_hash: string;
   last_heartbeat_at: Date | null;
+  /** The latest sample of each GPU, as the agent last sent it (`GpuStat[]`). */
+  gpu_stats: ColumnType<unknown[] | null, string | null | undefined, string | null>;
+  gpu_stats_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   assignment_revision: Generated<number>;
   version: Generated<number>;
   created_at: CreatedAt;
@@ -191,6 +194,19 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
+export interface GpuUsageTable {
+  node_id: string;
+  gpu_index: number;
+  from_at: Date;
+  to_at: Date;
+  replica_id: string | null;
+  samples: number;
+  activity: number;
+  memory_used_mib: number;
+  memory_used_max_mib: number;
+  used: boolean;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -208,6 +224,7 @@ export interface Database {
   log_chunks: LogChunksTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  gpu_usage: GpuUsageTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
