@@ -13,6 +13,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerCost } from './commands/cost.js';
 import { registerTop } from './commands/top.js';
+import { registerEvents } from './commands/events.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerNodes(program, ctx);
   registerTop(program, ctx);
   registerCost(program, ctx);
+  registerEvents(program, ctx);
   registerApply(program, ctx);
   registerGet(program, ctx);
   registerDelete(program, ctx);

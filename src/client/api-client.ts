@@ -1,4 +1,4 @@
-import type { CostReportView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
+import type { CostReportView, EventView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
 import type { z } from 'zod';
 import { HttpClient, type HttpOptions } from './http.js';
 import type {
@@ -162,6 +162,10 @@ export class GpufleetClient {
 
   getWaste(query: { since?: string | undefined; until?: string | undefined; team?: string | undefined; activityBelow?: number | undefined; longerThan?: string | undefined }): Promise<WasteReportView> {
     return this.http.request('GET', '/v1/waste', { query });
+  }
+
+  async listEvents(query: { since?: string | undefined; until?: string | undefined; kind?: string | undefined; target?: string | undefined; actor?: string | undefined; after?: number | undefined; limit?: number | undefined }): Promise<EventView[]> {
+    return (await this.http.request<{ items: EventView[] }>('GET', '/v1/events', { query })).items;
   }
 
   async listGpus(): Promise<GpuTopRow[]> {

@@ -25,6 +25,7 @@ import { NodeHealthLoop } from './loops/node-health-loop.js';
 import { Leadership } from './loops/leadership.js';
 import { UsageRetentionLoop } from './loops/usage-retention-loop.js';
 import { CostService } from './services/cost-service.js';
+import { EventService } from './services/event-service.js';
 import { telemetryRoutes } from './http/telemetry-routes.js';
 import { loadPriceBook } from './price-book-file.js';
 import { packageRoot, packageVersion } from './package-info.js';
@@ -62,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const apiRoutes = [
     ...userRoutes(services),
     ...serviceRoutes(new ServingService(ctx, services.workloads)),
-    ...telemetryRoutes(new CostService(ctx, prices)),
+    ...telemetryRoutes(new CostService(ctx, prices), new EventService(ctx)),
     ...agentRoutes(services),
   ];
   let openapi: unknown;

@@ -101,3 +101,39 @@ export const gpuTopRowSchema = z.object({
   sampledAt: z.string().nullable().describe('When the node took this sample; null when it sent none'),
 });
 export type GpuTopRow = z.infer<typeof gpuTopRowSchema>;
+
+export const eventTargetKinds = ['workload', 'node', 'service', 'queue', 'team'] as const;
+
+export const eventsQuerySchema = z.strictObject({
+  since: timeRefSchema.optional().describe('Default: no lower bound'),
+  until: timeRefSchema.optional(),
+  kind: z
+    .string()
+    .max(500)
+    .regex(/^[a-z][a-z.-]*(,[a-z][a-z.-]*)*$/, 'must be event kinds separated by commas, e.g. node.lost,workload.preempted, or a family such as workload.')
+    .optional()
+    .describe('Kinds, comma-separated; one ending in a dot takes its whole family (workload.)'),
+  target: z
+    .string()
+    .max(200)
+    .regex(new RegExp(`^(${eventTargetKinds.join('|')})(/[^/]+)?$`), `must be KIND or KIND/NAME, KIND one of ${eventTargetKinds.join(', ')}`)
+    .optional()
+    .describe('workload/NAME, node/NAME, service/NAME, queue/NAME, team/NAME, or a kind alone'),
+  actor: z.string().min(1).max(200).optional(),
+  after: z.coerce.number().int().min(0).optional().describe('Only events after this id (to follow)'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export type EventsQuery = z.infer<typeof eventsQuerySchema>;
+
+export const eventSchema = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  actor: z.string().describe('A user, node:<id>, scheduler or system'),
+  kind: z.string(),
+  targetKind: z.string(),
+  targetId: z.string(),
+  target: z.string().nullable().describe('The target’s name; null when it is gone'),
+  message: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventView = z.infer<typeof eventSchema>;

@@ -1,12 +1,18 @@
 import { z } from 'zod';
-import { costQuerySchema, costReportSchema, gpuTopRowSchema, wasteQuerySchema, wasteReportSchema } from '../../core/telemetry-api.js';
+import { costQuerySchema, costReportSchema, eventSchema, eventsQuerySchema, gpuTopRowSchema, wasteQuerySchema, wasteReportSchema } from '../../core/telemetry-api.js';
 import type { CostService } from '../services/cost-service.js';
+import type { EventService } from '../services/event-service.js';
 import { requireUser } from './principal.js';
 import { route, type RouteDef } from './routes.js';
 
-/** Cost, waste and the live GPU view (docs/cost.md). */
-export function telemetryRoutes(cost: CostService): RouteDef[] {
+/** Cost, waste and the live GPU view (docs/cost.md); the fleet's events. */
+export function telemetryRoutes(cost: CostService, events: EventService): RouteDef[] {
   return [
+    route({
+      method: 'GET', path: '/v1/events', summary: 'What changed: events with actor, target and time, oldest first (the newest `limit`)', tag: 'telemetry', auth: 'user',
+      query: eventsQuerySchema, response: z.object({ items: z.array(eventSchema) }),
+      handler: async ({ principal, query }) => ({ items: await events.list(requireUser(principal), query) }),
+    }),
     route({
       method: 'GET', path: '/v1/cost', summary: 'GPU cost and efficiency per workload, team and queue over a window', tag: 'telemetry', auth: 'user',
       query: costQuerySchema, response: costReportSchema,

@@ -59,7 +59,7 @@ export class ServingService {
           const stale = sameTemplate ? slots.filter((w) => (w.service_index ?? 0) >= spec.replicas) : slots;
           nodeIds = await this.stopSlots(tx, stale, sameTemplate ? `scaled to ${spec.replicas}` : 'replaced by a new spec');
           await this.addSlots(tx, row, slots.filter((w) => !stale.includes(w)), events);
-          events.push({ actor: user.name, kind: 'service.updated', targetKind: 'service', targetId: row.id, message: `service ${name} ${sameTemplate ? `scaled to ${spec.replicas}` : `updated: ${spec.model} ${spec.version} × ${spec.replicas}, every replica replaced`}` });
+          events.push({ actor: user.name, kind: sameTemplate ? 'service.scaled' : 'service.updated', targetKind: 'service', targetId: row.id, message: `service ${name} ${sameTemplate ? `scaled to ${spec.replicas}` : `updated: ${spec.model} ${spec.version} × ${spec.replicas}, every replica replaced`}` });
           outcome = 'updated';
         }
         await insertEvents(tx, events);
