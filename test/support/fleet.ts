@@ -144,6 +144,11 @@ export class ServerProcess {
     return this.proc?.output() ?? '';
   }
 
+  /** The process id, for measuring it (bench:telemetry). */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return terminate(this.proc, signal);
   }
@@ -195,6 +200,11 @@ export class AgentProcess {
 
   output(): string {
     return this.proc?.output() ?? '';
+  }
+
+  /** The process id, for measuring it (bench:telemetry). */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
