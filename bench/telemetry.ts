@@ -10,11 +10,13 @@
  *     register 8 GPUs each and heartbeat every 3 s, as real agents do, against a real server on
  *     the embedded database; first heartbeats only (the baseline), then with telemetry: the latest
  *     sample of 8 GPUs on every heartbeat and 8 one-minute usage windows on every twentieth (the
- *     default 60 s windows at a 3 s heartbeat). Server CPU per heartbeat and heartbeat latency.
+ *     default 60 s windows at a 3 s heartbeat). Server CPU per heartbeat and heartbeat latency, on
+ *     the embedded PGlite and on PostgreSQL (DATABASE_URL, else the local one; skipped without).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentProcess, ServerProcess, repoRoot } from '../test/support/fleet.js';
+import { createScratchDatabase } from '../test/support/databases.js';
 import { AgentClient } from '../src/client/agent-client.js';
 import { createRegistry } from '../src/observe/metrics.js';
 import { SimulatedSampler } from '../src/agent/gpu-telemetry.js';
@@ -92,9 +94,10 @@ interface Phase {
   latencies: number[];
   heartbeats: number;
   failures: number;
+  firstError?: string;
 }
 
-async function fleetCost(server: ServerProcess): Promise<BenchResult[]> {
+async function fleetCost(server: ServerProcess, store: string): Promise<BenchResult[]> {
   const clients: AgentClient[] = [];
   for (let i = 0; i < AGENTS; i += 50) {
     const batch = await Promise.all(
@@ -126,8 +129,9 @@ async function fleetCost(server: ServerProcess): Promise<BenchResult[]> {
         await client.heartbeat(body);
         current.latencies.push(performance.now() - started);
         current.heartbeats++;
-      } catch {
+      } catch (err) {
         current.failures++;
+        current.firstError ??= (err as Error).message;
       }
       await sleep(HEARTBEAT_MS);
     }
@@ -151,10 +155,10 @@ async function fleetCost(server: ServerProcess): Promise<BenchResult[]> {
     const tele = await measurePhase(true);
     stopping = true;
     await Promise.all(loops);
-    const scenario = `${AGENTS} agents × 8 GPUs, heartbeat 3 s`;
+    const scenario = `${store}: ${AGENTS} agents × 8 GPUs, heartbeat 3 s`;
     const name = 'the same agents sending heartbeats only';
     const perBeat = (p: typeof base) => (p.cpu / Math.max(1, p.heartbeats)) * 1000;
-    console.log(`baseline: ${base.heartbeats} heartbeats (${base.failures} failed) in ${base.seconds.toFixed(1)} s; telemetry: ${tele.heartbeats} (${tele.failures} failed)`);
+    console.log(`${store}: baseline ${base.heartbeats} heartbeats (${base.failures} failed${base.firstError ? `, e.g. ${base.firstError}` : ''}) in ${base.seconds.toFixed(1)} s; telemetry ${tele.heartbeats} (${tele.failures} failed${tele.firstError ? `, e.g. ${tele.firstError}` : ''})`);
     return [
       { scenario, metric: 'heartbeats_per_s', value: tele.heartbeats / tele.seconds, unit: '/s', baseline: base.heartbeats / base.seconds, baselineName: name },
       { scenario, metric: 'server_cpu_percent', value: (tele.cpu / tele.seconds) * 100, unit: '% of a core', baseline: (base.cpu / base.seconds) * 100, baselineName: name },
@@ -172,13 +176,30 @@ async function fleetCost(server: ServerProcess): Promise<BenchResult[]> {
 async function main(): Promise<void> {
   console.log(`bench:telemetry — agent CPU per GPU sampled; server cost of ${AGENTS} simulated agents reporting (${PHASE_MS / 1000} s per phase). Simulated GPUs; no GPU needed.`);
   const results: BenchResult[] = [...inProcessAgentCost(8), ...inProcessAgentCost(64)];
-  // Nodes stay ready for a minute without heartbeats while one phase measures and the other waits.
-  const server = await new ServerProcess({ suspectAfterMs: 60_000, lostAfterMs: 120_000 }).start();
+  // Nodes registered early stay ready while the rest register.
+  const health = { suspectAfterMs: 60_000, lostAfterMs: 120_000 };
+  const server = await new ServerProcess(health).start();
   try {
     results.push(...(await agentCost(server)));
-    results.push(...(await fleetCost(server)));
+    results.push(...(await fleetCost(server, 'pglite')));
   } finally {
     await server.stop();
+  }
+  const base = process.env.DATABASE_URL ?? `postgres://${process.env.USER ?? 'root'}@127.0.0.1:5432/postgres`;
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+  try {
+    scratch = await createScratchDatabase(base);
+  } catch (err) {
+    console.log(`PostgreSQL scenario skipped: cannot create a database at ${base} (${(err as Error).message}); set DATABASE_URL`);
+  }
+  if (scratch) {
+    const pgServer = await new ServerProcess({ ...health, databaseUrl: scratch.url }).start();
+    try {
+      results.push(...(await fleetCost(pgServer, 'postgres')));
+    } finally {
+      await pgServer.stop();
+      await scratch.drop();
+    }
   }
   const file = report('telemetry', results, join(repoRoot, 'bench', 'results'));
   console.log(`\nresults written to ${file}`);

@@ -1,4 +1,4 @@
-import type { CostReportView, EventView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
+import type { BudgetStatusView, CostReportView, EventView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
 import type { z } from 'zod';
 import { HttpClient, type HttpOptions } from './http.js';
 import type {
@@ -166,6 +166,10 @@ export class GpufleetClient {
 
   async listEvents(query: { since?: string | undefined; until?: string | undefined; kind?: string | undefined; target?: string | undefined; actor?: string | undefined; after?: number | undefined; limit?: number | undefined }): Promise<EventView[]> {
     return (await this.http.request<{ items: EventView[] }>('GET', '/v1/events', { query })).items;
+  }
+
+  async listBudgets(): Promise<BudgetStatusView[]> {
+    return (await this.http.request<{ items: BudgetStatusView[] }>('GET', '/v1/budgets')).items;
   }
 
   async listGpus(): Promise<GpuTopRow[]> {

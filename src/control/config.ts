@@ -19,6 +19,10 @@ export const serverOptionsSchema = z.strictObject({
   schedulerConfigFile: z.string().min(1).optional(),
   /** A YAML price book (docs/cost.md) for the cost and waste reports; without one nothing is priced. */
   priceBookFile: z.string().min(1).optional(),
+  /** A YAML file of team budgets (docs/cost.md, "Budgets"); without one no team is held. */
+  budgetsFile: z.string().min(1).optional(),
+  /** How long the scheduler trusts a computed budget status before reading the spend again. */
+  budgetRefreshMs: z.number().int().min(10).default(30_000),
   /** How long the agents' GPU usage windows are kept; default 30 days. */
   usageRetentionMs: z.number().int().min(60_000).default(30 * 86_400_000),
   /** Settings given directly (tests), instead of a file. */

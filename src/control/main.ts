@@ -28,6 +28,9 @@ import { CostService } from './services/cost-service.js';
 import { EventService } from './services/event-service.js';
 import { telemetryRoutes } from './http/telemetry-routes.js';
 import { loadPriceBook } from './price-book-file.js';
+import { loadConfigFile } from './config-file.js';
+import { parseBudgetBook } from '../core/budgets.js';
+import { BudgetService } from './services/budget-service.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { join } from 'node:path';
 
@@ -48,6 +51,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Before anything starts: a bad scheduler config stops the server with the field named.
   const scheduling = config.schedulerSettings ?? (await loadSchedulerSettings(config.schedulerConfigFile));
   const prices = await loadPriceBook(config.priceBookFile);
+  const budgetBook = config.budgetsFile === undefined ? parseBudgetBook({}) : await loadConfigFile(config.budgetsFile, 'budgets', parseBudgetBook);
   const logger = createLogger({ name: 'server', level: config.logLevel, destination: config.logFile ? fileDestination(config.logFile) : undefined });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const registry = createRegistry('server');
@@ -60,10 +64,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services: Services = { ctx, auth, teams: new TeamService(ctx), queues: new QueueService(ctx), workloads: new WorkloadService(ctx), nodes };
   const secrets = await bootstrap(ctx, auth);
 
+  const cost = new CostService(ctx, prices);
+  const budgets = new BudgetService(ctx, budgetBook, cost);
   const apiRoutes = [
     ...userRoutes(services),
     ...serviceRoutes(new ServingService(ctx, services.workloads)),
-    ...telemetryRoutes(new CostService(ctx, prices), new EventService(ctx)),
+    ...telemetryRoutes(cost, new EventService(ctx), budgets),
     ...agentRoutes(services),
   ];
   let openapi: unknown;
@@ -73,7 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes), new UsageRetentionLoop(ctx)]);
+  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx, () => budgets.heldTeams()), new NodeHealthLoop(ctx, nodes), new UsageRetentionLoop(ctx)]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

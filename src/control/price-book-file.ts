@@ -1,14 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { parsePriceBook, type PriceBook } from '../core/cost/index.js';
-import { ApiError } from '../core/errors.js';
-
-export class PriceBookError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PriceBookError';
-  }
-}
+import { loadConfigFile } from './config-file.js';
 
 /** No price book: every GPU-hour is reported as unpriced, none is guessed. */
 export const emptyPriceBook: PriceBook = { models: {}, nodes: {} };
@@ -36,24 +27,7 @@ function datesToMs(doc: unknown): unknown {
 }
 
 /** Reads `--price-book FILE` (YAML or JSON, docs/cost.md); a bad file stops the server with the field named. */
-export async function loadPriceBook(file: string | undefined): Promise<PriceBook> {
-  if (file === undefined) return emptyPriceBook;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new PriceBookError(`cannot read the price book ${file}: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (err) {
-    throw new PriceBookError(`${file} is not YAML: ${(err as Error).message}`);
-  }
-  try {
-    return parsePriceBook(datesToMs(doc ?? {}));
-  } catch (err) {
-    if (err instanceof ApiError) throw new PriceBookError(`${file}: ${err.message}`);
-    throw err;
-  }
+export function loadPriceBook(file: string | undefined): Promise<PriceBook> {
+  if (file === undefined) return Promise.resolve(emptyPriceBook);
+  return loadConfigFile(file, 'price book', (doc) => parsePriceBook(datesToMs(doc)));
 }

@@ -137,3 +137,16 @@ export const eventSchema = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 export type EventView = z.infer<typeof eventSchema>;
+
+export const budgetStatusSchema = z.object({
+  team: z.string(),
+  period: z.enum(['day', 'week', 'month']),
+  since: z.string().describe('Start of the current period (UTC)'),
+  limitGpuHours: z.number().nullable(),
+  limitMoney: z.number().nullable(),
+  usedGpuHours: z.number(),
+  usedMoney: z.number(),
+  over: z.boolean().describe('Over budget: only its preemptible work is admitted'),
+  reason: z.string().nullable(),
+});
+export type BudgetStatusView = z.infer<typeof budgetStatusSchema>;

@@ -67,6 +67,30 @@ export function registerCost(program: Command, ctx: CliContext): void {
     });
 
   program
+    .command('budgets')
+    .description('each team budget: limits, spend this period, and whether the team is held to preemptible work')
+    .addOption(outputOption())
+    .action(async (options: { output: OutputFormat }) => {
+      const client = await ctx.client();
+      const budgets = await client.listBudgets();
+      if (options.output !== 'table') return void ctx.stdout.write(formatStructured(budgets, options.output));
+      if (budgets.length === 0) return void ctx.stderr.write('No budgets (gpufleet server --budgets FILE sets them).\n');
+      ctx.stdout.write(
+        renderTable(
+          ['team', 'period', 'since', 'gpu-hours', 'cost', 'over'],
+          budgets.map((b) => [
+            b.team,
+            b.period,
+            b.since,
+            `${hours(b.usedGpuHours)}${b.limitGpuHours === null ? '' : ` / ${b.limitGpuHours}`}`,
+            `${money(b.usedMoney)}${b.limitMoney === null ? '' : ` / ${b.limitMoney}`}`,
+            b.over ? 'yes: only preemptible work runs' : 'no',
+          ]),
+        ),
+      );
+    });
+
+  program
     .command('waste')
     .description('workloads that held GPUs nearly idle for longer than a threshold, costliest first')
     .addOption(sinceOption())

@@ -1,4 +1,5 @@
 import { costReport, wasteReport, type AllocationInterval, type FleetHistory, type InventoryInterval, type PriceBook, type UsageSample, type Window } from '../../core/cost/index.js';
+import type { TeamSpend } from '../../core/budgets.js';
 import { ApiError } from '../../core/errors.js';
 import { parseDurationSeconds } from '../../core/quantities.js';
 import { activeReplicaStates } from '../../core/replica-state.js';
@@ -63,6 +64,13 @@ export class CostService {
     };
   }
 
+  /** Billable GPU-hours and cost per team over the window: what a budget counts (allocations only, so no usage is read). */
+  async teamSpend(window: Window): Promise<Map<string, TeamSpend>> {
+    const allocations = await this.allocations(window, undefined);
+    const report = costReport({ inventory: [], allocations: allocations.list, samples: [] }, this.prices, window);
+    return new Map(report.byTeam.map((t) => [t.team, { gpuHours: t.billableGpuHours, cost: t.cost }]));
+  }
+
   /** Every GPU with its holder and the latest sample its node sent. */
   async top(): Promise<GpuTopRow[]> {
     const now = this.ctx.now();
@@ -109,10 +117,11 @@ export class CostService {
   }
 
   private async history(window: Window, team: string | undefined): Promise<History> {
-    const since = new Date(window.since);
-    const until = new Date(window.until);
-    const [gpus, replicas, usage] = await Promise.all([listGpusWithNodes(this.ctx.db), listGpuAllocations(this.ctx.db, since, until), listGpuUsage(this.ctx.db, since, until)]);
-    const modelOf = new Map(gpus.map((g) => [`${g.node}/${g.idx}`, g.model]));
+    const [gpus, allocations, usage] = await Promise.all([
+      listGpusWithNodes(this.ctx.db),
+      this.allocations(window, team),
+      listGpuUsage(this.ctx.db, new Date(window.since), new Date(window.until)),
+    ]);
     const inventory: InventoryInterval[] = gpus.map((g) => ({
       node: g.node,
       gpuIndex: g.idx,
@@ -121,27 +130,24 @@ export class CostService {
       // A lost node's GPUs left the fleet with its last heartbeat.
       to: g.state === 'lost' && g.last_heartbeat_at ? g.last_heartbeat_at.getTime() : null,
     }));
+    const samples: UsageSample[] = usage.map((u) => ({ node: u.node, gpuIndex: u.gpu_index, t: u.from_at.getTime(), engineActivity: u.activity, used: u.used }));
+    return { history: { inventory, allocations: allocations.list, samples }, workloadNames: allocations.workloadNames };
+  }
+
+  /** One interval per GPU each replica held in the window, charged to its workload, team and queue. */
+  private async allocations(window: Window, team: string | undefined): Promise<{ list: AllocationInterval[]; workloadNames: Map<string, string> }> {
+    const replicas = await listGpuAllocations(this.ctx.db, new Date(window.since), new Date(window.until));
     const workloadNames = new Map<string, string>();
-    const allocations: AllocationInterval[] = [];
+    const list: AllocationInterval[] = [];
     for (const r of replicas) {
       if (team !== undefined && r.team !== team) continue;
       workloadNames.set(r.workload_id, r.workload_name);
       const ended = !activeReplicaStates.includes(r.state);
       const to = r.finished_at?.getTime() ?? (ended ? r.updated_at.getTime() : null);
       for (const gpuIndex of r.gpu_indices)
-        allocations.push({
-          workloadId: r.workload_id,
-          team: r.team,
-          queue: r.queue,
-          node: r.node,
-          model: r.gpu_model ?? modelOf.get(`${r.node}/${gpuIndex}`) ?? 'unknown',
-          gpuIndex,
-          from: r.created_at.getTime(),
-          to,
-        });
+        list.push({ workloadId: r.workload_id, team: r.team, queue: r.queue, node: r.node, model: r.gpu_model ?? 'unknown', gpuIndex, from: r.created_at.getTime(), to });
     }
-    const samples: UsageSample[] = usage.map((u) => ({ node: u.node, gpuIndex: u.gpu_index, t: u.from_at.getTime(), engineActivity: u.activity, used: u.used }));
-    return { history: { inventory, allocations, samples }, workloadNames };
+    return { list, workloadNames };
   }
 }
 
