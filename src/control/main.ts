@@ -23,6 +23,7 @@ import { ServingService } from './services/serving-service.js';
 import { SchedulerLoop } from './loops/scheduler-loop.js';
 import { NodeHealthLoop } from './loops/node-health-loop.js';
 import { Leadership } from './loops/leadership.js';
+import { ServingLoop } from './loops/serving-loop.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { join } from 'node:path';
 
@@ -62,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes)]);
+  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes), new ServingLoop(ctx)]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
