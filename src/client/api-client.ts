@@ -20,6 +20,14 @@ import type {
 } from '../core/api-types.js';
 import type { WorkloadState } from '../core/workload-state.js';
 import type { Service, ServiceEndpoint, servicePutSchema } from '../core/service-types.js';
+import type { GatewayReport } from '../core/gateway-report.js';
+
+export interface RolloutStatus {
+  service: string;
+  version: string;
+  weights: Service['weights'];
+  rollout: Service['rollout'];
+}
 
 /** Request bodies are what a caller may send (defaults still unapplied), so they are the schemas' inputs. */
 export type TeamPut = z.input<typeof teamPutSchema>;
@@ -111,6 +119,17 @@ export class GpufleetClient {
 
   async listServiceEndpoints(name: string, options: { team?: string | undefined } = {}): Promise<ServiceEndpoint[]> {
     return (await this.http.request<{ items: ServiceEndpoint[] }>('GET', `/v1/services/${path(name)}/endpoints`, { query: { team: options.team } })).items;
+  }
+
+  /** A rollout's state; `promote`/`abort` end it now. */
+  rollout(name: string, action: 'status' | 'promote' | 'abort', options: { team?: string | undefined } = {}): Promise<RolloutStatus> {
+    const url = `/v1/services/${path(name)}/rollout${action === 'status' ? '' : `/${action}`}`;
+    return this.http.request(action === 'status' ? 'GET' : 'POST', url, { query: { team: options.team } });
+  }
+
+  /** A gateway's counters and held requests (admin tokens). */
+  reportGateway(report: GatewayReport, signal?: AbortSignal): Promise<void> {
+    return this.http.request('POST', '/v1/gateway/reports', { body: report, signal });
   }
 
   deleteService(name: string, options: { team?: string | undefined } = {}): Promise<void> {

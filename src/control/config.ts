@@ -14,6 +14,8 @@ export const serverOptionsSchema = z.strictObject({
   nodeLostAfterMs: z.number().int().min(200).default(30_000),
   schedulerIntervalMs: z.number().int().min(10).default(1000),
   healthCheckIntervalMs: z.number().int().min(10).default(1000),
+  /** Autoscaling, rollouts and draining of services are looked at this often. */
+  servingIntervalMs: z.number().int().min(10).default(1000),
   leaderRetryMs: z.number().int().min(50).default(2000),
   /** A YAML file of scheduler settings (scheduler-config.ts); defaults without one. */
   schedulerConfigFile: z.string().min(1).optional(),

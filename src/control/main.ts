@@ -31,6 +31,7 @@ import { loadPriceBook } from './price-book-file.js';
 import { loadConfigFile } from './config-file.js';
 import { parseBudgetBook } from '../core/budgets.js';
 import { BudgetService } from './services/budget-service.js';
+import { ServingLoop } from './loops/serving-loop.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { join } from 'node:path';
 
@@ -79,7 +80,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx, () => budgets.heldTeams()), new NodeHealthLoop(ctx, nodes), new UsageRetentionLoop(ctx)]);
+  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx, () => budgets.heldTeams()), new NodeHealthLoop(ctx, nodes), new ServingLoop(ctx), new UsageRetentionLoop(ctx)]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

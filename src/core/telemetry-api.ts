@@ -110,7 +110,7 @@ export const eventsQuerySchema = z.strictObject({
   kind: z
     .string()
     .max(500)
-    .regex(/^[a-z][a-z.-]*(,[a-z][a-z.-]*)*$/, 'must be event kinds separated by commas, e.g. node.lost,workload.preempted, or a family such as workload.')
+    .regex(/^[a-z][a-z._-]*(,[a-z][a-z._-]*)*$/, 'must be event kinds separated by commas, e.g. node.lost,workload.preempted, or a family such as workload.')
     .optional()
     .describe('Kinds, comma-separated; one ending in a dot takes its whole family (workload.)'),
   target: z

@@ -87,11 +87,11 @@ describe('gateway fed by the server', () => {
 describe('tableFromServices', () => {
   it('groups ready endpoints by model and version, and keeps a model with none', () => {
     const svc = (name: string, model: string, endpoints: Array<[string, string]>) =>
-      ({ name, model, version: 'v1', endpoints: endpoints.map(([replicaId, url]) => ({ replicaId, url, version: 'v1' })) }) as unknown as Service;
+      ({ name, model, version: 'v1', spec: {}, weights: { v1: 100 }, endpoints: endpoints.map(([replicaId, url]) => ({ replicaId, url, version: 'v1' })) }) as unknown as Service;
     expect(tableFromServices([svc('a', 'm-a', [['r1', 'http://h:1'], ['r2', 'http://h:2']]), svc('b', 'm-b', [])])).toEqual({
       models: [
-        { model: 'm-a', versions: [{ version: 'v1', weight: 1, replicas: [{ id: 'r1', url: 'http://h:1' }, { id: 'r2', url: 'http://h:2' }] }] },
-        { model: 'm-b', versions: [{ version: 'v1', weight: 1, replicas: [] }] },
+        { model: 'm-a', versions: [{ version: 'v1', weight: 100, replicas: [{ id: 'r1', url: 'http://h:1' }, { id: 'r2', url: 'http://h:2' }] }] },
+        { model: 'm-b', versions: [{ version: 'v1', weight: 100, replicas: [] }] },
       ],
     });
   });

@@ -1,6 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Quota } from '../core/api-types.js';
 import type { ServiceSpec } from '../core/service-types.js';
+import type { RolloutState } from '../core/rollout-types.js';
+import type { GatewayReport } from '../core/gateway-report.js';
 import type { WorkloadState } from '../core/workload-state.js';
 import type { ReplicaState } from '../core/replica-state.js';
 import type { NodeState } from '../core/node-state.js';
@@ -108,6 +110,8 @@ export interface WorkloadsTable {
   service_index: ColumnType<number | null, number | null | undefined, number | null>;
   restarts: ColumnType<number, number | undefined, number>;
   restart_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** A service replica being removed: out of the routing table since then, stopped once drained. */
+  draining_since: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Why it waits, most relevant first; `reason` is the first. */
   reasons: ColumnType<string[], string | undefined, string>;
   exit_code: number | null;
@@ -158,6 +162,16 @@ export interface ServicesTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When the replica count last changed; scale to zero's idle clock starts no earlier. */
+  scaled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The current or last rollout (null: none yet). */
+  rollout: ColumnType<RolloutState | null, string | null | undefined, string | null>;
+}
+
+export interface GatewayReportsTable {
+  gateway_id: string;
+  report: ColumnType<GatewayReport, string, string>;
+  reported_at: Date;
 }
 
 export interface LogChunksTable {
@@ -221,6 +235,7 @@ export interface Database {
   workloads: WorkloadsTable;
   replicas: ReplicasTable;
   services: ServicesTable;
+  gateway_reports: GatewayReportsTable;
   log_chunks: LogChunksTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;

@@ -7,7 +7,8 @@ import { getSchedulingRows, listPendingWorkloads, listPlacedWorkloads, type Sche
 import type { ReplicaRow } from '../../store/schema.js';
 import type { Db } from '../../store/db.js';
 import { addAmounts, allocationAmounts } from '../../scheduler/resources.js';
-import { decayedWeight, toQueueQuota } from './resources.js';
+import { decayedWeight, usageHorizonStart } from '../../core/decayed-usage.js';
+import { toQueueQuota } from './resources.js';
 
 export interface SnapshotRead {
   snapshot: Snapshot;
@@ -18,9 +19,6 @@ export interface SnapshotRead {
   /** Pending work kept out of the snapshot because its team is over budget, with why. */
   budgetHeld: Array<{ id: string; reasons: string[] }>;
 }
-
-/** Past use counts for 5 half-lives; older use weighs under 3 % and is left out. */
-const usageHorizonHalfLives = 5;
 
 /**
  * Reads the fleet into the scheduler's plain-data snapshot. A team over its budget
@@ -35,7 +33,7 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number, heldTe
     listQueues(db),
     listPendingWorkloads(db),
     listPlacedWorkloads(db),
-    listReplicasRunSince(db, new Date(nowMs - usageHorizonHalfLives * halfLifeMs)),
+    listReplicasRunSince(db, new Date(usageHorizonStart(nowMs, halfLifeMs))),
   ]);
 
   const gpusByNode = new Map<string, typeof gpus>();
