@@ -18,6 +18,7 @@ import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerSimModel } from './commands/sim-model.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerUp } from './commands/up.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerServer(program, ctx);
   registerAgent(program, ctx);
   registerSimModel(program, ctx);
+  registerSimulate(program, ctx);
   registerGateway(program, ctx);
   return program;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SchedulerSettings } from './scheduler-config.js';
+import type { SchedulerSettings } from '../scheduler/settings.js';
 
 /** Server settings, parsed once at start-up. Durations are in milliseconds. */
 export const serverOptionsSchema = z.strictObject({

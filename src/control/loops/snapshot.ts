@@ -8,7 +8,7 @@ import type { ReplicaRow } from '../../store/schema.js';
 import type { Db } from '../../store/db.js';
 import { addAmounts, allocationAmounts } from '../../scheduler/resources.js';
 import { decayedWeight, usageHorizonStart } from '../../core/decayed-usage.js';
-import { toQueueQuota } from './resources.js';
+import { toQueueQuota } from '../../scheduler/api-quotas.js';
 
 export interface SnapshotRead {
   snapshot: Snapshot;
