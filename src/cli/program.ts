@@ -12,6 +12,7 @@ import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerPs } from './commands/ps.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerSimModel } from './commands/sim-model.js';
@@ -52,5 +53,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerAgent(program, ctx);
   registerSimModel(program, ctx);
   registerGateway(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }
