@@ -51,11 +51,11 @@ for (const policy of policies) {
 }
 
 const h = (s: number) => (s / 3600).toFixed(2);
-const table = [['POLICY', 'RUNS AS', 'JCT mean h', 'p50', 'p95', 'p99', 'WAIT mean h', 'p50', 'p95', 'p99', 'makespan d', 'alloc %', 'preempt', 'Jain', 'replay s']];
+const table = [['POLICY', 'JCT mean h', 'p50', 'p95', 'p99', 'WAIT mean h', 'p50', 'p95', 'p99', 'makespan d', 'alloc %', 'preempt', 'Jain', 'replay s']];
 for (const r of runs) {
   const m = r.metrics;
   table.push([
-    r.policy, r.runsAs,
+    r.policy,
     h(m.jct.mean), h(m.jct.p50), h(m.jct.p95), h(m.jct.p99),
     h(m.wait.mean), h(m.wait.p50), h(m.wait.p95), h(m.wait.p99),
     (m.makespan / 86400).toFixed(1), (m.meanAllocation * 100).toFixed(1), String(m.preemptions), m.jainIndex.toFixed(3), r.seconds.toFixed(1),

@@ -10,6 +10,7 @@ import { serviceRoutes } from './http/service-routes.js';
 import { systemRoutes } from './http/system-routes.js';
 import { buildOpenApi } from './http/openapi.js';
 import { createServerMetrics } from './metrics.js';
+import { FleetGauges } from './observability/fleet-gauges.js';
 import { Wakeups } from './wakeups.js';
 import { loadSchedulerSettings } from './scheduler-config.js';
 import { AuthService } from './services/auth-service.js';
@@ -57,7 +58,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const apiRoutes = [...userRoutes(services), ...serviceRoutes(new ServingService(ctx, services.workloads)), ...agentRoutes(services)];
   let openapi: unknown;
   const consolePath = join(packageRoot, 'src', 'web', 'index.html');
-  const routes = [...systemRoutes(ctx, registry, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
+  const fleetGauges = new FleetGauges(registry, store.db, ctx.now);
+  const metricsSource = { registry, refresh: () => fleetGauges.refresh() };
+  const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
   const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes), new ServingLoop(ctx)]);

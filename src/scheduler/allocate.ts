@@ -92,6 +92,7 @@ function inTurn(list: PendingState[]): PendingState[] {
     if (!bucket) byPriority.set(p.source.priority, (bucket = []));
     bucket.push(p);
   }
+  if (byPriority.size === 1) return list.sort(byAge);
   const out: PendingState[] = [];
   for (const priority of [...byPriority.keys()].sort((a, b) => b - a))
     for (const p of byPriority.get(priority)!.sort(byAge)) out.push(p);

@@ -170,11 +170,13 @@ export class AgentProcess {
     private readonly gpus = '8xH100-80GB',
     /** Node labels (--label key=value), e.g. topology. */
     private readonly labels: Record<string, string> = {},
+    /** More `gpufleet agent` flags, e.g. --telemetry-interval-ms. */
+    private readonly extraArgs: string[] = [],
   ) {}
 
   async start(): Promise<this> {
     this.proc = launch(
-      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--advertise-address', '127.0.0.1', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])],
+      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--advertise-address', '127.0.0.1', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), ...this.extraArgs],
       { GPUFLEET_HOME: this.stateDir },
     );
     const proc = this.proc;
@@ -194,6 +196,13 @@ export class AgentProcess {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return terminate(this.proc, signal);
+  }
+
+  /** The agent's /metrics URL, as it printed it when it joined. */
+  metricsUrl(): string {
+    const url = /metrics at (http:\/\/\S+\/metrics)/.exec(this.output())?.[1];
+    if (url === undefined) throw new Error(`agent ${this.name} printed no metrics URL: ${this.output()}`);
+    return url;
   }
 
   /** Pids of the replica processes this agent started (from its state dir). */

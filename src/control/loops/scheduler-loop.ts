@@ -97,6 +97,8 @@ export class SchedulerLoop {
       .filter((e) => JSON.stringify(pendingRows.get(e.id)?.reasons ?? []) !== JSON.stringify(e.reasons));
     await setPendingReasons(this.ctx.db, changedReasons);
     this.ctx.metrics.placements.inc(outcome.admitted);
+    const queueNames = new Map(snapshot.queues.map((q) => [q.id, q.name]));
+    for (const a of outcome.firstAdmissions) this.ctx.metrics.queueWait.observe({ queue: queueNames.get(a.queueId) ?? a.queueId }, Math.max(0, a.waitedMs) / 1000);
     this.ctx.metrics.placementConflicts.inc(outcome.conflicts);
     for (const p of outcome.preempted) this.ctx.metrics.preemptions.inc({ kind: p.kind });
     this.ctx.metrics.movesProposed.inc(outcome.movesProposed);

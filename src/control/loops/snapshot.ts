@@ -7,7 +7,8 @@ import { getSchedulingRows, listPendingWorkloads, listPlacedWorkloads, type Sche
 import type { ReplicaRow } from '../../store/schema.js';
 import type { Db } from '../../store/db.js';
 import { addAmounts, allocationAmounts } from '../../scheduler/resources.js';
-import { decayedWeight, toQueueQuota } from './resources.js';
+import { decayedWeight, usageHorizonStart } from '../../core/decayed-usage.js';
+import { toQueueQuota } from './resources.js';
 
 export interface SnapshotRead {
   snapshot: Snapshot;
@@ -16,9 +17,6 @@ export interface SnapshotRead {
   /** Generations of the workloads seen holding resources: the applier preempts only these. */
   placedGenerations: Map<string, number>;
 }
-
-/** Past use counts for 5 half-lives; older use weighs under 3 % and is left out. */
-const usageHorizonHalfLives = 5;
 
 /** Reads the fleet into the scheduler's plain-data snapshot. */
 export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promise<SnapshotRead> {
@@ -30,7 +28,7 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
     listQueues(db),
     listPendingWorkloads(db),
     listPlacedWorkloads(db),
-    listReplicasRunSince(db, new Date(nowMs - usageHorizonHalfLives * halfLifeMs)),
+    listReplicasRunSince(db, new Date(usageHorizonStart(nowMs, halfLifeMs))),
   ]);
 
   const gpusByNode = new Map<string, typeof gpus>();
