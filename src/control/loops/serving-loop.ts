@@ -119,6 +119,7 @@ export class ServingLoop {
       active ||= load.running + load.waiting > 0 || (before !== undefined && load.finished > before);
       memory.finished.set(w.id, load.finished);
     }
+    for (const id of memory.finished.keys()) if (!current.some((w) => w.id === id)) memory.finished.delete(id);
     const decision = decideReplicas(
       { now: now.getTime(), spec, current: service.replicas, samples, warming, active, heldAtGateways: held, scaledAt: (service.scaled_at ?? service.created_at).getTime() },
       memory.autoscale,
