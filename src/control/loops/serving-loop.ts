@@ -59,9 +59,12 @@ export class ServingLoop {
     if (services.length === 0) return;
     const slots = await listServiceWorkloads(db, services.map((s) => s.id));
     const placed = new Map((await listCurrentReplicas(db, slots)).map((r) => [r.workload_id, r]));
+    // Only what a decision needs is read: draining replicas, and those of services that scale by load.
+    const scaling = new Set(services.filter((s) => (s.spec as ServiceSpec).autoscaling && s.rollout?.phase !== 'progressing').map((s) => s.id));
     const loads = new Map<string, ReplicaLoad | undefined>();
     await Promise.all(
       slots.map(async (w) => {
+        if (w.draining_since === null && !scaling.has(w.service_id ?? '')) return;
         const r = placed.get(w.id);
         if (r?.state === 'running' && r.endpoint !== null) loads.set(w.id, await readReplicaLoad(r.endpoint));
       }),
