@@ -103,6 +103,13 @@ describe('rollouts of a service under load', () => {
     await waitFor('only v1 replicas left', () => settledOn('v1'), 120_000, 250);
   }, 400_000);
 
+  it('rolls back a canary whose replicas keep crashing before they are ready', async () => {
+    await apply('v3c', ['--crash-after-ms', '100']);
+    const done = await waitFor('the crashing canary to be rolled back', () => finished('v3c'), 180_000, 250);
+    expect(done.rollout).toMatchObject({ phase: 'rolled-back', message: expect.stringMatching(/v3c rolled back: a replica ended 3 times in a row/) });
+    await waitFor('only v1 replicas left', () => settledOn('v1'), 120_000, 250);
+  }, 400_000);
+
   it('promotes a healthy canary through its steps, draining the old replicas without breaking a stream', async () => {
     const before = outcomes.length;
     const weights: number[] = [];

@@ -76,8 +76,10 @@ export class ServingLoop {
       try {
         wake.push(...(await this.drain(own, placed, loads, now)));
         if (service.rollout?.phase === 'progressing') {
-          const canaryReady = own.filter((w) => slotVersion(w) === service.rollout!.canaryVersion && servingNow(w, placed)).length;
-          wake.push(...(await this.inTx((tx, events) => advanceRollout(tx, service, { now, counters: counters.get(service.model) ?? new Map(), canaryReady }, events))));
+          const canary = own.filter((w) => slotVersion(w) === service.rollout!.canaryVersion && w.draining_since === null);
+          const canaryReady = canary.filter((w) => servingNow(w, placed)).length;
+          const canaryRestarts = Math.max(0, ...canary.map((w) => w.restarts));
+          wake.push(...(await this.inTx((tx, events) => advanceRollout(tx, service, { now, counters: counters.get(service.model) ?? new Map(), canaryReady, canaryRestarts }, events))));
         } else if ((service.spec as ServiceSpec).autoscaling) {
           wake.push(...(await this.autoscale(service, own, placed, loads, held.get(service.model) ?? 0, now)));
         }
