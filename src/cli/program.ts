@@ -15,6 +15,7 @@ import { registerCost } from './commands/cost.js';
 import { registerTop } from './commands/top.js';
 import { registerEvents } from './commands/events.js';
 import { registerPs } from './commands/ps.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerSimModel } from './commands/sim-model.js';
@@ -60,5 +61,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerSimModel(program, ctx);
   registerSimulate(program, ctx);
   registerGateway(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }

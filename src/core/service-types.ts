@@ -72,7 +72,9 @@ export type ServiceEndpoint = z.infer<typeof serviceEndpointSchema>;
 export const serviceReplicaSchema = z.object({
   index: z.number().int(),
   workload: z.string(),
+  version: z.string(),
   state: z.enum(workloadStates),
+  draining: z.boolean().describe('Out of the routing table, stopped once its requests in flight are done'),
   node: z.string().nullable(),
   url: z.string().nullable(),
   ready: z.boolean(),
