@@ -15,6 +15,8 @@ export const serverOptionsSchema = z.strictObject({
   schedulerIntervalMs: z.number().int().min(10).default(1000),
   healthCheckIntervalMs: z.number().int().min(10).default(1000),
   leaderRetryMs: z.number().int().min(50).default(2000),
+  /** How often the leader reconciles each cluster's jobs with its replicas; inventory every fifth pass. */
+  clusterSyncIntervalMs: z.number().int().min(50).default(1000),
   /** A YAML file of scheduler settings (scheduler-config.ts); defaults without one. */
   schedulerConfigFile: z.string().min(1).optional(),
   /** Settings given directly (tests), instead of a file. */

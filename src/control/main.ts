@@ -21,6 +21,9 @@ import { NodeService } from './services/node-service.js';
 import { ServingService } from './services/serving-service.js';
 import { SchedulerLoop } from './loops/scheduler-loop.js';
 import { NodeHealthLoop } from './loops/node-health-loop.js';
+import { ClusterLoop } from './loops/cluster-loop.js';
+import { ClusterService } from './services/cluster-service.js';
+import { clusterRoutes } from './http/cluster-routes.js';
 import { Leadership } from './loops/leadership.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { join } from 'node:path';
@@ -53,13 +56,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services: Services = { ctx, auth, teams: new TeamService(ctx), queues: new QueueService(ctx), workloads: new WorkloadService(ctx), nodes };
   const secrets = await bootstrap(ctx, auth);
 
-  const apiRoutes = [...userRoutes(services), ...serviceRoutes(new ServingService(ctx, services.workloads)), ...agentRoutes(services)];
+  const apiRoutes = [...userRoutes(services), ...serviceRoutes(new ServingService(ctx, services.workloads)), ...clusterRoutes(new ClusterService(ctx)), ...agentRoutes(services)];
   let openapi: unknown;
   const consolePath = join(packageRoot, 'src', 'web', 'index.html');
   const routes = [...systemRoutes(ctx, registry, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes)]);
+  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes), new ClusterLoop(ctx, nodes)]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

@@ -102,8 +102,16 @@ export class SlurmExecutor implements Executor {
       ...(req.timeLimitSeconds ? { time_limit: Math.max(1, Math.ceil(req.timeLimitSeconds / 60)) } : {}),
       ...(gpuCount > 0 ? { gres: gresRequest(gpuCount, req.gpuModel) } : {}),
       ...(this.options.partition ? { partition: this.options.partition } : {}),
+      ...(req.node ? { nodelist: req.node } : {}),
+      ...(req.cpus ? { cpus_per_task: Math.max(1, Math.ceil(req.cpus)) } : {}),
+      ...(req.memoryMiB ? { memory_per_node: Math.ceil(req.memoryMiB) } : {}),
     });
     return { externalId: String(jobId), created: true };
+  }
+
+  async find(idempotencyKey: string): Promise<string | null> {
+    const job = await this.findByComment(commentPrefix + idempotencyKey);
+    return job ? String(job.job_id) : null;
   }
 
   async stop(externalId: string, gracePeriodMs: number): Promise<void> {
