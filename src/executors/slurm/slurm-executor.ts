@@ -115,9 +115,10 @@ export class SlurmExecutor implements Executor {
   }
 
   async stop(externalId: string, gracePeriodMs: number): Promise<void> {
-    this.stopRequested.add(externalId);
     const jobId = Number(externalId);
+    // A job that had already ended keeps the state it ended in.
     if (!(await this.isActive(jobId))) return;
+    this.stopRequested.add(externalId);
     await this.signalIgnoringEnded(jobId, 'SIGTERM');
     const deadline = Date.now() + gracePeriodMs;
     while (Date.now() < deadline) {
