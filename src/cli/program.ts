@@ -11,7 +11,11 @@ import { registerGet } from './commands/get.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
+import { registerCost } from './commands/cost.js';
+import { registerTop } from './commands/top.js';
+import { registerEvents } from './commands/events.js';
 import { registerPs } from './commands/ps.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerSimModel } from './commands/sim-model.js';
@@ -43,6 +47,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerExplain(program, ctx);
   registerCancel(program, ctx);
   registerNodes(program, ctx);
+  registerTop(program, ctx);
+  registerCost(program, ctx);
+  registerEvents(program, ctx);
   registerApply(program, ctx);
   registerGet(program, ctx);
   registerDelete(program, ctx);
@@ -54,5 +61,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerSimModel(program, ctx);
   registerSimulate(program, ctx);
   registerGateway(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }

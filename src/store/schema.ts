@@ -1,9 +1,12 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Quota } from '../core/api-types.js';
 import type { ServiceSpec } from '../core/service-types.js';
+import type { RolloutState } from '../core/rollout-types.js';
+import type { GatewayReport } from '../core/gateway-report.js';
 import type { WorkloadState } from '../core/workload-state.js';
 import type { ReplicaState } from '../core/replica-state.js';
 import type { NodeState } from '../core/node-state.js';
+import type { ClusterSpec, ClusterStatus } from '../core/cluster-types.js';
 
 /** Row shapes of the tables in migrations/, as Kysely sees them. */
 
@@ -42,7 +45,27 @@ export interface NodesTable {
   agent_version: string;
   credential_hash: string;
   last_heartbeat_at: Date | null;
+  /** The latest sample of each GPU, as the agent last sent it (`GpuStat[]`). */
+  gpu_stats: ColumnType<unknown[] | null, string | null | undefined, string | null>;
+  gpu_stats_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   assignment_revision: Generated<number>;
+  /** Set for a machine of a cluster (no agent): the cluster loop keeps it. */
+  cluster_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The machine's name inside its cluster. */
+  external_name: ColumnType<string | null, string | null | undefined, string | null>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ClustersTable {
+  id: string;
+  name: string;
+  backend: string;
+  spec: Json<ClusterSpec>;
+  status: ColumnType<ClusterStatus, ClusterStatus | undefined, ClusterStatus>;
+  message: ColumnType<string | null, string | null | undefined, string | null>;
+  synced_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -100,11 +123,15 @@ export interface WorkloadsTable {
   topology_required: ColumnType<string | null, string | null | undefined, string | null>;
   topology_preferred: ColumnType<string | null, string | null | undefined, string | null>;
   time_limit_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The cluster it is kept to, by name; null: any node. */
+  cluster: ColumnType<string | null, string | null | undefined, string | null>;
   preempted_for: ColumnType<string | null, string | null | undefined, string | null>;
   service_id: ColumnType<string | null, string | null | undefined, string | null>;
   service_index: ColumnType<number | null, number | null | undefined, number | null>;
   restarts: ColumnType<number, number | undefined, number>;
   restart_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** A service replica being removed: out of the routing table since then, stopped once drained. */
+  draining_since: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Why it waits, most relevant first; `reason` is the first. */
   reasons: ColumnType<string[], string | undefined, string>;
   exit_code: number | null;
@@ -133,6 +160,8 @@ export interface ReplicasTable {
   /** Where a service replica listens (`http://host:port`), as its agent reports. */
   endpoint: ColumnType<string | null, string | null | undefined, string | null>;
   ready: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The plane's id for it (a Slurm job id), once launched there. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
   exit_code: number | null;
   message: string | null;
   version: Generated<number>;
@@ -155,6 +184,16 @@ export interface ServicesTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When the replica count last changed; scale to zero's idle clock starts no earlier. */
+  scaled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The current or last rollout (null: none yet). */
+  rollout: ColumnType<RolloutState | null, string | null | undefined, string | null>;
+}
+
+export interface GatewayReportsTable {
+  gateway_id: string;
+  report: ColumnType<GatewayReport, string, string>;
+  reported_at: Date;
 }
 
 export interface LogChunksTable {
@@ -191,6 +230,19 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
+export interface GpuUsageTable {
+  node_id: string;
+  gpu_index: number;
+  from_at: Date;
+  to_at: Date;
+  replica_id: string | null;
+  samples: number;
+  activity: number;
+  memory_used_mib: number;
+  memory_used_max_mib: number;
+  used: boolean;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -201,19 +253,23 @@ export interface Database {
   teams: TeamsTable;
   queues: QueuesTable;
   nodes: NodesTable;
+  clusters: ClustersTable;
   gpus: GpusTable;
   workloads: WorkloadsTable;
   replicas: ReplicasTable;
   services: ServicesTable;
+  gateway_reports: GatewayReportsTable;
   log_chunks: LogChunksTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  gpu_usage: GpuUsageTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
 export type TeamRow = Selectable<TeamsTable>;
 export type QueueRow = Selectable<QueuesTable>;
 export type NodeRow = Selectable<NodesTable>;
+export type ClusterRow = Selectable<ClustersTable>;
 export type GpuRow = Selectable<GpusTable>;
 export type WorkloadRow = Selectable<WorkloadsTable>;
 export type NewWorkload = Insertable<WorkloadsTable>;

@@ -47,7 +47,7 @@ export function listWorkloads(db: Db, filter: WorkloadFilter): Promise<WorkloadR
 const schedulingColumns = [
   'id', 'name', 'queue_id', 'state', 'priority', 'preemptible', 'replicas', 'gpus', 'gpu_fraction', 'gpu_memory_mib', 'gpu_model', 'gpu_models',
   'cpus', 'memory_mib', 'topology_required', 'topology_preferred', 'time_limit_seconds', 'created_at', 'started_at', 'admitted_at',
-  'generation', 'attempts', 'version', 'reason', 'reasons', 'preempted_for', 'restart_at',
+  'generation', 'attempts', 'version', 'reason', 'reasons', 'preempted_for', 'restart_at', 'kind', 'cluster',
 ] as const;
 
 /** What the scheduler needs of each pending workload, oldest first. */
@@ -105,4 +105,20 @@ export function updateWorkloadAt(db: Db, id: string, version: number, patch: Wor
     .where('version', '=', version)
     .returningAll()
     .executeTakeFirst();
+}
+
+/** Pending workloads counted by queue name, first reason and whether they sit out a restart delay at `now`. */
+export function countPendingByQueueAndReason(db: Db, now: Date) {
+  return db
+    .selectFrom('workloads')
+    .innerJoin('queues', 'queues.id', 'workloads.queue_id')
+    .select((eb) => [
+      'queues.name as queue',
+      'workloads.reason as reason',
+      eb.and([eb('workloads.restart_at', 'is not', null), eb('workloads.restart_at', '>', now)]).as('backing_off'),
+      eb.fn.countAll<string>().as('count'),
+    ])
+    .where('workloads.state', '=', 'pending')
+    .groupBy(['queues.name', 'workloads.reason', 'backing_off'])
+    .execute();
 }
