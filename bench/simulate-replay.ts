@@ -36,6 +36,8 @@ const LAS_THRESHOLDS = [3600, 36000]; // GPU-seconds: 3 levels split at 1 and 10
 const lasCheckpoint = process.env['LAS_CHECKPOINT_S'] ? Number(process.env['LAS_CHECKPOINT_S']) : null;
 
 const configFile = process.env['SCHEDULER_CONFIG'];
+/** CYCLE_S: gpufleet-default plans at most once per this many simulated seconds (default 0: at every event). */
+const cycleSeconds = process.env['CYCLE_S'] ? Number(process.env['CYCLE_S']) : 0;
 const settings = parseSchedulerSettings(configFile ? parse(readFileSync(configFile, 'utf8')) : null, configFile);
 
 const load = await loadPhilly(traceDir, { badRows: 'skip' });
@@ -56,7 +58,7 @@ for (const policy of policies) {
   const r = replayPrepared(
     prep.inputs,
     cluster,
-    { policy, lasThresholds: LAS_THRESHOLDS, checkpointInterval: lasCheckpoint, buckets: 20, scheduler: settings.scheduler, fairShareHalfLifeMs: settings.fairShareHalfLifeMs },
+    { policy, lasThresholds: LAS_THRESHOLDS, checkpointInterval: lasCheckpoint, buckets: 20, cycleSeconds, scheduler: settings.scheduler, fairShareHalfLifeMs: settings.fairShareHalfLifeMs },
     prep,
   );
   runs.push(r);

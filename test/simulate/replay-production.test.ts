@@ -102,3 +102,15 @@ describe('gpufleet-default: the reduced snapshot', () => {
     expect(reduced.preemptions).toBeGreaterThan(0);
   });
 });
+
+describe('gpufleet-default: a cycle period', () => {
+  it('plans only on a grid of cycleSeconds, for what changed since', () => {
+    // 1 node × 4 GPUs: A(0, 4 GPUs, 10 s), B(1, 4, 5), C(2, 4, 1), cycles every 4 s.
+    // A starts at 0 (on the grid); it ends at 10 → B starts at 12, ends at 17 → C starts at 20.
+    const c = buildCluster({ nodes: 1, gpusPerNode: 4, gpuModel: 'P100-16GB', queues: [{ name: 'q', gpus: 4 }] });
+    const jobs = [job('A', 0, 4, 10, 'q'), job('B', 1, 4, 5, 'q'), job('C', 2, 4, 1, 'q')];
+    const r = replay(jobs, c, { policy: 'gpufleet-default', cycleSeconds: 4 });
+    expect(Object.fromEntries(r.sim.jobs.map((j) => [j.id, [j.firstStart, j.finish]]))).toEqual({ A: [0, 10], B: [12, 17], C: [20, 21] });
+    expect(finishes(replay(jobs, c, { policy: 'gpufleet-default' }))).toEqual({ A: 10, B: 15, C: 16 });
+  });
+});
