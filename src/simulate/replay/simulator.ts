@@ -138,7 +138,7 @@ type Ev = { kind: 'arrival'; job: SimJob } | { kind: 'completion' | 'demote'; jo
 
 const DEFAULT_THRESHOLDS = [3600, 36000];
 const DEFAULT_HALF_LIFE_MS = 24 * 3600 * 1000;
-/** Scheduler calls at one time while their plans keep stopping work: a bound, never reached in practice. */
+/** At most this many scheduler calls at one time while their plans keep stopping work (the server would go on at its next cycle). */
 const MAX_PRODUCTION_ROUNDS = 16;
 
 export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster, opts: SimOptions): SimResult {
