@@ -30,12 +30,17 @@ beforeAll(async () => {
   slurm = await startSlurmCluster();
   rest = new SlurmRestClient({ url: slurm.restUrl, userName: slurm.userName, token: slurm.token });
   writeFileSync(tokenFile, `SLURM_JWT=${slurm.token}\n`, { mode: 0o600 });
-  server = await new ServerProcess().start();
+  // Preemption at once: the default protects a job for its first minute.
+  const schedulerConfig = join(dir, 'scheduler.yaml');
+  writeFileSync(schedulerConfig, 'minRuntimeMs: 0\n');
+  server = await new ServerProcess({ schedulerConfig }).start();
   // The agent's GPUs are another model, so a job can be sent to either plane by its model alone.
   agent = await new AgentProcess(server, 'agent-node', '4xA100-80GB').start();
   client = server.client();
   await client.request('PUT', '/v1/teams/ml', { body: {} });
   await client.request('PUT', '/v1/queues/ml', { body: { team: 'ml', quotas: [{ guaranteed: 0, limit: 5 }] } });
+  await client.request('PUT', '/v1/teams/hpc', { body: {} });
+  await client.request('PUT', '/v1/queues/hpc', { body: { team: 'hpc', quotas: [{ guaranteed: 8 }] } });
 }, 180_000);
 
 afterAll(async () => {
@@ -198,10 +203,64 @@ describe('a Slurm cluster as a second plane', () => {
     expect(await slurmJobsOf(job)).toHaveLength(1);
   });
 
-  it('every workload gpufleet placed on the cluster became exactly one Slurm job, and the token never reached the logs', async () => {
-    const workloads = (await client.request<{ items: Workload[] }>('GET', '/v1/workloads', { query: { team: 'ml' } })).items.filter((w) => w.node?.startsWith('hpc/'));
-    expect(workloads.length).toBeGreaterThanOrEqual(5);
-    for (const w of workloads) expect({ name: w.name, jobs: (await slurmJobsOf(w)).length }).toEqual({ name: w.name, jobs: 1 });
+  it('preemption cancels the Slurm job; the preempted workload runs again later as a new job', async () => {
+    const marker = join(slurm.outputDir, 'preempt-marker');
+    const low = await submit(client, {
+      name: 'preempted-low', team: 'hpc', cluster: 'hpc', gpus: 8, priorityClass: 'batch', gracePeriodSeconds: 1,
+      command: ['sh', '-c', `if [ -f ${marker} ]; then echo second run; exit 0; fi; touch ${marker}; echo first run; sleep 120`],
+    });
+    await waitForState(client, low.id, ['running'], 60_000);
+    const high = await submit(client, { name: 'preempting-high', team: 'hpc', cluster: 'hpc', gpus: 8, priorityClass: 'inference', command: ['sh', '-c', 'echo high ran'] });
+    expect(await waitForState(client, high.id, ['succeeded'], 60_000)).toMatchObject({ exitCode: 0 });
+    const again = await waitForState(client, low.id, ['succeeded'], 60_000);
+    expect(again.attempts).toBe(2);
+    // Slurm's own line about the cancel is part of the job's output, as the user would see it in Slurm.
+    expect(await readAll(client, low.id)).toMatch(/^first run\n(slurmstepd.*CANCELLED.*\n)?second run\n$/);
+    // The first job ends on the SIGTERM (FAILED by signal) or on the SIGKILL after the grace period (CANCELLED).
+    const [first, second] = (await slurmJobsOf(low)).sort((a, b) => a.job_id - b.job_id);
+    expect(first!.job_state).toMatch(/^(CANCELLED|FAILED)$/);
+    expect(second!.job_state).toBe('COMPLETED');
+  });
+
+  it('a job lost with its Slurm node is reported lost and admitted again once the node is back', async () => {
+    const job = await submit(client, { name: 'node-fails', team: 'hpc', cluster: 'hpc', gpus: 1, command: ['sh', '-c', 'echo attempt; sleep 5'] });
+    await waitForState(client, job.id, ['running'], 60_000);
+    await scontrol('update', `nodename=${slurm.nodeName}`, 'state=down', 'reason=gpufleet-test');
+    try {
+      const requeued = await waitFor('the workload to be requeued', async () => {
+        const events = await client.request<{ items: { kind: string; message: string }[] }>('GET', `/v1/workloads/${job.id}/events`);
+        return events.items.find((e) => e.kind === 'workload.requeued');
+      }, 30_000);
+      // Slurm 22.05 requeues a batch job whose node failed (even one submitted with requeue off); gpufleet
+      // reports that, admits the workload again as a new job, and cancels the requeued one.
+      expect(requeued.message).toMatch(/^node-fails requeued: (its Slurm node failed|Slurm requeued the job \(restart 1\); it is pending again)$/);
+    } finally {
+      // With ReturnToService=2 slurmd may have brought the node back already; then there is nothing to resume.
+      await scontrol('update', `nodename=${slurm.nodeName}`, 'state=resume').catch((err: Error) => {
+        if (!/Invalid node state specified/.test(err.message)) throw err;
+      });
+    }
+    const done = await waitForState(client, job.id, ['succeeded'], 90_000);
+    expect(done.attempts).toBe(2);
+    const jobs = (await slurmJobsOf(job)).sort((a, b) => a.job_id - b.job_id);
+    expect(jobs.map((j) => [j.comment.slice(-2), j.job_state])).toEqual([['.1', expect.stringMatching(/^(CANCELLED|NODE_FAIL)$/)], ['.2', 'COMPLETED']]);
+    // Each generation ran once: the requeued copy never ran again (Slurm's line about the failure is part of the output).
+    expect(await readAll(client, job.id)).toMatch(/^attempt\n(slurmstepd.*NODE FAILURE.*\n)?attempt\n$/);
+  });
+
+  it('every admission gpufleet made on the cluster became exactly one Slurm job, and the token never reached the logs', async () => {
+    const workloads = (await client.request<{ items: Workload[] }>('GET', '/v1/workloads')).items.filter((w) => w.node?.startsWith('hpc/'));
+    expect(workloads.length).toBeGreaterThanOrEqual(8);
+    for (const w of workloads) {
+      const comments = (await slurmJobsOf(w)).map((j) => j.comment);
+      expect({ name: w.name, jobs: comments.length, distinct: new Set(comments).size }).toEqual({ name: w.name, jobs: w.attempts, distinct: w.attempts });
+    }
     expect(server.output()).not.toContain(slurm.token);
   });
 });
+
+function scontrol(...args: string[]): Promise<unknown> {
+  return run('scontrol', args, { env: { ...process.env, PATH: `${process.env['PATH']}:/usr/sbin:/sbin`, SLURM_CONF: join(slurm.dir, 'conf', 'slurm.conf') } });
+}
+
+const readAll = readAllLogs;

@@ -14,6 +14,8 @@ import { clusterFailure } from './cluster-executor.js';
 
 export interface JobsPass {
   outcomes: LifecycleOutcome[];
+  /** Jobs found lost: the plane's machines may have changed, so the inventory is synced next. */
+  lost: number;
   /** Workloads whose output grew. */
   logsOf: string[];
 }
@@ -37,7 +39,7 @@ export class ClusterJobs {
   ) {}
 
   async reconcile(now: () => Date): Promise<JobsPass> {
-    const pass: JobsPass = { outcomes: [], logsOf: [] };
+    const pass: JobsPass = { outcomes: [], lost: 0, logsOf: [] };
     const rows = await listClusterReplicas(this.db, this.cluster.id);
     for (const row of rows) {
       if (row.external_id !== null) continue;
@@ -61,6 +63,7 @@ export class ClusterJobs {
       if (shipped.grew) pass.logsOf.push(row.workload_id);
       if (status.state === 'lost') {
         pass.outcomes.push(await this.lose(row, status, now()));
+        pass.lost++;
         // A requeued job may still be pending in the plane: the new generation must be its only copy.
         this.stop(row.external_id, 0);
       } else if (isActiveReplicaState(status.state) || shipped.done) {
