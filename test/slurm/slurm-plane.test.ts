@@ -98,6 +98,10 @@ describe('a Slurm cluster as a second plane', () => {
     expect(stdout).toMatch(new RegExp(`hpc/${slurm.nodeName}\\s+slurm:hpc\\s+ready\\s+8x H100-80GB`));
     expect(stdout).toMatch(/agent-node\s+agent\s+ready/);
 
+    const listed = await run(process.execPath, [join(repoRoot, 'bin', 'gpufleet.js'), 'get', 'clusters'], { env: { ...process.env, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken } });
+    expect(listed.stdout).toMatch(/hpc\s+slurm\s+http:\S+\s+ready\s+1\s+8\s+\d+s ago\s+-/);
+    expect(listed.stdout).toMatch(/wrong-key\s+slurm\s+http:\S+\s+unauthorized\s+0\s+0\s+never\s+slurmctld .* rejected/);
+
     const manifest = join(dir, 'cluster.yaml');
     writeFileSync(manifest, `apiVersion: gpufleet.dev/v1\nkind: Cluster\nmetadata: {name: hpc}\nspec: {backend: slurm, url: "${slurm.restUrl}", user: ${slurm.userName}, token: {file: ${tokenFile}}, outputDir: ${slurm.outputDir}, gpuModels: {h100: H100-80GB}}\n`);
     const applied = await run(process.execPath, [join(repoRoot, 'bin', 'gpufleet.js'), 'apply', '-f', manifest], { env: { ...process.env, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken } });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Queue, Quota, Team } from '../../core/api-types.js';
+import type { Cluster } from '../../core/cluster-types.js';
 import type { CliContext } from '../context.js';
 import { registerGetServices } from './services.js';
 import { formatAge, outputOption, writeList, writeOne, type Column, type OutputFormat } from '../output.js';
@@ -34,10 +35,23 @@ export const queueColumns: Column<Queue>[] = [
   { header: 'in use', value: (q) => describeUsage(q.usage) },
 ];
 
+export function clusterColumns(now: number): Column<Cluster>[] {
+  return [
+    { header: 'name', value: (c) => c.name },
+    { header: 'backend', value: (c) => c.spec.backend },
+    { header: 'url', value: (c) => c.spec.url },
+    { header: 'status', value: (c) => c.status },
+    { header: 'nodes', value: (c) => String(c.nodes) },
+    { header: 'gpus', value: (c) => String(c.gpus) },
+    { header: 'synced', value: (c) => (c.syncedAt ? `${formatAge(c.syncedAt, now)} ago` : 'never') },
+    { header: 'message', value: (c) => c.message ?? '-' },
+  ];
+}
+
 type GetOptions = { output: OutputFormat };
 
 export function registerGet(program: Command, ctx: CliContext): void {
-  const get = program.command('get').description('show teams, queues or services');
+  const get = program.command('get').description('show teams, queues, clusters or services');
   get
     .command('teams')
     .alias('team')
@@ -60,6 +74,18 @@ export function registerGet(program: Command, ctx: CliContext): void {
       const client = await ctx.client();
       if (name) writeOne(ctx, options.output, await client.getQueue(name), queueColumns);
       else writeList(ctx, options.output, await client.listQueues(), queueColumns, 'queues');
+    });
+  get
+    .command('clusters')
+    .alias('cluster')
+    .description('list clusters (other planes, such as Slurm) with their sync status, or show the one named')
+    .argument('[name]', 'cluster name')
+    .addOption(outputOption())
+    .action(async (name: string | undefined, options: GetOptions) => {
+      const client = await ctx.client();
+      const columns = clusterColumns(ctx.now());
+      if (name) writeOne(ctx, options.output, await client.getCluster(name), columns);
+      else writeList(ctx, options.output, await client.listClusters(), columns, 'clusters');
     });
   registerGetServices(get, ctx);
 }
