@@ -11,10 +11,15 @@ import { registerGet } from './commands/get.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
+import { registerCost } from './commands/cost.js';
+import { registerTop } from './commands/top.js';
+import { registerEvents } from './commands/events.js';
 import { registerPs } from './commands/ps.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerSimModel } from './commands/sim-model.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerUp } from './commands/up.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -42,6 +47,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerExplain(program, ctx);
   registerCancel(program, ctx);
   registerNodes(program, ctx);
+  registerTop(program, ctx);
+  registerCost(program, ctx);
+  registerEvents(program, ctx);
   registerApply(program, ctx);
   registerGet(program, ctx);
   registerDelete(program, ctx);
@@ -51,6 +59,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerServer(program, ctx);
   registerAgent(program, ctx);
   registerSimModel(program, ctx);
+  registerSimulate(program, ctx);
   registerGateway(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }

@@ -1,3 +1,4 @@
+import type { BudgetStatusView, CostReportView, EventView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
 import type { z } from 'zod';
 import { HttpClient, type HttpOptions } from './http.js';
 import type {
@@ -20,6 +21,14 @@ import type {
 import type { WorkloadState } from '../core/workload-state.js';
 import type { Cluster, clusterPutSchema } from '../core/cluster-types.js';
 import type { Service, ServiceEndpoint, servicePutSchema } from '../core/service-types.js';
+import type { GatewayReport } from '../core/gateway-report.js';
+
+export interface RolloutStatus {
+  service: string;
+  version: string;
+  weights: Service['weights'];
+  rollout: Service['rollout'];
+}
 
 /** Request bodies are what a caller may send (defaults still unapplied), so they are the schemas' inputs. */
 export type TeamPut = z.input<typeof teamPutSchema>;
@@ -114,6 +123,17 @@ export class GpufleetClient {
     return (await this.http.request<{ items: ServiceEndpoint[] }>('GET', `/v1/services/${path(name)}/endpoints`, { query: { team: options.team } })).items;
   }
 
+  /** A rollout's state; `promote`/`abort` end it now. */
+  rollout(name: string, action: 'status' | 'promote' | 'abort', options: { team?: string | undefined } = {}): Promise<RolloutStatus> {
+    const url = `/v1/services/${path(name)}/rollout${action === 'status' ? '' : `/${action}`}`;
+    return this.http.request(action === 'status' ? 'GET' : 'POST', url, { query: { team: options.team } });
+  }
+
+  /** A gateway's counters and held requests (admin tokens). */
+  reportGateway(report: GatewayReport, signal?: AbortSignal): Promise<void> {
+    return this.http.request('POST', '/v1/gateway/reports', { body: report, signal });
+  }
+
   deleteService(name: string, options: { team?: string | undefined } = {}): Promise<void> {
     return this.http.request('DELETE', `/v1/services/${path(name)}`, { query: { team: options.team } });
   }
@@ -155,6 +175,26 @@ export class GpufleetClient {
 
   async listNodes(): Promise<Node[]> {
     return (await this.http.request<{ items: Node[] }>('GET', '/v1/nodes')).items;
+  }
+
+  getCost(query: { since?: string | undefined; until?: string | undefined; team?: string | undefined }): Promise<CostReportView> {
+    return this.http.request('GET', '/v1/cost', { query });
+  }
+
+  getWaste(query: { since?: string | undefined; until?: string | undefined; team?: string | undefined; activityBelow?: number | undefined; longerThan?: string | undefined }): Promise<WasteReportView> {
+    return this.http.request('GET', '/v1/waste', { query });
+  }
+
+  async listEvents(query: { since?: string | undefined; until?: string | undefined; kind?: string | undefined; target?: string | undefined; actor?: string | undefined; after?: number | undefined; limit?: number | undefined }): Promise<EventView[]> {
+    return (await this.http.request<{ items: EventView[] }>('GET', '/v1/events', { query })).items;
+  }
+
+  async listBudgets(): Promise<BudgetStatusView[]> {
+    return (await this.http.request<{ items: BudgetStatusView[] }>('GET', '/v1/budgets')).items;
+  }
+
+  async listGpus(): Promise<GpuTopRow[]> {
+    return (await this.http.request<{ items: GpuTopRow[] }>('GET', '/v1/gpus')).items;
   }
 
   putCluster(name: string, body: ClusterPutBody): Promise<{ result: ApplyResult; cluster: Cluster }> {

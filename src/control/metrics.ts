@@ -52,7 +52,13 @@ export function createServerMetrics(registry: Registry) {
     }),
     requeued: new Counter({ name: 'gpufleet_workloads_requeued_total', help: 'Workloads sent back to pending', labelNames: ['reason'], registers: [registry] }),
     leader: new Gauge({ name: 'gpufleet_scheduler_leader', help: '1 while this server runs the scheduler (holds the lead)', registers: [registry] }),
-    nodes: new Gauge({ name: 'gpufleet_nodes', help: 'Nodes by state', labelNames: ['state'], registers: [registry] }),
+    queueWait: new Histogram({
+      name: 'gpufleet_queue_wait_seconds',
+      help: 'Time from submission to first admission, by queue',
+      labelNames: ['queue'],
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600],
+      registers: [registry],
+    }),
   };
 }
 

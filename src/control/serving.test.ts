@@ -83,13 +83,35 @@ describe('services on the server', () => {
     ]);
   });
 
-  it('scales by adding or stopping the slots above the count, and replaces every slot when the spec changes', async () => {
+  it('scales down by draining the slots above the count (out of the endpoints at once), then stopping them', async () => {
     expect((await put('chat', { model: 'llama-8b', replicas: 1, gpus: 1, command: ['serve'] })).result).toBe('updated');
-    expect((await admin.request<Workload>('GET', '/v1/workloads/chat.1')).state).toBe('cancelled');
+    expect((await admin.request<Workload>('GET', '/v1/workloads/chat.1')).reason).toMatch(/^draining: scaled to 1/);
+    expect((await endpoints('chat')).map((e) => e.workload)).toEqual(['chat.0']);
+    // Its replica does not answer for its load here, so it is stopped once the settle time has passed.
+    await until(async () => ((await admin.request<Workload>('GET', '/v1/workloads/chat.1')).state === 'cancelled' ? true : undefined), 3000);
     expect((await admin.request<Workload>('GET', '/v1/workloads/chat.0')).state).toBe('running');
-    await put('chat', { model: 'llama-8b', version: 'v2', replicas: 1, gpus: 1, command: ['serve'] });
+  }, 30_000);
+
+  it('starts a canary beside the stable replicas when the version changes; abort rolls it back', async () => {
+    const { service } = await put('chat', { model: 'llama-8b', version: 'v2', replicas: 1, gpus: 1, command: ['serve'] });
+    expect(service.rollout).toMatchObject({ phase: 'progressing', strategy: 'canary', stableVersion: 'v1', canaryVersion: 'v2', weight: 10 });
+    expect(service.weights).toEqual({ v1: 90, v2: 10 });
+    const canary = await until(async () => (await heartbeat()).assignments.find((a) => a.service?.version === 'v2' && a.desired === 'run'));
+    expect(canary.workloadName).toMatch(/^chat\.[12]$/);
+    expect((await endpoints('chat')).map((e) => e.version)).toEqual(['v1']);
+    expect(await failure(put('chat', { model: 'llama-8b', version: 'v3', replicas: 1, gpus: 1, command: ['serve'] }))).toEqual({ status: 409, paths: ['version'] });
+    const aborted = await admin.request<Record<string, unknown>>('POST', '/v1/services/chat/rollout/abort');
+    expect(aborted).toMatchObject({ version: 'v1', weights: { v1: 100 }, rollout: { phase: 'rolled-back', message: expect.stringMatching(/rolled back by/) } });
+    expect((await admin.request<Workload>('GET', `/v1/workloads/${canary.workloadId}`)).state).toBe('cancelled');
+    expect((await failure(admin.request('POST', '/v1/services/chat/rollout/promote'))).status).toBe(409);
+  });
+
+  it('replaces every slot at once when the spec changes but not the version', async () => {
+    const before = await admin.request<Workload>('GET', '/v1/workloads/chat.0');
+    await put('chat', { model: 'llama-8b', replicas: 1, gpus: 1, command: ['serve', '--new-flag'] });
+    expect((await admin.request<Workload>('GET', `/v1/workloads/${before.id}`)).state).toBe('cancelled');
     const [fresh] = await assignmentsOf('chat', 1);
-    expect(fresh!.service?.version).toBe('v2');
+    expect(fresh!.workloadId).not.toBe(before.id);
     expect(await endpoints('chat')).toEqual([]);
   });
 

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { nameSchema } from './names.js';
 import { checkJobSpec, isoDate, jobSpecFields, resolveJobRequest, type ResolvedJobRequest } from './api-types.js';
 import { workloadStates } from './workload-state.js';
+import { autoscalingSchema } from './autoscaling.js';
+import { rolloutSpecSchema, rolloutStateSchema } from './rollout-types.js';
 
 /**
  * A service is a set of replicas of one model server behind the gateway. Each replica is a
@@ -39,6 +41,8 @@ const serviceSpecFields = jobSpecFields.omit({ replicas: true, timeLimit: true, 
   priorityClass: jobSpecFields.shape.priorityClass.unwrap().default('inference').describe('Default inference: priority 400, not preemptible'),
   port: servicePortSchema,
   readiness: readinessSchema,
+  autoscaling: autoscalingSchema.optional().describe('Replicas follow the load between min and max; `replicas` is then only the starting count'),
+  rollout: rolloutSpecSchema.describe('How a change of version is rolled out'),
 });
 
 export const serviceSpecSchema = serviceSpecFields.superRefine(checkJobSpec);
@@ -68,7 +72,9 @@ export type ServiceEndpoint = z.infer<typeof serviceEndpointSchema>;
 export const serviceReplicaSchema = z.object({
   index: z.number().int(),
   workload: z.string(),
+  version: z.string(),
   state: z.enum(workloadStates),
+  draining: z.boolean().describe('Out of the routing table, stopped once its requests in flight are done'),
   node: z.string().nullable(),
   url: z.string().nullable(),
   ready: z.boolean(),
@@ -87,6 +93,8 @@ export const serviceSchema = z.object({
   readyReplicas: z.number().int(),
   spec: z.record(z.string(), z.unknown()).describe('The spec as applied, defaults filled in'),
   endpoints: z.array(serviceEndpointSchema).describe('Ready replicas: what the gateway routes to'),
+  weights: z.record(z.string(), z.number()).describe('Share of traffic per version in percent (a rollout splits it)'),
+  rollout: rolloutStateSchema.omit({ windowStart: true, stableSpec: true }).nullable().describe('The current or last rollout'),
   replicaStatus: z.array(serviceReplicaSchema),
   resourceVersion: z.number().int(),
   createdAt: isoDate,

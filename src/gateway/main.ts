@@ -9,6 +9,8 @@ import { createStrategy, type StrategyName } from './strategies.js';
 import { ApiKeyVerifier } from './api-keys.js';
 import { ServiceFeed } from './service-feed.js';
 import { RateLimiter, type RateLimits } from './rate-limits.js';
+import { ColdStartHolds } from './cold-start.js';
+import { GatewayReporter } from './reporter.js';
 
 export { staticTable, type RoutingTableSnapshot, type ModelRoute, type ModelVersionRoute, type ReplicaEndpoint } from './routing-table.js';
 export { strategyNames, type StrategyName } from './strategies.js';
@@ -33,6 +35,11 @@ export interface GatewayOptions {
   prefixChars?: number;
   /** Requests and tokens per minute, per team (docs/gateway.md); no limits when absent. */
   rateLimits?: RateLimits;
+  /**
+   * Requests for an autoscaled model with no ready replica wait for one (scale from zero): at most
+   * `maxHeld` per model (default 256), each at most `timeoutMs` (default 60000), then 503.
+   */
+  coldStart?: { maxHeld?: number; timeoutMs?: number };
   /** Request header naming the team for metrics when there is no server to check keys (default `x-gpufleet-team`). */
   teamHeader?: string;
   logLevel?: string;
@@ -55,10 +62,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ name: 'gateway', level: options.logLevel });
   const metrics = createGatewayMetrics();
   let table = new RoutingTable({ models: [] });
+  let reporter: GatewayReporter | undefined;
+  const holds = new ColdStartHolds({ maxHeld: options.coldStart?.maxHeld ?? 256, timeoutMs: options.coldStart?.timeoutMs ?? 60_000, onFirstHeld: () => reporter?.soon() });
   const useTable = (next: RoutingTableSnapshot): void => {
     table = new RoutingTable(next);
     metrics.replicas.reset();
     for (const m of next.models) for (const v of m.versions) metrics.replicas.set({ model: m.model, version: v.version }, v.replicas.length);
+    holds.release(table);
   };
   useTable(options.table ?? { models: [] });
   const proxy = new GatewayProxy({
@@ -70,6 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     teamHeader: (options.teamHeader ?? 'x-gpufleet-team').toLowerCase(),
     ...(options.server ? { authenticate: new ApiKeyVerifier({ serverUrl: options.server.url }).verify } : {}),
     ...(options.rateLimits ? { limiter: new RateLimiter(options.rateLimits) } : {}),
+    holds,
   });
   const feed = options.server
     ? new ServiceFeed({ serverUrl: options.server.url, token: options.server.token, intervalMs: options.server.refreshMs, logger, onTable: useTable })
@@ -80,6 +91,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
   });
   await feed?.start();
+  if (options.server) {
+    reporter = new GatewayReporter({ serverUrl: options.server.url, token: options.server.token, intervalMs: options.server.refreshMs ?? 1000, metrics, held: () => holds.counts(), logger });
+    reporter.start();
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -94,6 +109,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     close() {
       closing ??= (async () => {
         await feed?.stop();
+        await reporter?.stop();
+        holds.expireAll();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await proxy.drain();

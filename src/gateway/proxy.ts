@@ -5,6 +5,7 @@ import { StreamWatcher, type GatewayMetrics, type RequestLabels } from './metric
 import type { ResolvedModel, RoutedReplica, RoutingTable } from './routing-table.js';
 import { promptPrefix, VersionPicker, type Strategy } from './strategies.js';
 import type { RateLimiter } from './rate-limits.js';
+import type { ColdStartHolds } from './cold-start.js';
 
 const maxBodyBytes = 16 * 1024 * 1024;
 const inferenceRoutes = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
@@ -24,6 +25,8 @@ export interface ProxyOptions {
   authenticate?: (authorization: string | undefined) => Promise<AuthVerdict>;
   /** Requests and tokens per minute per team; none when absent. */
   limiter?: RateLimiter;
+  /** Where requests wait for a model that has no replica yet (scale from zero); 503 at once when absent. */
+  holds?: ColdStartHolds;
 }
 
 export type AuthVerdict = { ok: true; team: string } | { ok: false; status: 401 | 503; message: string };
@@ -159,13 +162,27 @@ export class GatewayProxy {
     const stream = (parsed as { stream?: unknown }).stream === true;
     const prefixKey = this.options.strategy.name === 'prefix-affinity' ? promptPrefix(parsed, this.options.prefixChars) : undefined;
     const tried = new Set<string>();
+    const refuse = (reason: string, message: string, code = reason, headers: OutgoingHttpHeaders = {}): void => {
+      const version = route.versions[0]?.version ?? 'none';
+      this.options.metrics.requests.inc({ model, version, team, status: '503' });
+      this.options.metrics.errors.inc({ model, version, team, reason });
+      sendJson(res, 503, openAiError(message, 'service_unavailable', 'model', code), headers);
+    };
     const attempt = (): void => {
-      const replica = this.pick(route, tried, prefixKey);
+      if (res.destroyed) return;
+      // The table may have changed since the request came (a replica that started, or one that left).
+      const current = this.options.getTable().lookup(model) ?? route;
+      const replica = this.pick(current, tried, prefixKey);
       if (replica === undefined) {
-        const version = route.versions[0]?.version ?? 'none';
-        this.options.metrics.requests.inc({ model, version, team, status: '503' });
-        this.options.metrics.errors.inc({ model, version, team, reason: tried.size === 0 ? 'no_replica' : 'all_replicas_failed' });
-        sendJson(res, 503, openAiError(`no ready replica for model \`${model}\``, 'service_unavailable', 'model', 'no_replica'));
+        const holds = this.options.holds;
+        if (tried.size === 0 && current.holdWhenEmpty && holds) {
+          const cancel = holds.hold(model, attempt, () => refuse('cold_start_timeout', `no replica of model \`${model}\` became ready in time; retry later`));
+          if (cancel === 'full') refuse('cold_start_queue_full', `too many requests wait for model \`${model}\` to start; retry later`, 'cold_start_queue_full', { 'retry-after': '5' });
+          else res.once('close', cancel);
+          return;
+        }
+        if (tried.size === 0) refuse('no_replica', `no ready replica for model \`${model}\``);
+        else refuse('all_replicas_failed', `no ready replica for model \`${model}\``, 'no_replica');
         return;
       }
       tried.add(replica.id);

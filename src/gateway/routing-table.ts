@@ -20,6 +20,8 @@ export interface ModelVersionRoute {
 export interface ModelRoute {
   model: string;
   versions: ModelVersionRoute[];
+  /** With no replica, hold requests until one is ready (an autoscaled service starting from zero) instead of 503 at once. */
+  holdWhenEmpty?: boolean;
 }
 
 export interface RoutingTableSnapshot {
@@ -48,6 +50,7 @@ export interface ResolvedModel {
   versions: ResolvedVersion[];
   /** Every replica of every version, for retries across versions. */
   all: RoutedReplica[];
+  holdWhenEmpty: boolean;
 }
 
 /** An indexed, immutable view of one snapshot. */
@@ -61,7 +64,7 @@ export class RoutingTable {
         weight: Math.max(0, v.weight),
         replicas: v.replicas.map((r) => resolveReplica(r, v.version)),
       }));
-      this.byModel.set(route.model, { model: route.model, versions, all: versions.flatMap((v) => v.replicas) });
+      this.byModel.set(route.model, { model: route.model, versions, all: versions.flatMap((v) => v.replicas), holdWhenEmpty: route.holdWhenEmpty === true });
     }
   }
 

@@ -5,25 +5,32 @@ import type { Logger } from '../observe/logger.js';
 import type { RoutingTableSnapshot } from './routing-table.js';
 
 /**
- * The routing table from the server's services: model → version → ready endpoints. A model whose
- * service has no ready replica stays in the table with none, so callers get 503 (wait and retry),
- * not 404 (no such model).
+ * The routing table from the server's services: model → version (weighted as the service's
+ * rollout splits traffic) → ready endpoints. A model whose service has no ready replica stays in
+ * the table with none, so callers get 503 (wait and retry) — or, autoscaled, are held until one
+ * starts — not 404 (no such model).
  */
 export function tableFromServices(services: readonly Service[], revision?: number): RoutingTableSnapshot {
-  const models = new Map<string, Map<string, Array<{ id: string; url: string }>>>();
+  const models = new Map<string, { hold: boolean; versions: Map<string, { weight: number; replicas: Array<{ id: string; url: string }> }> }>();
   for (const s of services) {
-    const versions = models.get(s.model) ?? new Map<string, Array<{ id: string; url: string }>>();
-    if (!versions.has(s.version)) versions.set(s.version, []);
-    for (const e of s.endpoints) {
-      const replicas = versions.get(e.version) ?? [];
-      replicas.push({ id: e.replicaId, url: e.url });
-      versions.set(e.version, replicas);
-    }
-    models.set(s.model, versions);
+    const entry = models.get(s.model) ?? { hold: false, versions: new Map() };
+    entry.hold ||= s.spec.autoscaling !== undefined;
+    const version = (v: string) => {
+      let route = entry.versions.get(v);
+      if (route === undefined) entry.versions.set(v, (route = { weight: s.weights[v] ?? 0, replicas: [] }));
+      return route;
+    };
+    for (const v of Object.keys(s.weights)) version(v);
+    for (const e of s.endpoints) version(e.version).replicas.push({ id: e.replicaId, url: e.url });
+    models.set(s.model, entry);
   }
   return {
     ...(revision === undefined ? {} : { revision }),
-    models: [...models].map(([model, versions]) => ({ model, versions: [...versions].map(([version, replicas]) => ({ version, weight: 1, replicas })) })),
+    models: [...models].map(([model, { hold, versions }]) => ({
+      model,
+      versions: [...versions].map(([version, v]) => ({ version, weight: v.weight, replicas: v.replicas })),
+      ...(hold ? { holdWhenEmpty: true } : {}),
+    })),
   };
 }
 

@@ -52,9 +52,9 @@ export class NodeState {
     readonly policy: PlacementPolicy,
   ) {
     this.schedulable = source.schedulable;
-    this.gpus = [...source.gpus]
-      .sort((a, b) => a.index - b.index)
-      .map((g) => ({ index: g.index, model: g.model, memoryMiB: g.memoryMiB, used: 0, unlimited: 0, ends: null }));
+    this.gpus = source.gpus.map((g) => ({ index: g.index, model: g.model, memoryMiB: g.memoryMiB, used: 0, unlimited: 0, ends: null }));
+    // Nodes report their GPUs in index order; sorting is for those that do not.
+    if (!this.gpus.every((g, i) => i === 0 || this.gpus[i - 1]!.index < g.index)) this.gpus.sort((a, b) => a.index - b.index);
     for (const gpu of this.gpus) {
       this.byIndex[gpu.index] = gpu;
       const list = this.byModel.get(gpu.model) ?? [];
@@ -277,12 +277,15 @@ export class FleetState {
     if (allocation.gpuModel === null) return;
     const model = allocation.gpuModel;
     const before = node.freeWhole.get(model) ?? 0;
+    const share = sign * (allocation.gpuFraction ?? 1);
+    const limited = Number.isFinite(endAt);
+    let after = before;
     for (const index of allocation.gpuIndices) {
       const gpu = node.byIndex[index];
       if (!gpu) continue;
       const wasFree = gpu.used <= EPSILON;
-      gpu.used += sign * (allocation.gpuFraction ?? 1);
-      if (!Number.isFinite(endAt)) gpu.unlimited += sign;
+      gpu.used += share;
+      if (!limited) gpu.unlimited += sign;
       else if (sign === 1) (gpu.ends ??= []).push(endAt);
       else {
         const at = gpu.ends?.indexOf(endAt) ?? -1;
@@ -290,10 +293,11 @@ export class FleetState {
       }
       if (Math.abs(gpu.used) <= EPSILON) gpu.used = 0;
       const isFree = gpu.used <= EPSILON;
-      if (wasFree !== isFree) node.freeWhole.set(model, (node.freeWhole.get(model) ?? 0) + (isFree ? 1 : -1));
+      if (wasFree !== isFree) after += isFree ? 1 : -1;
     }
+    // Every running workload passes here each cycle: the map is written once, not once per GPU.
+    if (after !== before) node.freeWhole.set(model, after);
     if (!node.schedulable || !this.indexed) return;
-    const after = node.freeWhole.get(model) ?? 0;
     if (after !== before) {
       this.bucket(model, before).delete(node);
       this.bucket(model, after).add(node);

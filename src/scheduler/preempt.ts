@@ -171,8 +171,9 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
     for (const r of list) {
       if (!eligibility.workload(r)) continue;
       for (const a of r.source.allocations) {
+        if (a.gpuModel !== model) continue;
         const node = cycle.fleet.byId.get(a.nodeId)!;
-        if (a.gpuModel === model && (inDomain === null || inDomain.has(node))) nodes.add(node);
+        if (inDomain === null || inDomain.has(node)) nodes.add(node);
       }
     }
   }

@@ -79,10 +79,12 @@ export async function replaceGpus(db: Db, nodeId: string, gpus: Gpu[]): Promise<
 }
 
 /** Records a heartbeat; a silent node that speaks again is ready again. */
-export function touchHeartbeat(db: Db, nodeId: string, now: Date): Promise<NodeRow | undefined> {
+/** Records a heartbeat, with the latest sample of the node's GPUs when it sent one. */
+export function touchHeartbeat(db: Db, nodeId: string, now: Date, gpuStats?: readonly unknown[]): Promise<NodeRow | undefined> {
   return db
     .updateTable('nodes')
     .set({
+      ...(gpuStats ? { gpu_stats: JSON.stringify(gpuStats), gpu_stats_at: now } : {}),
       last_heartbeat_at: now,
       state: sql<NodeState>`case when state in ('suspect', 'lost') then 'ready' else state end`,
       version: sql`case when state in ('suspect', 'lost') then version + 1 else version end`,

@@ -1,6 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { Quota } from '../core/api-types.js';
 import type { ServiceSpec } from '../core/service-types.js';
+import type { RolloutState } from '../core/rollout-types.js';
+import type { GatewayReport } from '../core/gateway-report.js';
 import type { WorkloadState } from '../core/workload-state.js';
 import type { ReplicaState } from '../core/replica-state.js';
 import type { NodeState } from '../core/node-state.js';
@@ -43,6 +45,9 @@ export interface NodesTable {
   agent_version: string;
   credential_hash: string;
   last_heartbeat_at: Date | null;
+  /** The latest sample of each GPU, as the agent last sent it (`GpuStat[]`). */
+  gpu_stats: ColumnType<unknown[] | null, string | null | undefined, string | null>;
+  gpu_stats_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   assignment_revision: Generated<number>;
   /** Set for a machine of a cluster (no agent): the cluster loop keeps it. */
   cluster_id: ColumnType<string | null, string | null | undefined, string | null>;
@@ -125,6 +130,8 @@ export interface WorkloadsTable {
   service_index: ColumnType<number | null, number | null | undefined, number | null>;
   restarts: ColumnType<number, number | undefined, number>;
   restart_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** A service replica being removed: out of the routing table since then, stopped once drained. */
+  draining_since: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Why it waits, most relevant first; `reason` is the first. */
   reasons: ColumnType<string[], string | undefined, string>;
   exit_code: number | null;
@@ -177,6 +184,16 @@ export interface ServicesTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When the replica count last changed; scale to zero's idle clock starts no earlier. */
+  scaled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The current or last rollout (null: none yet). */
+  rollout: ColumnType<RolloutState | null, string | null | undefined, string | null>;
+}
+
+export interface GatewayReportsTable {
+  gateway_id: string;
+  report: ColumnType<GatewayReport, string, string>;
+  reported_at: Date;
 }
 
 export interface LogChunksTable {
@@ -213,6 +230,19 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
+export interface GpuUsageTable {
+  node_id: string;
+  gpu_index: number;
+  from_at: Date;
+  to_at: Date;
+  replica_id: string | null;
+  samples: number;
+  activity: number;
+  memory_used_mib: number;
+  memory_used_max_mib: number;
+  used: boolean;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -228,9 +258,11 @@ export interface Database {
   workloads: WorkloadsTable;
   replicas: ReplicasTable;
   services: ServicesTable;
+  gateway_reports: GatewayReportsTable;
   log_chunks: LogChunksTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  gpu_usage: GpuUsageTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -106,3 +106,19 @@ export function updateWorkloadAt(db: Db, id: string, version: number, patch: Wor
     .returningAll()
     .executeTakeFirst();
 }
+
+/** Pending workloads counted by queue name, first reason and whether they sit out a restart delay at `now`. */
+export function countPendingByQueueAndReason(db: Db, now: Date) {
+  return db
+    .selectFrom('workloads')
+    .innerJoin('queues', 'queues.id', 'workloads.queue_id')
+    .select((eb) => [
+      'queues.name as queue',
+      'workloads.reason as reason',
+      eb.and([eb('workloads.restart_at', 'is not', null), eb('workloads.restart_at', '>', now)]).as('backing_off'),
+      eb.fn.countAll<string>().as('count'),
+    ])
+    .where('workloads.state', '=', 'pending')
+    .groupBy(['queues.name', 'workloads.reason', 'backing_off'])
+    .execute();
+}

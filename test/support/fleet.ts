@@ -94,6 +94,8 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** A scheduler config file (YAML) for --scheduler-config. */
   schedulerConfig?: string;
+  /** More `gpufleet server` flags, e.g. --price-book. */
+  extraArgs?: string[];
 }
 
 export class ServerProcess {
@@ -115,6 +117,7 @@ export class ServerProcess {
     if (this.options.lostAfterMs) args.push('--node-lost-after-ms', String(this.options.lostAfterMs));
     if (this.options.heartbeatIntervalMs) args.push('--heartbeat-interval-ms', String(this.options.heartbeatIntervalMs));
     if (this.options.schedulerConfig) args.push('--scheduler-config', this.options.schedulerConfig);
+    args.push(...(this.options.extraArgs ?? []));
     this.proc = launch(args, { GPUFLEET_HOME: this.home, DATABASE_URL: this.options.databaseUrl ?? '' });
     this.url = `http://127.0.0.1:${this.port}`;
     const proc = this.proc;
@@ -139,6 +142,11 @@ export class ServerProcess {
 
   output(): string {
     return this.proc?.output() ?? '';
+  }
+
+  /** The process id, for measuring it (bench:telemetry). */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -170,11 +178,13 @@ export class AgentProcess {
     private readonly gpus = '8xH100-80GB',
     /** Node labels (--label key=value), e.g. topology. */
     private readonly labels: Record<string, string> = {},
+    /** More `gpufleet agent` flags, e.g. --telemetry-interval-ms. */
+    private readonly extraArgs: string[] = [],
   ) {}
 
   async start(): Promise<this> {
     this.proc = launch(
-      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--advertise-address', '127.0.0.1', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])],
+      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--advertise-address', '127.0.0.1', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), ...this.extraArgs],
       { GPUFLEET_HOME: this.stateDir },
     );
     const proc = this.proc;
@@ -192,8 +202,20 @@ export class AgentProcess {
     return this.proc?.output() ?? '';
   }
 
+  /** The process id, for measuring it (bench:telemetry). */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return terminate(this.proc, signal);
+  }
+
+  /** The agent's /metrics URL, as it printed it when it joined. */
+  metricsUrl(): string {
+    const url = /metrics at (http:\/\/\S+\/metrics)/.exec(this.output())?.[1];
+    if (url === undefined) throw new Error(`agent ${this.name} printed no metrics URL: ${this.output()}`);
+    return url;
   }
 
   /** Pids of the replica processes this agent started (from its state dir). */
@@ -228,6 +250,21 @@ export class AgentProcess {
     }
     rmSync(this.stateDir, { recursive: true, force: true });
   }
+}
+
+/** Runs the built CLI against `server` with its admin token; resolves with the exit code and output. */
+export function runCli(server: ServerProcess, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, GPUFLEET_HOME: server.home, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => res({ code, stdout, stderr }));
+  });
 }
 
 export function isAlive(pid: number): boolean {

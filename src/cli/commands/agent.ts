@@ -6,7 +6,7 @@ import { gpufleetHome } from '../config.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../errors.js';
 import { logLevelOption } from '../log-level.js';
-import { gpuSpec, keyValue, nodeName, port } from '../parsers.js';
+import { gpuSpec, keyValue, nodeName, port, wholeNumber } from '../parsers.js';
 import { shutdownOnSignals } from '../shutdown.js';
 import { describeGpus } from './nodes.js';
 
@@ -20,6 +20,8 @@ interface AgentCommandOptions {
   label?: Record<string, string>;
   metricsPort: number;
   metricsHost: string;
+  telemetryIntervalMs: number;
+  usageWindowMs: number;
   advertiseAddress?: string;
   logLevel: string;
 }
@@ -49,6 +51,8 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--label <key=value>', 'node label (repeatable)', keyValue)
     .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (0: any free port)', port, 7071)
     .option('--metrics-host <host>', 'address of the /metrics endpoint', '127.0.0.1')
+    .option('--telemetry-interval-ms <ms>', 'how often each GPU is sampled for /metrics and the server', wholeNumber, 5000)
+    .option('--usage-window-ms <ms>', 'the longest window one GPU usage summary sent to the server covers', wholeNumber, 60_000)
     .option('--advertise-address <host>', "address at which this node's service replicas are reached (default: its first non-internal IPv4 address)")
     .addOption(logLevelOption())
     .action(async (options: AgentCommandOptions) => {
@@ -63,6 +67,8 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         labels: options.label ?? {},
         metricsHost: options.metricsHost,
         metricsPort: options.metricsPort,
+        telemetryIntervalMs: options.telemetryIntervalMs,
+        usageWindowMs: options.usageWindowMs,
         advertiseAddress: options.advertiseAddress,
         logLevel: options.logLevel,
       });

@@ -14,6 +14,8 @@ interface GatewayCommandOptions {
   loadBound: number;
   refreshMs: number;
   rateLimits?: string;
+  coldStartTimeoutMs: number;
+  coldStartMaxHeld: number;
   logLevel: string;
 }
 
@@ -27,6 +29,8 @@ export function registerGateway(program: Command, ctx: CliContext): void {
     .option('--load-bound <n>', 'prefix affinity: leave the affine replica when it has this many more requests in flight than the least loaded', wholeNumber, 4)
     .option('--refresh-ms <ms>', 'how often the routing table is read from the server', wholeNumber, 1000)
     .option('--rate-limits <file.yaml>', 'requests and tokens per minute, by default and per team (see docs/gateway.md)')
+    .option('--cold-start-timeout-ms <ms>', 'how long a request for an autoscaled model with no ready replica waits for one', wholeNumber, 60_000)
+    .option('--cold-start-max-held <n>', 'requests held per model during a cold start; more get 503 at once', wholeNumber, 256)
     .addOption(logLevelOption())
     .action(async (o: GatewayCommandOptions) => {
       // The server and token of the CLI config (or GPUFLEET_URL / GPUFLEET_TOKEN): an admin token, to see every service.
@@ -41,6 +45,7 @@ export function registerGateway(program: Command, ctx: CliContext): void {
         loadBound: o.loadBound,
         server: { url: config.url, token: config.token, refreshMs: Math.max(100, o.refreshMs) },
         ...(rateLimits ? { rateLimits } : {}),
+        coldStart: { timeoutMs: Math.max(1, o.coldStartTimeoutMs), maxHeld: o.coldStartMaxHeld },
         logLevel: o.logLevel,
       });
       shutdownOnSignals(() => gateway.close(), ctx.stderr);

@@ -6,7 +6,13 @@ import type { ControlContext } from '../context.js';
 import { route, type RouteDef } from './routes.js';
 
 /** Health, readiness, metrics, the OpenAPI document and the console page: no token needed. */
-export function systemRoutes(ctx: ControlContext, registry: Registry, openapi: () => unknown, consolePath: string): RouteDef[] {
+export interface MetricsSource {
+  registry: Registry;
+  /** Brings the gauges read from the database up to date before a scrape. */
+  refresh(): Promise<void>;
+}
+
+export function systemRoutes(ctx: ControlContext, metrics: MetricsSource, openapi: () => unknown, consolePath: string): RouteDef[] {
   return [
     route({
       method: 'GET', path: '/healthz', summary: 'The process is up', tag: 'system', auth: 'public',
@@ -25,7 +31,10 @@ export function systemRoutes(ctx: ControlContext, registry: Registry, openapi: (
     }),
     route({
       method: 'GET', path: '/metrics', summary: 'Prometheus metrics', tag: 'system', auth: 'public',
-      handler: async ({ reply }) => reply.header('content-type', prometheusContentType).send(await registry.metrics()),
+      handler: async ({ reply }) => {
+        await metrics.refresh();
+        return reply.header('content-type', prometheusContentType).send(await metrics.registry.metrics());
+      },
     }),
     route({
       method: 'GET', path: '/openapi.json', summary: 'This API as OpenAPI 3.1', tag: 'system', auth: 'public',

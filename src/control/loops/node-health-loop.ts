@@ -36,13 +36,11 @@ export class NodeHealthLoop {
   async check(): Promise<void> {
     const now = this.ctx.now();
     const cfg = { suspectAfterMs: this.ctx.config.nodeSuspectAfterMs, lostAfterMs: this.ctx.config.nodeLostAfterMs };
-    const counts: Record<string, number> = { ready: 0, suspect: 0, lost: 0, draining: 0 };
     for (const node of await listNodes(this.ctx.db)) {
       // A cluster's machines have no agent to hear from; the cluster loop keeps their state.
       if (node.cluster_id !== null) continue;
       const silentFor = node.last_heartbeat_at ? now.getTime() - node.last_heartbeat_at.getTime() : Infinity;
       const next = nodeStateForSilence(node.state, silentFor, cfg);
-      counts[next] = (counts[next] ?? 0) + 1;
       if (next === node.state) continue;
       const outcome = await inTransaction(this.ctx.db, async (tx) => {
         const changed = await setNodeState(tx, node.id, node.state, next, now);
@@ -58,6 +56,5 @@ export class NodeHealthLoop {
       if (outcome) this.ctx.logger.warn({ node: node.name, requeued: outcome.requeued.length }, 'node lost; its workloads were requeued');
       this.nodes.afterLifecycle(outcome);
     }
-    for (const [state, n] of Object.entries(counts)) this.ctx.metrics.nodes.set({ state }, n);
   }
 }

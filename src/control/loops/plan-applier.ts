@@ -8,7 +8,7 @@ import { insertEvents, type NewEvent } from '../../store/events-repo.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { Db } from '../../store/db.js';
 import { AllocationLedger } from './allocation-ledger.js';
-import { toQueueQuota } from './resources.js';
+import { toQueueQuota } from '../../scheduler/api-quotas.js';
 import { allocationOf, workloadBase } from './snapshot.js';
 import { stopWorkloadReplicas } from '../services/replica-lifecycle.js';
 
@@ -26,6 +26,8 @@ export interface ApplyOutcome {
   preempted: Array<{ workloadId: string; kind: PreemptionKind }>;
   movesProposed: number;
   nodeIds: string[];
+  /** Workloads admitted for the first time, with how long they waited since submission. */
+  firstAdmissions: Array<{ queueId: string; waitedMs: number }>;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function applyPlan(
   now: Date,
   proposeMove: (move: Move) => boolean = () => true,
 ): Promise<ApplyOutcome> {
-  const outcome: ApplyOutcome = { admitted: 0, conflicts: 0, preempted: [], movesProposed: 0, nodeIds: [] };
+  const outcome: ApplyOutcome = { admitted: 0, conflicts: 0, preempted: [], movesProposed: 0, nodeIds: [], firstAdmissions: [] };
   const stops: Preemption[] = [...plan.preemptions];
   if (config.consolidation === 'apply')
     for (const m of plan.moves) stops.push({ workloadId: m.workloadId, kind: 'consolidate', forWorkloadId: m.forWorkloadId, reason: 'moved to make room for a gang that fits nowhere else' });
@@ -136,6 +138,7 @@ export async function applyPlan(
           touched.push(a.nodeId);
         }
         outcome.admitted++;
+        if (w.attempts === 0) outcome.firstAdmissions.push({ queueId: w.queue_id, waitedMs: now.getTime() - w.created_at.getTime() });
         events.push({
           actor: 'scheduler',
           kind: 'workload.admitted',

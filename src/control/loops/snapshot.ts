@@ -7,7 +7,8 @@ import { getSchedulingRows, listPendingWorkloads, listPlacedWorkloads, type Sche
 import type { ReplicaRow } from '../../store/schema.js';
 import type { Db } from '../../store/db.js';
 import { addAmounts, allocationAmounts } from '../../scheduler/resources.js';
-import { decayedWeight, toQueueQuota } from './resources.js';
+import { decayedWeight, usageHorizonStart } from '../../core/decayed-usage.js';
+import { toQueueQuota } from '../../scheduler/api-quotas.js';
 import { agentPlaneLabel, clusterLabel } from '../../core/cluster-types.js';
 
 export interface SnapshotRead {
@@ -16,13 +17,15 @@ export interface SnapshotRead {
   pendingRows: Map<string, SchedulingWorkloadRow>;
   /** Generations of the workloads seen holding resources: the applier preempts only these. */
   placedGenerations: Map<string, number>;
+  /** Pending work kept out of the snapshot because its team is over budget, with why. */
+  budgetHeld: Array<{ id: string; reasons: string[] }>;
 }
 
-/** Past use counts for 5 half-lives; older use weighs under 3 % and is left out. */
-const usageHorizonHalfLives = 5;
-
-/** Reads the fleet into the scheduler's plain-data snapshot. */
-export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promise<SnapshotRead> {
+/**
+ * Reads the fleet into the scheduler's plain-data snapshot. A team over its budget
+ * (`heldTeams`: team id → reason) only runs preemptible work: its other pending work stays out.
+ */
+export async function readSnapshot(db: Db, now: Date, halfLifeMs: number, heldTeams: ReadonlyMap<string, string> = new Map()): Promise<SnapshotRead> {
   const nowMs = now.getTime();
   const [nodes, gpus, active, queues, pending, placed, recent] = await Promise.all([
     listNodes(db),
@@ -31,7 +34,7 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
     listQueues(db),
     listPendingWorkloads(db),
     listPlacedWorkloads(db),
-    listReplicasRunSince(db, new Date(nowMs - usageHorizonHalfLives * halfLifeMs)),
+    listReplicasRunSince(db, new Date(usageHorizonStart(nowMs, halfLifeMs))),
   ]);
 
   // With clusters in the fleet, what only an agent can run is kept to agents (see placementTopology).
@@ -47,6 +50,9 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
     addAmounts(usage, allocationAmounts(allocationOf(r)), weight);
     decayed.set(r.queue_id, usage);
   }
+
+  const teamOfQueue = new Map(queues.map((q) => [q.id, q.team_id]));
+  const heldBy = (w: SchedulingWorkloadRow) => (w.preemptible ? undefined : heldTeams.get(teamOfQueue.get(w.queue_id) ?? ''));
 
   return {
     snapshot: {
@@ -71,10 +77,16 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
       ),
       running: await runningWorkloads(db, placed, active, planes),
       // A service replica that ended sits out its restart backoff before it competes again.
-      pending: pending.filter((w) => w.restart_at === null || w.restart_at <= now).map((w): PendingWorkload => workloadOf(w, w.id, w.preemptible, w.replicas, planes)),
+      pending: pending
+        .filter((w) => (w.restart_at === null || w.restart_at <= now) && heldBy(w) === undefined)
+        .map((w): PendingWorkload => workloadOf(w, w.id, w.preemptible, w.replicas, planes)),
     },
     pendingRows: new Map(pending.map((w) => [w.id, w])),
     placedGenerations: new Map(placed.map((w) => [w.id, w.generation])),
+    budgetHeld: pending.flatMap((w) => {
+      const reason = heldBy(w);
+      return reason === undefined ? [] : [{ id: w.id, reasons: [reason] }];
+    }),
   };
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../../store/nodes-repo.js';
 import { getReplicas, listActiveReplicas, listAssignmentsForNode } from '../../store/replicas-repo.js';
 import { insertLogChunks } from '../../store/logs-repo.js';
+import { insertGpuUsage } from '../../store/usage-repo.js';
 import { listClusters } from '../../store/clusters-repo.js';
 import { insertEvents } from '../../store/events-repo.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -72,9 +73,10 @@ export class NodeService {
   async heartbeat(nodeId: string, req: HeartbeatRequest): Promise<DesiredState> {
     const now = this.ctx.now();
     const outcome = await inTransaction(this.ctx.db, async (tx) => {
-      const node = await touchHeartbeat(tx, nodeId, now);
+      const node = await touchHeartbeat(tx, nodeId, now, req.gpuStats);
       if (!node) throw new ApiError('unauthenticated', 'this node is no longer registered; register again');
       if (req.gpus) await replaceGpus(tx, nodeId, req.gpus);
+      if (req.usage) await insertGpuUsage(tx, nodeId, req.usage);
       return applyReplicaReports(tx, nodeId, req.replicas, now);
     });
     this.afterLifecycle(outcome);

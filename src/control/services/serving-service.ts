@@ -2,11 +2,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { ApiError } from '../../core/errors.js';
 import { newId, idPrefixes } from '../../core/ids.js';
 import type { ApplyResult } from '../../core/api-types.js';
-import { resolveServiceReplicaRequest, type Service, type ServiceEndpoint, type ServicePut, type ServiceSpec } from '../../core/service-types.js';
+import { type Service, type ServiceEndpoint, type ServicePut, type ServiceSpec } from '../../core/service-types.js';
 import { listTeams } from '../../store/teams-repo.js';
 import { listQueues } from '../../store/queues-repo.js';
 import { listNodes } from '../../store/nodes-repo.js';
-import { insertWorkload, updateWorkloadAt } from '../../store/workloads-repo.js';
 import { findServiceByName, insertService, listCurrentReplicas, listServiceWorkloads, listServices, updateServiceAt } from '../../store/services-repo.js';
 import { insertEvents, type NewEvent } from '../../store/events-repo.js';
 import { inTransaction, isUniqueViolation } from '../../store/transaction.js';
@@ -15,14 +14,16 @@ import type { ReplicaRow, ServiceRow, WorkloadRow } from '../../store/schema.js'
 import type { ControlContext } from '../context.js';
 import type { UserPrincipal } from '../http/principal.js';
 import { topics } from '../wakeups.js';
-import { stopWorkloadReplicas } from './replica-lifecycle.js';
-import { pendingWorkloadRow } from './workload-rows.js';
+import type { GatewayReport } from '../../core/gateway-report.js';
+import { saveGatewayReport } from '../../store/gateway-reports-repo.js';
+import { reconcileSlots, serviceWants, slotVersion, stopSlots } from './service-slots.js';
+import { finishRollout, rolloutView, startRollout, versionWeights } from './rollouts.js';
 import type { WorkloadService } from './workload-service.js';
 
 /**
  * Services: apply keeps a service's slots (one workload each) in line with its spec. A change of
- * replicas adds or stops the slots above the count; any other change of the spec replaces every
- * slot at once (rolling updates come with rollouts).
+ * replicas adds slots or drains the extra ones; a change of version starts a rollout
+ * (`rollouts.ts`); any other change of the spec replaces every slot at once.
  */
 export class ServingService {
   constructor(
@@ -43,23 +44,39 @@ export class ServingService {
         if (sameModel)
           throw new ApiError('conflict', `model ${spec.model} is already served by service ${sameModel.name}`, { issues: [{ path: 'model', message: 'already served by another service' }] });
         const events: NewEvent[] = [];
+        const now = this.ctx.now();
         let outcome: ApplyResult;
         let nodeIds: string[] = [];
         if (!existing) {
-          const row = await insertService(tx, { id: newId(idPrefixes.service), name, team_id: team.id, queue_id: queue.id, model: spec.model, model_version: spec.version, replicas: spec.replicas, spec: JSON.stringify(spec) });
-          await this.addSlots(tx, row, [], events);
-          events.push({ actor: user.name, kind: 'service.created', targetKind: 'service', targetId: row.id, message: `service ${name} created: ${spec.model} ${spec.version} × ${spec.replicas}` });
+          const row = await insertService(tx, { id: newId(idPrefixes.service), name, team_id: team.id, queue_id: queue.id, model: spec.model, model_version: spec.version, replicas: startingCount(spec, spec.replicas), spec: JSON.stringify(spec), scaled_at: now });
+          await reconcileSlots(tx, row, serviceWants(row), 'stop', 'created', now, events);
+          events.push({ actor: user.name, kind: 'service.created', targetKind: 'service', targetId: row.id, message: `service ${name} created: ${spec.model} ${spec.version} × ${row.replicas}` });
           outcome = 'created';
         } else {
-          const sameTemplate = existing.queue_id === queue.id && isDeepStrictEqual(template(existing.spec), template(spec));
-          if (sameTemplate && existing.replicas === spec.replicas) return 'unchanged';
-          const row = await updateServiceAt(tx, existing.id, existing.version, { queue_id: queue.id, model: spec.model, model_version: spec.version, replicas: spec.replicas, spec: JSON.stringify(spec) });
+          const old = existing.spec as ServiceSpec;
+          const sameTemplate = existing.queue_id === queue.id && isDeepStrictEqual(template(old), template(spec));
+          const replicas = spec.autoscaling ? startingCount(spec, existing.replicas) : spec.replicas;
+          if (sameTemplate && existing.replicas === replicas && isDeepStrictEqual(policies(old), policies(spec))) return 'unchanged';
+          const inRollout = existing.rollout?.phase === 'progressing';
+          if (inRollout && !sameTemplate)
+            throw new ApiError('conflict', `service ${name} is rolling out ${existing.rollout!.canaryVersion}; promote or abort it first (gpufleet rollout promote|abort ${name})`, { issues: [{ path: 'version', message: 'a rollout is in progress' }] });
+          const rollout = !sameTemplate && spec.version !== existing.model_version && existing.replicas > 0 ? startRollout(existing, spec, now) : undefined;
+          const row = await updateServiceAt(tx, existing.id, existing.version, {
+            queue_id: queue.id, model: spec.model, model_version: spec.version, replicas, spec: JSON.stringify(spec),
+            ...(replicas !== existing.replicas ? { scaled_at: now } : {}),
+            ...(rollout ? { rollout: JSON.stringify(rollout) } : {}),
+          });
           if (!row) throw new ApiError('version_conflict', `service ${name} changed while being applied; try again`);
-          const slots = await listServiceWorkloads(tx, [row.id]);
-          const stale = sameTemplate ? slots.filter((w) => (w.service_index ?? 0) >= spec.replicas) : slots;
-          nodeIds = await this.stopSlots(tx, stale, sameTemplate ? `scaled to ${spec.replicas}` : 'replaced by a new spec');
-          await this.addSlots(tx, row, slots.filter((w) => !stale.includes(w)), events);
-          events.push({ actor: user.name, kind: 'service.updated', targetKind: 'service', targetId: row.id, message: `service ${name} ${sameTemplate ? `scaled to ${spec.replicas}` : `updated: ${spec.model} ${spec.version} × ${spec.replicas}, every replica replaced`}` });
+          let change: string;
+          if (sameTemplate || rollout) {
+            nodeIds = await reconcileSlots(tx, row, serviceWants(row), 'drain', `scaled to ${replicas}`, now, events);
+            change = rollout ? `rolling out ${spec.version} (${rollout.strategy}), ${existing.model_version} stays until it is promoted` : `scaled to ${replicas}`;
+          } else {
+            nodeIds = await stopSlots(tx, await listServiceWorkloads(tx, [row.id]), 'replaced by a new spec', now);
+            await reconcileSlots(tx, row, serviceWants(row), 'stop', 'replaced by a new spec', now, events);
+            change = `updated: ${spec.model} ${spec.version} × ${replicas}, every replica replaced`;
+          }
+          events.push({ actor: user.name, kind: rollout ? 'rollout.started' : sameTemplate ? 'service.scaled' : 'service.updated', targetKind: 'service', targetId: row.id, message: `service ${name} ${change}` });
           outcome = 'updated';
         }
         await insertEvents(tx, events);
@@ -74,46 +91,6 @@ export class ServingService {
     return { result, service: await this.get(user, name, team.name) };
   }
 
-  /** Creates the slots below the replica count that `kept` does not fill. */
-  private async addSlots(tx: Db, service: ServiceRow, kept: WorkloadRow[], events: NewEvent[]): Promise<void> {
-    const spec = service.spec as ServiceSpec;
-    const filled = new Set(kept.map((w) => w.service_index));
-    const request = resolveServiceReplicaRequest(spec);
-    for (let index = 0; index < service.replicas; index++) {
-      if (filled.has(index)) continue;
-      const row = await insertWorkload(
-        tx,
-        pendingWorkloadRow({
-          id: newId(idPrefixes.workload),
-          name: `${service.name}.${index}`,
-          teamId: service.team_id,
-          queueId: service.queue_id,
-          request,
-          spec: {
-            command: spec.command,
-            env: spec.env,
-            workdir: spec.workdir ?? null,
-            gracePeriodSeconds: spec.gracePeriodSeconds,
-            service: { model: spec.model, version: spec.version, port: spec.port === 'auto' ? null : spec.port, readinessPath: spec.readiness.path },
-          },
-          service: { id: service.id, index },
-        }),
-      );
-      events.push({ actor: 'system', kind: 'workload.submitted', targetKind: 'workload', targetId: row.id, message: `${row.name} created for service ${service.name}` });
-    }
-  }
-
-  /** Cancels slots; their processes get SIGTERM, then SIGKILL. Returns the nodes to wake. */
-  private async stopSlots(tx: Db, slots: WorkloadRow[], why: string): Promise<string[]> {
-    const nodeIds: string[] = [];
-    for (const w of slots) {
-      const done = await updateWorkloadAt(tx, w.id, w.version, { state: 'cancelled', reason: why, finished_at: this.ctx.now() });
-      if (!done) throw new ApiError('version_conflict', `replica ${w.name} changed meanwhile; try again`);
-      nodeIds.push(...(await stopWorkloadReplicas(tx, w.id)));
-    }
-    return nodeIds;
-  }
-
   async delete(user: UserPrincipal, name: string, teamName: string | undefined): Promise<void> {
     const team = await this.workloads.resolveTeam(this.ctx.db, user, teamName);
     const nodeIds = await inTransaction(this.ctx.db, async (tx) => {
@@ -121,11 +98,54 @@ export class ServingService {
       if (!service) throw new ApiError('not_found', `service ${name} not found in team ${team.name}`);
       const deleted = await updateServiceAt(tx, service.id, service.version, { deleted_at: this.ctx.now() });
       if (!deleted) throw new ApiError('version_conflict', `service ${name} changed while being deleted; try again`);
-      const nodes = await this.stopSlots(tx, await listServiceWorkloads(tx, [service.id]), `service ${name} deleted`);
+      const nodes = await stopSlots(tx, await listServiceWorkloads(tx, [service.id]), `service ${name} deleted`, this.ctx.now());
       await insertEvents(tx, [{ actor: user.name, kind: 'service.deleted', targetKind: 'service', targetId: service.id, message: `service ${name} deleted` }]);
       return nodes;
     });
     this.ctx.wakeups.wake([...nodeIds.map(topics.node), topics.schedule]);
+  }
+
+  /**
+   * A gateway's report: kept for the serving loop (rollouts compare its counters), and a service
+   * scaled to zero whose requests a gateway holds is woken at once rather than at the next tick.
+   */
+  async report(user: UserPrincipal, report: GatewayReport): Promise<void> {
+    if (user.role !== 'admin') throw new ApiError('forbidden', 'only an admin token (a gateway’s) may report gateway counters');
+    const now = this.ctx.now();
+    await saveGatewayReport(this.ctx.db, report, now);
+    const waiting = new Set(report.models.filter((m) => m.waiting > 0).map((m) => m.model));
+    if (waiting.size === 0) return;
+    const cold = (await listServices(this.ctx.db)).filter((s) => waiting.has(s.model) && s.replicas === 0 && (s.spec as ServiceSpec).autoscaling !== undefined);
+    for (const service of cold) {
+      const nodeIds = await inTransaction(this.ctx.db, async (tx) => {
+        const replicas = Math.max(1, (service.spec as ServiceSpec).autoscaling!.min);
+        const row = await updateServiceAt(tx, service.id, service.version, { replicas, scaled_at: now });
+        if (!row) return []; // someone else scaled it meanwhile
+        const events: NewEvent[] = [{ actor: 'autoscaler', kind: 'service.scaled', targetKind: 'service', targetId: row.id, message: `service ${row.name} scaled 0 → ${replicas}: cold start, requests held at gateway ${report.gateway}` }];
+        const nodes = await reconcileSlots(tx, row, serviceWants(row), 'stop', 'cold start', now, events);
+        await insertEvents(tx, events);
+        return nodes;
+      });
+      this.ctx.wakeups.wake([...nodeIds.map(topics.node), topics.schedule]);
+    }
+  }
+
+  /** Ends the service's rollout now: `promote` gives the new version all traffic, `rollback` returns to the stable one. */
+  async endRollout(user: UserPrincipal, name: string, teamName: string | undefined, how: 'promote' | 'rollback'): Promise<Service> {
+    const team = await this.workloads.resolveTeam(this.ctx.db, user, teamName);
+    const now = this.ctx.now();
+    const nodeIds = await inTransaction(this.ctx.db, async (tx) => {
+      const row = await findServiceByName(tx, team.id, name);
+      if (!row) throw new ApiError('not_found', `service ${name} not found in team ${team.name}`);
+      if (row.rollout?.phase !== 'progressing') throw new ApiError('conflict', `service ${name} has no rollout in progress`, { issues: [{ path: 'rollout', message: 'none in progress' }] });
+      const events: NewEvent[] = [];
+      const message = how === 'promote' ? `${row.rollout.canaryVersion} promoted by ${user.name}` : `${row.rollout.canaryVersion} rolled back by ${user.name}`;
+      const nodes = await finishRollout(tx, row, row.rollout, how, message, user.name, now, events);
+      await insertEvents(tx, events);
+      return nodes;
+    });
+    this.ctx.wakeups.wake([...nodeIds.map(topics.node), topics.schedule]);
+    return this.get(user, name, team.name);
   }
 
   async get(user: UserPrincipal, name: string, teamName: string | undefined): Promise<Service> {
@@ -168,6 +188,8 @@ export class ServingService {
         readyReplicas: endpoints.length,
         spec: row.spec,
         endpoints,
+        weights: versionWeights(row),
+        rollout: rolloutView(row.rollout),
         replicaStatus,
         resourceVersion: row.version,
         createdAt: row.created_at.toISOString(),
@@ -177,27 +199,40 @@ export class ServingService {
   }
 }
 
-/** Everything of a spec but the replica count: what, when changed, replaces every replica. */
+/** Everything of a spec but the replica count and policies: what, when changed, replaces the replicas. */
 function template(spec: ServiceSpec): unknown {
-  const { replicas: _replicas, ...rest } = spec;
+  const { replicas: _replicas, autoscaling: _autoscaling, rollout: _rollout, ...rest } = spec;
   // As stored: JSON drops undefined fields (and jsonb reorders keys, which the comparison ignores).
   return JSON.parse(JSON.stringify(rest));
 }
 
+/** The policies: changing them alone touches no replica. */
+function policies(spec: ServiceSpec): unknown {
+  return JSON.parse(JSON.stringify({ autoscaling: spec.autoscaling, rollout: spec.rollout }));
+}
+
+/** An autoscaled service keeps its count within [min, max]; the first apply starts at `replicas` so clamped. */
+function startingCount(spec: ServiceSpec, current: number): number {
+  const a = spec.autoscaling;
+  return a ? Math.min(a.max, Math.max(a.min, current)) : current;
+}
+
 /** A replica takes traffic while it runs, is wanted, and its readiness probe answers. */
-function isServing(w: WorkloadRow, r: ReplicaRow): boolean {
-  return w.state === 'running' && r.state === 'running' && r.desired === 'run' && r.ready && r.endpoint !== null;
+export function isServing(w: WorkloadRow, r: ReplicaRow): boolean {
+  return w.state === 'running' && w.draining_since === null && r.state === 'running' && r.desired === 'run' && r.ready && r.endpoint !== null;
 }
 
 function endpointView(service: ServiceRow, w: WorkloadRow, r: ReplicaRow, nodeNames: ReadonlyMap<string, string>): ServiceEndpoint {
-  return { replicaId: r.id, workload: w.name, index: w.service_index ?? 0, model: service.model, version: service.model_version, url: r.endpoint!, node: nodeNames.get(r.node_id) ?? r.node_id };
+  return { replicaId: r.id, workload: w.name, index: w.service_index ?? 0, model: service.model, version: slotVersion(w), url: r.endpoint!, node: nodeNames.get(r.node_id) ?? r.node_id };
 }
 
 function slotView(w: WorkloadRow, r: ReplicaRow | undefined, nodeNames: ReadonlyMap<string, string>): Service['replicaStatus'][number] {
   return {
     index: w.service_index ?? 0,
     workload: w.name,
+    version: slotVersion(w),
     state: w.state,
+    draining: w.draining_since !== null,
     node: r ? (nodeNames.get(r.node_id) ?? r.node_id) : null,
     url: r?.endpoint ?? null,
     ready: r !== undefined && isServing(w, r),

@@ -1,7 +1,7 @@
 /**
  * Queueing replay: jobs arrive at their submit times and run for their durations on a simulated
- * cluster, placed by the production scheduler core (src/scheduler/fifo.ts) under one of the
- * queue-ordering policies. See simulator.ts for how policies reach scheduleFifo.
+ * cluster, placed by the production scheduler core: `schedule()` itself for gpufleet-default, the
+ * FIFO core (src/scheduler/fifo.ts) in the order of the baseline policies. See simulator.ts.
  */
 import type { TraceJob } from '../traces/types.js';
 import { buildCluster, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
@@ -10,15 +10,13 @@ import { computeMetrics, type ReplayMetrics } from './metrics.js';
 import { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
 
 export { EventQueue } from './events.js';
-export { buildCluster, PHILLY_GPUS_PER_NODE, PHILLY_GPU_MODEL, PHILLY_NODES, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
+export { buildCluster, clusterOf, rootQueues, PHILLY_GPUS_PER_NODE, PHILLY_GPU_MODEL, PHILLY_NODES, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
 export { compressArrivals, compressionFactor, offeredLoad } from './load.js';
 export { bucketize, computeMetrics, dist, jainIndex, type Dist, type QueueMetrics, type ReplayMetrics } from './metrics.js';
 export { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
+export { DecayedUsage, type UsageRun } from './usage.js';
 
 export const REPLAY_POLICIES: readonly ReplayPolicyName[] = ['fifo', 'sjf', 'tiresias-las', 'gpufleet-default'];
-
-/** What gpufleet-default is today: the production FIFO core (the new scheduler is not there yet). */
-export const GPUFLEET_DEFAULT_IS = 'fifo';
 
 export interface ReplayOptions extends SimOptions {
   /**
@@ -35,8 +33,6 @@ export interface ReplayOptions extends SimOptions {
 
 export interface ReplayResult {
   policy: ReplayPolicyName;
-  /** For gpufleet-default: the policy it runs today. */
-  runsAs: ReplayPolicyName;
   oversize: { mode: 'drop' | 'cap'; count: number };
   /** Jobs asking for no GPU, left out. */
   zeroGpu: number;
@@ -53,8 +49,8 @@ export function prepareJobs(
   cluster: ReplayCluster,
   opts: Pick<ReplayOptions, 'oversize' | 'targetLoad'>,
 ): { inputs: SimJobInput[]; oversize: number; zeroGpu: number; offeredLoad: number; factor: number } {
-  const perNode = cluster.spec.gpusPerNode;
-  const queues = new Set(cluster.spec.queues.map((q) => q.name));
+  const perNode = cluster.largestNode;
+  const queues = new Set(cluster.queues.map((q) => q.id));
   let zeroGpu = 0;
   const mode = opts.oversize ?? 'drop';
   let oversize = 0;
@@ -74,7 +70,7 @@ export function prepareJobs(
       if (mode === 'drop') continue;
       gpus = perNode;
     }
-    inputs.push({ id: j.id, queue: j.queue, submitTime: j.submitTime, duration: j.duration, gpus });
+    inputs.push({ id: j.id, queue: j.queue, submitTime: j.submitTime, duration: j.duration, gpus, priority: j.priority ?? 0, timeLimit: j.timeLimit });
   }
   let factor = 1;
   if (opts.targetLoad != null) {
@@ -91,13 +87,10 @@ export function replayPrepared(
   prep: { oversize: number; zeroGpu: number; offeredLoad: number; factor: number },
 ): ReplayResult {
   const t0 = performance.now();
-  const runsAs: ReplayPolicyName = opts.policy === 'gpufleet-default' ? GPUFLEET_DEFAULT_IS : opts.policy;
-  const sim = simulate(inputs, cluster, { ...opts, policy: opts.policy });
-  const entitled = Object.fromEntries(cluster.spec.queues.map((q) => [q.name, q.gpus]));
-  const metrics = computeMetrics(sim, cluster.capacity, entitled, opts.buckets ?? 50);
+  const sim = simulate(inputs, cluster, opts);
+  const metrics = computeMetrics(sim, cluster.capacity, cluster.entitled, opts.buckets ?? 50);
   return {
     policy: opts.policy,
-    runsAs,
     oversize: { mode: opts.oversize ?? 'drop', count: prep.oversize },
     zeroGpu: prep.zeroGpu,
     offeredLoad: prep.offeredLoad,
@@ -110,7 +103,7 @@ export function replayPrepared(
 
 /** replay(jobs, cluster, {policy, ...}) → result. */
 export function replay(jobs: readonly TraceJob[], cluster: ReplayCluster | ReplayClusterSpec, opts: ReplayOptions): ReplayResult {
-  const built = 'capacity' in cluster ? cluster : buildCluster(cluster);
+  const built = 'largestNode' in cluster ? cluster : buildCluster(cluster);
   const prep = prepareJobs(jobs, built, opts);
   return replayPrepared(prep.inputs, built, opts, prep);
 }

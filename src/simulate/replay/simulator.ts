@@ -1,14 +1,16 @@
 import { scheduleFifo } from '../../scheduler/fifo.js';
-import type { PendingWorkload, RunningWorkload, Snapshot } from '../../scheduler/types.js';
+import { defaultSchedulerConfig, type PendingWorkload, type Plan, type ReplicaAllocation, type RunningWorkload, type SchedulerConfig, type Snapshot } from '../../scheduler/types.js';
+import { runningWorkload } from '../../scheduler/workload-objects.js';
 import type { ReplayCluster } from './cluster.js';
 import { EventQueue } from './events.js';
+import { ProductionScheduler } from './production.js';
 
 /**
  * The discrete-event core of the queueing replay. Simulated time only (no sleeps). At every event
  * time (all events of one timestamp taken together) it builds a `Snapshot` and calls the
  * production `scheduleFifo` for placement. Policies differ only in the ORDER of the pending jobs:
  *
- * - `fifo` / `gpufleet-default`: submit time, then arrival order — scheduleFifo's own order
+ * - `fifo`: submit time, then arrival order — scheduleFifo's own order
  *   (`submittedAt` = simulated submit time in ms, ids zero-padded in arrival order).
  * - `sjf`: known duration, then submit time. `tiresias-las`: discretized attained service
  *   (GPU-seconds) level, then submit time (FIFO within a level).
@@ -16,7 +18,13 @@ import { EventQueue } from './events.js';
  *   `priority` 0 and `submittedAt` = rank in that order, so scheduleFifo's sort reproduces the
  *   policy's order and its placement (first-fit, best effort, quotas) is still production's code.
  *
- * Shortcuts (on by default, `shortcuts: false` turns them off; test/simulate/replay.test.ts proves
+ * `gpufleet-default` is not an order: at every event time with a change it calls the production
+ * `schedule()` (production.ts) with the scheduler configuration, and carries out its plan: placements
+ * start; preemptions and consolidation moves (with `consolidation: apply`) stop their workloads at
+ * once, which go back to pending (restarting from scratch, or from their last checkpoint), and the
+ * scheduler runs again at the same time, as the server's loop does once victims have ended.
+ *
+ * Shortcuts for the other policies (on by default, `shortcuts: false` turns them off; test/simulate/replay.test.ts proves
  * equal outcomes): the scheduler is called only at times when something changed and GPUs are free;
  * a snapshot holds only nodes with free GPUs (a full node can take nothing, and scheduleFifo walks
  * nodes in name order, so leaving it out changes no placement), only the running jobs on those
@@ -34,6 +42,10 @@ export interface SimJobInput {
   submitTime: number;
   duration: number;
   gpus: number;
+  /** gpufleet-default only (the other policies ignore it): higher runs first and may preempt lower in its queue. */
+  priority?: number;
+  /** gpufleet-default only: seconds, which lets the scheduler reserve and backfill. */
+  timeLimit?: number | null;
 }
 
 export interface SimOptions {
@@ -44,10 +56,23 @@ export interface SimOptions {
   preemptive?: boolean;
   /** Seconds between checkpoints: a preempted job keeps the work up to its last checkpoint. Default: none (restart from scratch). */
   checkpointInterval?: number | null;
-  /** Default true; false = one scheduleFifo call per event time with every node and every pending job. */
+  /** Default true; false = one scheduleFifo call per event time with every node and every pending job, and gpufleet-default's snapshots with every pending job. */
   shortcuts?: boolean;
   /** Jobs per scheduleFifo call when shortcuts are on (default 256). */
   chunk?: number;
+  /** gpufleet-default: the scheduler configuration (default: the server's default). */
+  scheduler?: SchedulerConfig;
+  /** gpufleet-default: half-life of past use in fair share, ms (default 24 h, as the server's). */
+  fairShareHalfLifeMs?: number;
+  /** Sees what happens, for tests that set the same state up in the server (`now` in ms). */
+  observer?: ReplayObserver;
+}
+
+export interface ReplayObserver {
+  /** gpufleet-default: each snapshot and the plan the scheduler made for it. */
+  cycle?(snapshot: Snapshot, plan: Plan, now: number): void;
+  /** A run of a job ended (it completed or was stopped), with what it held. */
+  runEnded?(run: { workloadId: string; allocation: ReplicaAllocation; startMs: number; endMs: number; completed: boolean }): void;
 }
 
 export interface SimJobResult {
@@ -65,8 +90,8 @@ export interface SimJobResult {
 
 export interface SimResult {
   jobs: SimJobResult[];
-  /** Step function of allocated GPUs: at times[i] the allocation became gpus[i]. */
-  allocation: { times: number[]; gpus: number[] };
+  /** Step function of allocated GPUs and of pending jobs: at times[i] they became gpus[i] and pending[i]. */
+  allocation: { times: number[]; gpus: number[]; pending: number[] };
   /** GPU-seconds allocated per queue (work lost to preemption included). */
   queueGpuSeconds: Record<string, number>;
   preemptions: number;
@@ -75,7 +100,7 @@ export interface SimResult {
   unplaceable: string[];
 }
 
-interface Job {
+interface SimJob {
   idx: number;
   input: SimJobInput;
   wid: string;
@@ -85,6 +110,8 @@ interface Job {
   gpuIndices: number[];
   /** What the scheduler sees of the job while it runs; null otherwise. */
   running: RunningWorkload | null;
+  /** gpufleet-default: what the scheduler sees of the job while it waits (built once). */
+  workload: PendingWorkload | null;
   startedAt: number;
   /** Last time attained service (and queue GPU-seconds) was brought up to date. */
   accountedTo: number;
@@ -100,9 +127,12 @@ interface Job {
   preemptions: number;
 }
 
-type Ev = { kind: 'arrival'; job: Job } | { kind: 'completion' | 'demote'; job: Job; epoch: number };
+type Ev = { kind: 'arrival'; job: SimJob } | { kind: 'completion' | 'demote'; job: SimJob; epoch: number } | { kind: 'wake' };
 
 const DEFAULT_THRESHOLDS = [3600, 36000];
+const DEFAULT_HALF_LIFE_MS = 24 * 3600 * 1000;
+/** Scheduler calls at one time while their plans keep stopping work: a bound, never reached in practice. */
+const MAX_PRODUCTION_ROUNDS = 16;
 
 export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster, opts: SimOptions): SimResult {
   const policy = opts.policy;
@@ -113,7 +143,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   const shortcuts = opts.shortcuts ?? true;
   const chunkSize = opts.chunk ?? 256;
   const width = String(Math.max(0, inputs.length - 1)).length;
-  const jobs: Job[] = inputs.map((input, idx) => ({
+  const jobs: SimJob[] = inputs.map((input, idx) => ({
     idx,
     input,
     wid: `j${String(idx).padStart(width, '0')}`,
@@ -122,6 +152,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     node: -1,
     gpuIndices: [],
     running: null,
+    workload: null,
     startedAt: 0,
     accountedTo: 0,
     done: 0,
@@ -135,40 +166,45 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     preemptions: 0,
   }));
   const byWid = new Map(jobs.map((j) => [j.wid, j]));
-  const gpusPerNode = cluster.spec.gpusPerNode;
+  const gpusPerNode = cluster.largestNode;
   const nodes = cluster.nodes;
   const nodeIndex = new Map(nodes.map((n, i) => [n.id, i]));
   const used: boolean[][] = nodes.map((n) => n.gpus.map(() => false));
   const free: number[] = nodes.map((n) => n.gpus.length);
-  const runningOn: Set<Job>[] = nodes.map(() => new Set());
+  const runningOn: Set<SimJob>[] = nodes.map(() => new Set());
   let freeTotal = free.reduce((a, b) => a + b, 0);
   const queueGpuSeconds: Record<string, number> = {};
   for (const q of cluster.queues) queueGpuSeconds[q.id] = 0;
-  const allocation = { times: [] as number[], gpus: [] as number[] };
+  const allocation = { times: [] as number[], gpus: [] as number[], pending: [] as number[] };
   let allocated = 0;
   let preemptions = 0;
   let schedulerCalls = 0;
   const unplaceable: string[] = [];
+  const production =
+    policy === 'gpufleet-default'
+      ? new ProductionScheduler(nodes, cluster.queues, opts.scheduler ?? defaultSchedulerConfig, opts.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS, shortcuts ? cluster.capacity : Infinity)
+      : null;
+  const runningJobs = new Set<SimJob>();
 
-  const toWorkload = (job: Job, rank: number): PendingWorkload => ({
+  const toWorkload = (job: SimJob, rank: number): PendingWorkload => ({
     id: job.wid,
     name: job.input.id,
     queueId: job.input.queue,
-    priority: 0,
+    priority: production ? (job.input.priority ?? 0) : 0,
     preemptible: true,
     replicas: 1,
     request: { gpus: job.input.gpus, gpuFraction: null, gpuMemoryMiB: null, cpus: 0, memoryMiB: 0 },
     gpuModels: null,
     topology: { required: null, preferred: null },
-    timeLimitMs: null,
-    submittedAt: policy === 'fifo' || policy === 'gpufleet-default' ? job.submitMs : rank,
+    timeLimitMs: production && job.input.timeLimit != null ? job.input.timeLimit * 1000 : null,
+    submittedAt: policy === 'fifo' || production ? job.submitMs : rank,
   });
   const levelOf = (attained: number) => {
     let l = 0;
     while (l < thresholds.length && attained >= thresholds[l]!) l++;
     return l;
   };
-  const compare = (a: Job, b: Job): number => {
+  const compare = (a: SimJob, b: SimJob): number => {
     if (policy === 'sjf') {
       const d = a.input.duration - b.input.duration;
       if (d !== 0) return d;
@@ -178,8 +214,8 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     }
     return a.submitMs - b.submitMs || a.idx - b.idx;
   };
-  let pending: Job[] = [];
-  const enqueue = (job: Job, t: number) => {
+  let pending: SimJob[] = [];
+  const enqueue = (job: SimJob, t: number) => {
     job.state = 'pending';
     job.pendingSince = t;
     // Binary insertion: pending stays sorted by the policy's key.
@@ -202,11 +238,17 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
 
   const recordAllocation = (t: number) => {
     const n = allocation.times.length;
-    if (n > 0 && allocation.times[n - 1] === t) allocation.gpus[n - 1] = allocated;
-    else allocation.times.push(t), allocation.gpus.push(allocated);
+    if (n > 0 && allocation.times[n - 1] === t) {
+      allocation.gpus[n - 1] = allocated;
+      allocation.pending[n - 1] = pending.length;
+    } else {
+      allocation.times.push(t);
+      allocation.gpus.push(allocated);
+      allocation.pending.push(pending.length);
+    }
   };
 
-  const start = (job: Job, nodeId: string, gpuIndices: number[], t: number) => {
+  const start = (job: SimJob, nodeId: string, gpuIndices: number[], t: number) => {
     const n = nodeIndex.get(nodeId)!;
     for (const g of gpuIndices) {
       if (used[n]![g]) throw new Error(`replay: GPU ${g} of ${nodeId} given twice`);
@@ -219,12 +261,14 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     job.state = 'running';
     job.node = n;
     job.gpuIndices = gpuIndices;
-    job.running = {
-      ...toWorkload(job, 0),
+    job.running = runningWorkload(toWorkload(job, 0), {
       startedAt: Math.round(t * 1000),
-      allocations: [{ nodeId, gpuIndices, gpuFraction: null, gpuModel: cluster.spec.gpuModel, cpus: 0, memoryMiB: 0 }],
+      allocations: [{ nodeId, gpuIndices, gpuFraction: null, gpuModel: nodes[n]!.gpus[gpuIndices[0]!]!.model, cpus: 0, memoryMiB: 0 }],
       releasing: false,
-    };
+      releasingFor: null,
+    });
+    runningJobs.add(job);
+    production?.started(job.running);
     job.startedAt = t;
     job.accountedTo = t;
     job.waited += t - job.pendingSince;
@@ -233,27 +277,30 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     events.push(t + (job.input.duration - job.done), { kind: 'completion', job, epoch: job.epoch });
     if (las) scheduleDemotion(job);
   };
-  const scheduleDemotion = (job: Job) => {
+  const scheduleDemotion = (job: SimJob) => {
     const next = thresholds[job.level];
     if (next === undefined || job.input.gpus === 0) return;
     const at = job.accountedTo + (next - job.attained) / job.input.gpus;
     events.push(at, { kind: 'demote', job, epoch: job.epoch });
   };
-  const account = (job: Job, t: number) => {
+  const account = (job: SimJob, t: number) => {
     const span = t - job.accountedTo;
     job.attained += span * job.input.gpus;
     queueGpuSeconds[job.input.queue] = (queueGpuSeconds[job.input.queue] ?? 0) + span * job.gpuIndices.length;
     job.accountedTo = t;
     if (las) job.level = levelOf(job.attained);
   };
-  const release = (job: Job, t: number) => {
+  const release = (job: SimJob, t: number, completed: boolean) => {
     account(job, t);
+    opts.observer?.runEnded?.({ workloadId: job.wid, allocation: job.running!.allocations[0]!, startMs: job.running!.startedAt, endMs: Math.round(t * 1000), completed });
     const n = job.node;
     for (const g of job.gpuIndices) used[n]![g] = false;
     free[n]! += job.gpuIndices.length;
     freeTotal += job.gpuIndices.length;
     allocated -= job.gpuIndices.length;
     runningOn[n]!.delete(job);
+    runningJobs.delete(job);
+    production?.ended(job.wid, Math.round(t * 1000));
     const ran = t - job.startedAt;
     job.node = -1;
     job.gpuIndices = [];
@@ -266,7 +313,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     for (const n of nodeIdx) for (const job of runningOn[n]!) out.push(job.running!);
     return out;
   };
-  const callScheduler = (batch: Job[], nodeIdx: number[], t: number, rankBase: number) => {
+  const callScheduler = (batch: SimJob[], nodeIdx: number[], t: number, rankBase: number) => {
     const snapshot: Snapshot = {
       nodes: nodeIdx.map((n) => nodes[n]!),
       queues: cluster.queues,
@@ -299,7 +346,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
           if (free[n]! > 0) withFree.push(n);
           if (free[n]! > maxFree) maxFree = free[n]!;
         }
-        const batch: Job[] = [];
+        const batch: SimJob[] = [];
         while (p < pending.length && batch.length < chunkSize) {
           const job = pending[p++]!;
           if (job.input.gpus <= maxFree) batch.push(job);
@@ -311,6 +358,56 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     }
     if (placed > 0) pending = pending.filter((j) => j.state === 'pending');
     return placed;
+  };
+
+  /** A preempted job goes back to pending, keeping its work up to its last checkpoint (or none). */
+  const stop = (v: SimJob, t: number) => {
+    const ran = release(v, t, false);
+    v.done = checkpoint ? Math.min(v.input.duration, v.done + Math.floor(ran / checkpoint) * checkpoint) : 0;
+    v.preemptions++;
+    preemptions++;
+    v.epoch++;
+    enqueue(v, t);
+  };
+
+  /** gpufleet-default: the production scheduler's plan, carried out; again while it stops work. */
+  const productionRound = (scheduler: ProductionScheduler, t: number) => {
+    const now = Math.round(t * 1000);
+    for (let round = 0; round < MAX_PRODUCTION_ROUNDS && pending.length > 0; round++) {
+      const waiting = pending.map((j) => (j.workload ??= toWorkload(j, 0)));
+      const running = Array.from(runningJobs, (j) => j.running!);
+      const snapshot = scheduler.snapshot(now, waiting, running);
+      schedulerCalls++;
+      const plan = scheduler.plan(snapshot, now);
+      opts.observer?.cycle?.(snapshot, plan, now);
+      for (const p of plan.placements) {
+        const [a] = p.allocations;
+        if (p.allocations.length !== 1 || !a) throw new Error(`replay: ${p.workloadId} placed as ${p.allocations.length} replicas`);
+        start(byWid.get(p.workloadId)!, a.nodeId, a.gpuIndices, t);
+      }
+      const stopped = plan.preemptions.map((p) => p.workloadId);
+      if (scheduler.config.consolidation === 'apply') stopped.push(...plan.moves.map((m) => m.workloadId));
+      for (const id of stopped) stop(byWid.get(id)!, t);
+      if (plan.placements.length > 0) pending = pending.filter((j) => j.state === 'pending');
+      if (stopped.length === 0) break;
+    }
+    if (pending.length > 0) wakeWhenStoppable(scheduler.config.minRuntimeMs, t);
+  };
+  /**
+   * Work younger than the minimum runtime cannot be reclaimed or preempted; the server's loop runs
+   * every second and notices when it comes of age. The replay has no periodic cycle, so while work
+   * waits it wakes up when the next running job reaches that age.
+   */
+  let wakeAt = Infinity;
+  const wakeWhenStoppable = (minRuntimeMs: number, t: number) => {
+    let next = Infinity;
+    for (const j of runningJobs) {
+      const at = j.startedAt + minRuntimeMs / 1000;
+      if (at > t && at < next) next = at;
+    }
+    if (next === Infinity || (wakeAt > t && wakeAt <= next)) return;
+    wakeAt = next;
+    events.push(next, { kind: 'wake' });
   };
 
   /** Tiresias: a waiting job of a higher level takes GPUs from running jobs of lower levels. */
@@ -330,12 +427,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
         const victims = [...runningOn[target]!].filter((r) => r.level > job.level).sort((a, b) => compare(b, a));
         for (const v of victims) {
           if (free[target]! >= job.input.gpus) break;
-          const ran = release(v, t);
-          v.done = checkpoint ? Math.min(v.input.duration, v.done + Math.floor(ran / checkpoint) * checkpoint) : 0;
-          v.preemptions++;
-          preemptions++;
-          v.epoch++;
-          enqueue(v, t);
+          stop(v, t);
         }
         victimized = true;
         break;
@@ -350,6 +442,10 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     let changed = false;
     while (events.size > 0 && events.peekTime() === t) {
       const ev = events.pop()!.data;
+      if (ev.kind === 'wake') {
+        changed = true;
+        continue;
+      }
       const job = ev.job;
       if (ev.kind === 'arrival') {
         enqueue(job, t);
@@ -357,7 +453,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
       } else if (ev.epoch !== job.epoch || job.state !== 'running') {
         continue; // stale: the job was preempted since
       } else if (ev.kind === 'completion') {
-        release(job, t);
+        release(job, t, true);
         job.done = job.input.duration;
         job.state = 'done';
         job.finish = t;
@@ -372,7 +468,8 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
         changed = true;
       }
     }
-    if (changed && (freeTotal > 0 || !shortcuts)) placeRound(t);
+    if (changed && production) productionRound(production, t);
+    else if (changed && (freeTotal > 0 || !shortcuts)) placeRound(t);
     if (changed && preemptive && pending.length > 0) preemptRound(t);
     recordAllocation(t);
   }

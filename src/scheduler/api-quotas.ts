@@ -1,6 +1,6 @@
-import type { Quota } from '../../core/api-types.js';
-import { gpuKey } from '../../scheduler/resources.js';
-import type { QueueQuota, ResourceKey } from '../../scheduler/types.js';
+import type { Quota } from '../core/api-types.js';
+import { gpuKey } from './resources.js';
+import type { QueueQuota, ResourceKey } from './types.js';
 
 /**
  * The scheduler counts resources by key (`gpu`, `gpu/<model>`, `cpu`, `memory` in MiB); the API
@@ -24,14 +24,4 @@ export function toQueueQuota(q: Quota): QueueQuota {
     overQuotaWeight: q.overQuotaWeight,
     lendingLimit: q.lendingLimit === null ? null : q.lendingLimit * scale,
   };
-}
-
-/**
- * The weight of use during [startMs, endMs] as seen at `nowMs`: ∫ 2^(−(now−t)/H) dt over the
- * interval divided by H/ln 2, which integrates in closed form. Steady use since long ago weighs 1.
- */
-export function decayedWeight(startMs: number, endMs: number, nowMs: number, halfLifeMs: number): number {
-  const end = Math.min(endMs, nowMs);
-  if (end <= startMs || halfLifeMs <= 0) return 0;
-  return 2 ** (-(nowMs - end) / halfLifeMs) - 2 ** (-(nowMs - startMs) / halfLifeMs);
 }

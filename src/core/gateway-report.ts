@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * What a gateway reports to the server every second: per model and version its cumulative
+ * counters (what rollouts compare), and per model the requests it holds waiting for a replica
+ * (what wakes a service scaled to zero). Counters are cumulative since the gateway started; the
+ * server works with differences.
+ */
+export const versionCountersSchema = z.strictObject({
+  requests: z.number().nonnegative().describe('Answered by a replica of this version (the gateway’s own refusals excluded)'),
+  errors: z.number().nonnegative().describe('5xx from the replica, or a stream broken after it began'),
+  ttft: z.strictObject({
+    le: z.array(z.number().positive()).max(64).describe('Upper bounds of the buckets, ascending (the last, +Inf, left out)'),
+    counts: z.array(z.number().nonnegative()).max(65).describe('Cumulative count per bucket, then the +Inf bucket'),
+  }),
+});
+export type VersionCounters = z.infer<typeof versionCountersSchema>;
+
+export const gatewayReportSchema = z.strictObject({
+  gateway: z.string().min(1).max(128).describe('Stable for the life of one gateway process'),
+  models: z
+    .array(
+      z.strictObject({
+        model: z.string().min(1).max(256),
+        waiting: z.number().int().nonnegative().describe('Requests held for a replica (cold start)'),
+        versions: z.array(z.strictObject({ version: z.string().min(1).max(64), counters: versionCountersSchema })).max(64),
+      }),
+    )
+    .max(10_000),
+});
+export type GatewayReport = z.infer<typeof gatewayReportSchema>;
+
+export function emptyCounters(le: readonly number[] = []): VersionCounters {
+  return { requests: 0, errors: 0, ttft: { le: [...le], counts: new Array<number>(le.length + 1).fill(0) } };
+}
+
+/** a + b (several gateways); histograms with different buckets keep a's. */
+export function addCounters(a: VersionCounters, b: VersionCounters): VersionCounters {
+  const sameBuckets = a.ttft.le.length === b.ttft.le.length && a.ttft.le.every((v, i) => v === b.ttft.le[i]);
+  if (a.ttft.le.length === 0 && a.ttft.counts.every((c) => c === 0)) return { requests: a.requests + b.requests, errors: a.errors + b.errors, ttft: { le: [...b.ttft.le], counts: [...b.ttft.counts] } };
+  return {
+    requests: a.requests + b.requests,
+    errors: a.errors + b.errors,
+    ttft: sameBuckets ? { le: a.ttft.le, counts: a.ttft.counts.map((c, i) => c + (b.ttft.counts[i] ?? 0)) } : a.ttft,
+  };
+}
+
+/** now − then; undefined when a counter went backwards (a gateway restarted): start a new window. */
+export function subtractCounters(now: VersionCounters, then: VersionCounters): VersionCounters | undefined {
+  if (now.requests < then.requests || now.errors < then.errors) return undefined;
+  const sameBuckets = now.ttft.le.length === then.ttft.le.length && now.ttft.le.every((v, i) => v === then.ttft.le[i]);
+  const counts = sameBuckets ? now.ttft.counts.map((c, i) => c - (then.ttft.counts[i] ?? 0)) : now.ttft.counts;
+  if (counts.some((c) => c < 0)) return undefined;
+  return { requests: now.requests - then.requests, errors: now.errors - then.errors, ttft: { le: now.ttft.le, counts } };
+}
+
+/** The q-quantile of a cumulative histogram, interpolated linearly within its bucket (Prometheus's way); undefined when empty. */
+export function histogramQuantile(q: number, le: readonly number[], cumulative: readonly number[]): number | undefined {
+  const total = cumulative.at(-1) ?? 0;
+  if (total <= 0) return undefined;
+  const rank = q * total;
+  for (let i = 0; i < cumulative.length; i++) {
+    if (cumulative[i]! < rank) continue;
+    if (i >= le.length) return le.at(-1);
+    const lower = i === 0 ? 0 : le[i - 1]!;
+    const below = i === 0 ? 0 : cumulative[i - 1]!;
+    const inBucket = cumulative[i]! - below;
+    return inBucket <= 0 ? le[i] : lower + (le[i]! - lower) * ((rank - below) / inBucket);
+  }
+  return le.at(-1);
+}

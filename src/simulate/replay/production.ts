@@ -1,0 +1,87 @@
+import { schedule } from '../../scheduler/schedule.js';
+import { allocationAmounts, addAmounts, type Amounts } from '../../scheduler/resources.js';
+import type { PendingWorkload, Plan, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode, SnapshotQueue } from '../../scheduler/types.js';
+import { ShapeTable } from '../../scheduler/shapes.js';
+import { DecayedUsage, type UsageRun } from './usage.js';
+
+/**
+ * gpufleet-default in a replay: the production `schedule()` (src/scheduler/schedule.ts), called
+ * as the server's scheduler loop calls it, on a snapshot built from the simulator's state at
+ * simulated time, with each queue's decayed past use weighed as the control plane weighs it.
+ *
+ * The snapshot is reduced in one way that changes no plan: of each queue's pending workloads of
+ * one priority and shape, only the oldest whose GPUs add up to the cluster's capacity are passed.
+ * Within a queue and priority workloads go by age, and once one of a shape is turned away the
+ * later ones of that shape are too (docs/scheduler.md, "Cost of a cycle"), so a workload behind
+ * more than a whole cluster of its own shape cannot start this cycle; and a queue's fair share is
+ * capped by its demand, which the oldest already put at or above the capacity.
+ */
+export class ProductionScheduler {
+  private readonly usage: DecayedUsage;
+  private readonly runs = new Map<string, UsageRun>();
+  private readonly shapes = new ShapeTable();
+  /** Each pending workload's group (queue, priority, shape), numbered once: a backlog is read every cycle. */
+  private readonly groupOf = new WeakMap<PendingWorkload, number>();
+  private readonly groups = new Map<string, number>();
+
+  constructor(
+    private readonly nodes: SnapshotNode[],
+    private readonly queues: SnapshotQueue[],
+    readonly config: SchedulerConfig,
+    halfLifeMs: number,
+    private readonly capacityGpus: number,
+  ) {
+    this.usage = new DecayedUsage(halfLifeMs);
+  }
+
+  started(w: RunningWorkload): void {
+    const amounts: Amounts = {};
+    for (const a of w.allocations) addAmounts(amounts, allocationAmounts(a));
+    this.runs.set(w.id, { queue: w.queueId, amounts, startMs: w.startedAt });
+  }
+
+  ended(workloadId: string, endMs: number): void {
+    const run = this.runs.get(workloadId);
+    if (!run) throw new Error(`replay: ${workloadId} ended but never started`);
+    this.runs.delete(workloadId);
+    this.usage.finish(run, endMs);
+  }
+
+  /** The snapshot the server would read at `nowMs`; `pending` in age order. */
+  snapshot(nowMs: number, pending: readonly PendingWorkload[], running: RunningWorkload[]): Snapshot {
+    const usage = this.usage.usageAt(nowMs, this.runs.values());
+    return {
+      nodes: this.nodes,
+      queues: this.queues.map((q) => ({ ...q, decayedUsage: usage.get(q.id) ?? {} })),
+      running,
+      pending: this.reduce(pending),
+    };
+  }
+
+  plan(snapshot: Snapshot, nowMs: number): Plan {
+    return schedule(snapshot, this.config, nowMs);
+  }
+
+  private reduce(pending: readonly PendingWorkload[]): PendingWorkload[] {
+    const asked: number[] = new Array<number>(this.groups.size).fill(0);
+    const out: PendingWorkload[] = [];
+    for (const w of pending) {
+      const group = this.group(w);
+      const before = asked[group] ?? 0;
+      if (before >= this.capacityGpus) continue;
+      asked[group] = before + w.request.gpus * w.replicas;
+      out.push(w);
+    }
+    return out;
+  }
+
+  private group(w: PendingWorkload): number {
+    let group = this.groupOf.get(w);
+    if (group !== undefined) return group;
+    const key = `${w.queueId}\u0000${w.priority}\u0000${this.shapes.idOf(w)}`;
+    group = this.groups.get(key);
+    if (group === undefined) this.groups.set(key, (group = this.groups.size));
+    this.groupOf.set(w, group);
+    return group;
+  }
+}
