@@ -78,6 +78,9 @@ describe('a Slurm cluster as a second plane', () => {
     expect(failed.message).toMatch(/JWT is most likely invalid/);
     expect(failed.nodes).toBe(0);
 
+    const events = await client.request<{ items: { kind: string; target: string | null; message: string }[] }>('GET', '/v1/events', { query: { target: 'cluster/wrong-key' } });
+    expect(events.items.map((e) => [e.kind, e.target])).toEqual([['cluster.created', 'wrong-key'], ['cluster.unauthorized', 'wrong-key']]);
+
     await putCluster('no-file', { file: join(dir, 'missing.jwt') });
     expect((await waitForCluster('no-file', 'unauthorized')).message).toBe(`cannot read the Slurm JWT: cannot read the secret file ${join(dir, 'missing.jwt')} (ENOENT)`);
   });
@@ -93,6 +96,8 @@ describe('a Slurm cluster as a second plane', () => {
     expect(node).toMatchObject({ plane: 'slurm:hpc', state: 'ready', cpus: 16, labels: { 'cluster.gpufleet.dev/hpc': 'hpc', 'slurm.gpufleet.dev/partitions': 'gpu' } });
     expect(node.gpus.map((g) => g.model)).toEqual(Array(8).fill('H100-80GB'));
     expect(nodes.find((n) => n.name === 'agent-node')).toMatchObject({ plane: 'agent' });
+    const joined = await client.request<{ items: { kind: string; message: string }[] }>('GET', '/v1/events', { query: { target: `node/hpc/${slurm.nodeName}` } });
+    expect(joined.items[0]).toMatchObject({ kind: 'node.joined', message: `node hpc/${slurm.nodeName} of cluster hpc synced with 8 GPUs` });
 
     const { stdout } = await run(process.execPath, [join(repoRoot, 'bin', 'gpufleet.js'), 'nodes'], { env: { ...process.env, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken } });
     expect(stdout).toMatch(new RegExp(`hpc/${slurm.nodeName}\\s+slurm:hpc\\s+ready\\s+8x H100-80GB`));
