@@ -9,6 +9,7 @@ import type { Cluster } from '../../src/core/cluster-types.js';
 import { SlurmRestClient, type SlurmJob } from '../../src/executors/slurm/rest-client.js';
 import { AgentProcess, ServerProcess, getWorkload, readAllLogs, repoRoot, submit, tempDir, waitFor, waitForState } from '../support/fleet.js';
 import { startSlurmCluster, type SlurmCluster } from '../support/slurm-cluster.js';
+import { serverTargets } from '../support/targets.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +24,9 @@ let server: ServerProcess;
 let agent: AgentProcess;
 let client: HttpClient;
 let rest: SlurmRestClient;
+let dropDatabase: () => Promise<void> = async () => undefined;
+// One Slurm per file, so one server: on PostgreSQL when DATABASE_URL is set (CI), else the embedded database.
+const target = serverTargets().at(-1)!;
 const dir = tempDir('slurm-plane');
 const tokenFile = join(dir, 'slurm.jwt');
 
@@ -33,7 +37,9 @@ beforeAll(async () => {
   // Preemption at once: the default protects a job for its first minute.
   const schedulerConfig = join(dir, 'scheduler.yaml');
   writeFileSync(schedulerConfig, 'minRuntimeMs: 0\n');
-  server = await new ServerProcess({ schedulerConfig }).start();
+  const db = await target.prepare();
+  dropDatabase = db.drop;
+  server = await new ServerProcess({ schedulerConfig, ...(db.databaseUrl ? { databaseUrl: db.databaseUrl } : {}) }).start();
   // The agent's GPUs are another model, so a job can be sent to either plane by its model alone.
   agent = await new AgentProcess(server, 'agent-node', '4xA100-80GB').start();
   client = server.client();
@@ -47,6 +53,7 @@ afterAll(async () => {
   await agent?.stop();
   await server?.stop();
   await slurm?.stop();
+  await dropDatabase();
 });
 
 function putCluster(name: string, token: { file: string }): Promise<{ result: string; cluster: Cluster }> {
@@ -67,7 +74,7 @@ async function slurmJobsOf(workload: Workload): Promise<SlurmJob[]> {
   return (await rest.jobs()).filter((j) => j.name === workload.name);
 }
 
-describe('a Slurm cluster as a second plane', () => {
+describe(`a Slurm cluster as a second plane (${target.name})`, () => {
   it('a bad token is a clear error on the cluster, and the token is never shown', async () => {
     const badFile = join(dir, 'bad.jwt');
     writeFileSync(badFile, 'eyJhbGciOiJIUzI1NiJ9.eyJzdW4iOiJyb290In0.not-a-signature\n');
