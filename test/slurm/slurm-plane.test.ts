@@ -175,6 +175,17 @@ describe(`a Slurm cluster as a second plane (${target.name})`, () => {
     await waitForState(client, onAgent.id, ['cancelled']);
   });
 
+  it('a share of a GPU is kept to the agents: it waits for one rather than go to Slurm', async () => {
+    const filler = await submit(client, { name: 'agent-filler', team: 'hpc', gpuModel: 'A100-80GB', gpus: 4, command: ['sh', '-c', 'sleep 120'], gracePeriodSeconds: 1 });
+    await waitForState(client, filler.id, ['running'], 30_000);
+    const share = await submit(client, { name: 'a-share', team: 'hpc', gpus: 0.5, command: ['sh', '-c', 'echo shared'] });
+    // The cluster has 8 free GPUs all along; the share still waits for the agent.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await getWorkload(client, share.id)).state).toBe('pending');
+    await client.request('POST', `/v1/workloads/${filler.id}/cancel`);
+    expect(await waitForState(client, share.id, ['succeeded'], 30_000)).toMatchObject({ node: 'agent-node' });
+  });
+
   it('a job cancelled in Slurm behind gpufleet’s back is reported as such', async () => {
     const job = await submit(client, { name: 'scancelled', team: 'ml', cluster: 'hpc', gpus: 1, command: ['sh', '-c', 'sleep 120'] });
     await waitForState(client, job.id, ['running'], 60_000);
