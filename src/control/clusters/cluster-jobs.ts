@@ -58,6 +58,7 @@ export class ClusterJobs {
     const launched = rows.filter((r): r is ClusterReplicaRow & { external_id: string } => r.external_id !== null);
     for (const row of launched) if (row.desired === 'stop') this.stop(row.external_id, row.spec.gracePeriodSeconds * 1000);
     for (const orphan of this.orphans) this.stop(orphan, 0);
+    if (launched.length === 0) return pass;
     const statuses = await this.executor.status(launched.map((r) => r.external_id));
     for (const row of launched) {
       const status = statuses.get(row.external_id);
