@@ -19,6 +19,7 @@ import { LogShipper } from './log-shipper.js';
 import { adoptReplica, startReplica, type ReplicaProcess, type RunnerOptions } from './process-runner.js';
 import { ReadinessProber, defaultAdvertiseAddress, endpointUrl, freePort } from './service-endpoints.js';
 import { StateDir, isSafeReplicaId, type ExitRecord, type NodeIdentity } from './state-dir.js';
+import { statusOf } from './agent-executor.js';
 
 export interface AgentOptions {
   serverUrl: string;
@@ -683,7 +684,7 @@ function holdsEnd(local: LocalReplica): boolean {
 }
 
 function setExit(local: LocalReplica, exit: ExitRecord): void {
-  local.state = exit.stopped ? 'stopped' : exit.exitCode === 0 ? 'succeeded' : 'failed';
+  local.state = statusOf(exit).state;
   local.exitCode = exit.exitCode;
   local.message = exit.message;
 }

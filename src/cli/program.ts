@@ -15,9 +15,11 @@ import { registerCost } from './commands/cost.js';
 import { registerTop } from './commands/top.js';
 import { registerEvents } from './commands/events.js';
 import { registerPs } from './commands/ps.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerSimModel } from './commands/sim-model.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerUp } from './commands/up.js';
 import { registerWhoami } from './commands/whoami.js';
@@ -57,6 +59,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerServer(program, ctx);
   registerAgent(program, ctx);
   registerSimModel(program, ctx);
+  registerSimulate(program, ctx);
   registerGateway(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }

@@ -19,6 +19,7 @@ import type {
   workloadSubmitSchema,
 } from '../core/api-types.js';
 import type { WorkloadState } from '../core/workload-state.js';
+import type { Cluster, clusterPutSchema } from '../core/cluster-types.js';
 import type { Service, ServiceEndpoint, servicePutSchema } from '../core/service-types.js';
 import type { GatewayReport } from '../core/gateway-report.js';
 
@@ -34,6 +35,7 @@ export type TeamPut = z.input<typeof teamPutSchema>;
 export type QueuePut = z.input<typeof queuePutSchema>;
 export type WorkloadSubmitBody = z.input<typeof workloadSubmitSchema>;
 export type ServicePutBody = z.input<typeof servicePutSchema>;
+export type ClusterPutBody = z.input<typeof clusterPutSchema>;
 export type TokenCreate = { name: string; role: Role; team?: string | undefined };
 export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
 export type JoinTokenCreated = z.infer<typeof joinTokenCreatedSchema>;
@@ -193,5 +195,17 @@ export class GpufleetClient {
 
   async listGpus(): Promise<GpuTopRow[]> {
     return (await this.http.request<{ items: GpuTopRow[] }>('GET', '/v1/gpus')).items;
+  }
+
+  putCluster(name: string, body: ClusterPutBody): Promise<{ result: ApplyResult; cluster: Cluster }> {
+    return this.http.request('PUT', `/v1/clusters/${path(name)}`, { body });
+  }
+
+  async listClusters(): Promise<Cluster[]> {
+    return (await this.http.request<{ items: Cluster[] }>('GET', '/v1/clusters')).items;
+  }
+
+  getCluster(name: string): Promise<Cluster> {
+    return this.http.request('GET', `/v1/clusters/${path(name)}`);
   }
 }

@@ -22,6 +22,9 @@ import { NodeService } from './services/node-service.js';
 import { ServingService } from './services/serving-service.js';
 import { SchedulerLoop } from './loops/scheduler-loop.js';
 import { NodeHealthLoop } from './loops/node-health-loop.js';
+import { ClusterLoop } from './loops/cluster-loop.js';
+import { ClusterService } from './services/cluster-service.js';
+import { clusterRoutes } from './http/cluster-routes.js';
 import { Leadership } from './loops/leadership.js';
 import { UsageRetentionLoop } from './loops/usage-retention-loop.js';
 import { CostService } from './services/cost-service.js';
@@ -70,6 +73,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const apiRoutes = [
     ...userRoutes(services),
     ...serviceRoutes(new ServingService(ctx, services.workloads)),
+    ...clusterRoutes(new ClusterService(ctx)),
     ...telemetryRoutes(cost, new EventService(ctx), budgets),
     ...agentRoutes(services),
   ];
@@ -80,7 +84,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx, () => budgets.heldTeams()), new NodeHealthLoop(ctx, nodes), new ServingLoop(ctx), new UsageRetentionLoop(ctx)]);
+  const leadership = new Leadership(ctx, [
+    new SchedulerLoop(ctx, () => budgets.heldTeams()),
+    new NodeHealthLoop(ctx, nodes),
+    new ClusterLoop(ctx, nodes),
+    new ServingLoop(ctx),
+    new UsageRetentionLoop(ctx),
+  ]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

@@ -7,10 +7,10 @@ const spec = rolloutSpecSchema.parse({ stepSeconds: 30, minRequests: 20 });
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 const state = (over: Partial<RolloutState> = {}): RolloutState => ({
   phase: 'progressing', strategy: 'canary', stableVersion: 'v1', canaryVersion: 'v2', stableSpec: {}, steps: [10, 50, 100], step: 0, weight: 10,
-  startedAt: new Date(t0).toISOString(), stepStartedAt: new Date(t0).toISOString(), finishedAt: null, message: '', windowStart: {}, stable: null, canary: null, stableReference: null, ...over,
+  startedAt: new Date(t0).toISOString(), stepStartedAt: new Date(t0).toISOString(), waitingSince: null, finishedAt: null, message: '', windowStart: {}, stable: null, canary: null, stableReference: null, ...over,
 });
 const win = (requests: number, errors = 0, ttftP95Ms: number | null = 50): VersionWindow => ({ requests, errors, errorRate: requests ? errors / requests : null, ttftP95Ms, ttftSamples: ttftP95Ms === null ? 0 : requests });
-const input = (over: Partial<Parameters<typeof decideRollout>[0]> = {}) => ({ now: t0 + 31_000, spec, state: state(), canaryWanted: 1, canaryReady: 1, stable: win(200), canary: win(25), ...over });
+const input = (over: Partial<Parameters<typeof decideRollout>[0]> = {}) => ({ now: t0 + 31_000, spec, state: state(), canaryWanted: 1, canaryReady: 1, canaryRestarts: 0, stable: win(200), canary: win(25), ...over });
 
 describe('rollout decisions', () => {
   it('holds a step for its duration, then moves to the next weight, then promotes', () => {
@@ -40,6 +40,13 @@ describe('rollout decisions', () => {
   it('compares with the stable version’s last busy window when it has no traffic now', () => {
     const d = decideRollout(input({ state: state({ step: 2, weight: 100, stableReference: win(200, 0, 40) }), stable: win(0, 0, null), canary: win(30, 0, 900) }));
     expect(d.action).toBe('rollback');
+  });
+
+  it('rolls back a new version whose replicas keep ending, or are not ready in time', () => {
+    expect(decideRollout(input({ canaryReady: 0, canaryRestarts: 3 }))).toMatchObject({ action: 'rollback', message: expect.stringMatching(/ended 3 times in a row/) });
+    const waiting = state({ waitingSince: new Date(t0).toISOString() });
+    expect(decideRollout(input({ state: waiting, canaryReady: 0, now: t0 + 599_000 })).action).toBe('wait');
+    expect(decideRollout(input({ state: waiting, canaryReady: 0, now: t0 + 600_000 }))).toMatchObject({ action: 'rollback', message: expect.stringMatching(/0\/1 replicas ready after 600 s/) });
   });
 
   it('blue-green: no traffic until every new replica is ready, then all of it', () => {

@@ -18,6 +18,8 @@ export interface RolloutInput {
   state: RolloutState;
   canaryWanted: number;
   canaryReady: number;
+  /** The most consecutive ends of any of the new version's replicas. */
+  canaryRestarts: number;
   stable: VersionWindow;
   canary: VersionWindow;
 }
@@ -53,8 +55,13 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   const comparison = input.stable.requests >= spec.minRequests ? input.stable : state.stableReference;
   const worse = judge(spec, canary, comparison);
   if (worse !== undefined) return { action: 'rollback', message: `${state.canaryVersion} rolled back: ${worse}` };
-  if (input.canaryReady < input.canaryWanted)
+  if (input.canaryRestarts >= spec.maxRestarts) return { action: 'rollback', message: `${state.canaryVersion} rolled back: a replica ended ${input.canaryRestarts} times in a row` };
+  if (input.canaryReady < input.canaryWanted) {
+    const waitedMs = state.waitingSince === null ? 0 : input.now - Date.parse(state.waitingSince);
+    if (waitedMs >= spec.readyTimeoutSeconds * 1000)
+      return { action: 'rollback', message: `${state.canaryVersion} rolled back: ${input.canaryReady}/${input.canaryWanted} replicas ready after ${Math.round(waitedMs / 1000)} s` };
     return { action: 'wait', restartClock: true, message: `waiting for ${state.canaryVersion}'s replicas (${input.canaryReady}/${input.canaryWanted} ready)` };
+  }
   if (state.step < 0) return { action: 'step', step: 0, weight: state.steps[0]!, message: `${state.canaryVersion} ready: ${state.steps[0]} % of traffic` };
   const heldMs = input.now - Date.parse(state.stepStartedAt);
   const stepName = `step ${state.step + 1}/${state.steps.length} (${state.weight} %)`;

@@ -18,8 +18,10 @@ export const rolloutSpecSchema = z
     maxErrorRateIncrease: z.number().min(0).max(1).default(0.05).describe('Roll back when the new version’s error rate exceeds the stable one’s by more than this'),
     maxTtftP95Ratio: z.number().min(1).max(100).default(1.5).describe('Roll back when the new version’s TTFT p95 exceeds the stable one’s × this + ttftP95ToleranceMs'),
     ttftP95ToleranceMs: z.number().min(0).max(60_000).default(100),
+    maxRestarts: z.number().int().min(1).max(1000).default(3).describe('Roll back when a replica of the new version has ended this many times in a row'),
+    readyTimeoutSeconds: z.number().min(1).max(86_400).default(600).describe('Roll back when the new version’s replicas are not all ready this long after they were wanted'),
   })
-  .default({ strategy: 'canary', steps: [10, 50, 100], stepSeconds: 60, minRequests: 20, maxErrorRateIncrease: 0.05, maxTtftP95Ratio: 1.5, ttftP95ToleranceMs: 100 });
+  .default({ strategy: 'canary', steps: [10, 50, 100], stepSeconds: 60, minRequests: 20, maxErrorRateIncrease: 0.05, maxTtftP95Ratio: 1.5, ttftP95ToleranceMs: 100, maxRestarts: 3, readyTimeoutSeconds: 600 });
 export type RolloutSpec = z.infer<typeof rolloutSpecSchema>;
 
 export const rolloutPhases = ['progressing', 'promoted', 'rolled-back'] as const;
@@ -50,6 +52,8 @@ export const rolloutStateSchema = z.object({
   weight: z.number(),
   startedAt: z.string(),
   stepStartedAt: z.string(),
+  /** Since when the new version's replicas are awaited (null: all ready). */
+  waitingSince: z.string().nullable().default(null),
   finishedAt: z.string().nullable(),
   /** Why it is where it is: waiting for replicas, holding, promoted because…, rolled back because… */
   message: z.string(),

@@ -85,6 +85,16 @@ describe('gateway fed by the server', () => {
 });
 
 describe('tableFromServices', () => {
+  it('splits a model between versions as the service’s rollout weighs them, and holds requests for an autoscaled one', () => {
+    const svc = {
+      name: 'a', model: 'm', version: 'v2', spec: { autoscaling: { min: 0, max: 2, target: 1 } }, weights: { v1: 90, v2: 10 },
+      endpoints: [{ replicaId: 'r1', url: 'http://h:1', version: 'v1' }, { replicaId: 'r2', url: 'http://h:2', version: 'v2' }],
+    } as unknown as Service;
+    expect(tableFromServices([svc])).toEqual({
+      models: [{ model: 'm', holdWhenEmpty: true, versions: [{ version: 'v1', weight: 90, replicas: [{ id: 'r1', url: 'http://h:1' }] }, { version: 'v2', weight: 10, replicas: [{ id: 'r2', url: 'http://h:2' }] }] }],
+    });
+  });
+
   it('groups ready endpoints by model and version, and keeps a model with none', () => {
     const svc = (name: string, model: string, endpoints: Array<[string, string]>) =>
       ({ name, model, version: 'v1', spec: {}, weights: { v1: 100 }, endpoints: endpoints.map(([replicaId, url]) => ({ replicaId, url, version: 'v1' })) }) as unknown as Service;

@@ -10,6 +10,8 @@ export function serviceColumns(now: number): Column<Service>[] {
     { header: 'model', value: (s) => s.model },
     { header: 'version', value: (s) => s.version },
     { header: 'ready', value: (s) => `${s.readyReplicas}/${s.replicas}` },
+    { header: 'scaling', value: (s) => (s.spec.autoscaling ? `auto ${(s.spec.autoscaling as { min: number }).min}-${(s.spec.autoscaling as { max: number }).max}` : 'fixed') },
+    { header: 'rollout', value: (s) => (s.rollout?.phase === 'progressing' ? `${s.rollout.canaryVersion} at ${s.rollout.weight}%` : '-') },
     { header: 'endpoints', value: (s) => (s.endpoints.length === 0 ? '-' : s.endpoints.map((e) => e.url).join(' ')) },
     { header: 'age', value: (s) => formatAge(s.createdAt, now) },
   ];

@@ -59,9 +59,12 @@ export class ServingLoop {
     if (services.length === 0) return;
     const slots = await listServiceWorkloads(db, services.map((s) => s.id));
     const placed = new Map((await listCurrentReplicas(db, slots)).map((r) => [r.workload_id, r]));
+    // Only what a decision needs is read: draining replicas, and those of services that scale by load.
+    const scaling = new Set(services.filter((s) => (s.spec as ServiceSpec).autoscaling && s.rollout?.phase !== 'progressing').map((s) => s.id));
     const loads = new Map<string, ReplicaLoad | undefined>();
     await Promise.all(
       slots.map(async (w) => {
+        if (w.draining_since === null && !scaling.has(w.service_id ?? '')) return;
         const r = placed.get(w.id);
         if (r?.state === 'running' && r.endpoint !== null) loads.set(w.id, await readReplicaLoad(r.endpoint));
       }),
@@ -73,8 +76,10 @@ export class ServingLoop {
       try {
         wake.push(...(await this.drain(own, placed, loads, now)));
         if (service.rollout?.phase === 'progressing') {
-          const canaryReady = own.filter((w) => slotVersion(w) === service.rollout!.canaryVersion && servingNow(w, placed)).length;
-          wake.push(...(await this.inTx((tx, events) => advanceRollout(tx, service, { now, counters: counters.get(service.model) ?? new Map(), canaryReady }, events))));
+          const canary = own.filter((w) => slotVersion(w) === service.rollout!.canaryVersion && w.draining_since === null);
+          const canaryReady = canary.filter((w) => servingNow(w, placed)).length;
+          const canaryRestarts = Math.max(0, ...canary.map((w) => w.restarts));
+          wake.push(...(await this.inTx((tx, events) => advanceRollout(tx, service, { now, counters: counters.get(service.model) ?? new Map(), canaryReady, canaryRestarts }, events))));
         } else if ((service.spec as ServiceSpec).autoscaling) {
           wake.push(...(await this.autoscale(service, own, placed, loads, held.get(service.model) ?? 0, now)));
         }
@@ -119,6 +124,7 @@ export class ServingLoop {
       active ||= load.running + load.waiting > 0 || (before !== undefined && load.finished > before);
       memory.finished.set(w.id, load.finished);
     }
+    for (const id of memory.finished.keys()) if (!current.some((w) => w.id === id)) memory.finished.delete(id);
     const decision = decideReplicas(
       { now: now.getTime(), spec, current: service.replicas, samples, warming, active, heldAtGateways: held, scaledAt: (service.scaled_at ?? service.created_at).getTime() },
       memory.autoscale,

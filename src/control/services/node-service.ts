@@ -15,6 +15,7 @@ import {
 import { getReplicas, listActiveReplicas, listAssignmentsForNode } from '../../store/replicas-repo.js';
 import { insertLogChunks } from '../../store/logs-repo.js';
 import { insertGpuUsage } from '../../store/usage-repo.js';
+import { listClusters } from '../../store/clusters-repo.js';
 import { insertEvents } from '../../store/events-repo.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { ControlContext } from '../context.js';
@@ -32,11 +33,12 @@ export class NodeService {
 
   async list(): Promise<Node[]> {
     const db = this.ctx.db;
-    const [nodes, gpus, replicas] = await Promise.all([listNodes(db), listGpus(db), listActiveReplicas(db)]);
+    const [nodes, gpus, replicas, clusters] = await Promise.all([listNodes(db), listGpus(db), listActiveReplicas(db), listClusters(db)]);
+    const planes = new Map(clusters.map((c) => [c.id, `${c.backend}:${c.name}`]));
     return nodes.map((n) => {
       const allocated = new Map<number, string>();
       for (const r of replicas) if (r.node_id === n.id) for (const i of r.gpu_indices) allocated.set(i, r.workload_id);
-      return nodeView(n, gpus.filter((g) => g.node_id === n.id), allocated);
+      return nodeView(n, gpus.filter((g) => g.node_id === n.id), allocated, n.cluster_id === null ? 'agent' : (planes.get(n.cluster_id) ?? 'cluster'));
     });
   }
 

@@ -31,6 +31,7 @@ export function startRollout(existing: ServiceRow, spec: ServiceSpec, now: Date)
     weight: blueGreen ? 0 : policy.steps[0]!,
     startedAt: at,
     stepStartedAt: at,
+    waitingSince: at,
     finishedAt: null,
     message: `waiting for ${spec.version}'s replicas`,
     windowStart: {},
@@ -59,6 +60,7 @@ export interface RolloutObservation {
   /** Per version, summed over the gateways that reported lately. */
   counters: ReadonlyMap<string, VersionCounters>;
   canaryReady: number;
+  canaryRestarts: number;
 }
 
 /** One tick of a rollout: judge the window, move on, promote or roll back. Returns the nodes to wake. */
@@ -78,11 +80,13 @@ export async function advanceRollout(tx: Db, row: ServiceRow, seen: RolloutObser
   const canaryWanted = serviceWants(row).find((w) => w.version === state.canaryVersion)?.count ?? 0;
   const decision: RolloutDecision = freshWindow
     ? { action: 'wait', restartClock: true, message: state.message }
-    : decideRollout({ now: seen.now.getTime(), spec: policy, state, canaryWanted, canaryReady: seen.canaryReady, stable, canary });
+    : decideRollout({ now: seen.now.getTime(), spec: policy, state, canaryWanted, canaryReady: seen.canaryReady, canaryRestarts: seen.canaryRestarts, stable, canary });
   const restart = (decision.action === 'wait' && decision.restartClock) || decision.action === 'step';
   const reference = stable.requests >= policy.minRequests ? stable : state.stableReference;
+  const awaiting = seen.canaryReady < canaryWanted;
   const next: RolloutState = {
     ...state,
+    waitingSince: awaiting ? (state.waitingSince ?? seen.now.toISOString()) : null,
     message: decision.message,
     stable,
     canary,
@@ -92,7 +96,7 @@ export async function advanceRollout(tx: Db, row: ServiceRow, seen: RolloutObser
   };
   if (decision.action === 'promote' || decision.action === 'rollback') return finishRollout(tx, row, next, decision.action, decision.message, 'system', seen.now, events);
   if (decision.action === 'step') events.push({ actor: 'system', kind: 'rollout.step', targetKind: 'service', targetId: row.id, message: `service ${row.name}: ${decision.message}` });
-  const unchanged = decision.action === 'wait' && !restart && next.message === state.message && JSON.stringify([next.stable, next.canary]) === JSON.stringify([state.stable, state.canary]);
+  const unchanged = decision.action === 'wait' && !restart && next.waitingSince === state.waitingSince && next.message === state.message && JSON.stringify([next.stable, next.canary]) === JSON.stringify([state.stable, state.canary]);
   if (unchanged) return [];
   const updated = await updateServiceAt(tx, row.id, row.version, { rollout: JSON.stringify(next) });
   if (!updated) return [];

@@ -230,7 +230,9 @@ function slotView(w: WorkloadRow, r: ReplicaRow | undefined, nodeNames: Readonly
   return {
     index: w.service_index ?? 0,
     workload: w.name,
+    version: slotVersion(w),
     state: w.state,
+    draining: w.draining_since !== null,
     node: r ? (nodeNames.get(r.node_id) ?? r.node_id) : null,
     url: r?.endpoint ?? null,
     ready: r !== undefined && isServing(w, r),
