@@ -111,7 +111,7 @@ export class ServerProcess {
 
   async start(): Promise<this> {
     this.port ||= await freePort();
-    const args = ['server', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--log-level', process.env.GPUFLEET_TEST_LOG ?? 'warn'];
+    const args = ['server', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--log-level', 'warn'];
     if (this.options.databaseUrl) args.push('--database-url', this.options.databaseUrl);
     if (this.options.suspectAfterMs) args.push('--node-suspect-after-ms', String(this.options.suspectAfterMs));
     if (this.options.lostAfterMs) args.push('--node-lost-after-ms', String(this.options.lostAfterMs));
@@ -184,7 +184,7 @@ export class AgentProcess {
 
   async start(): Promise<this> {
     this.proc = launch(
-      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--advertise-address', '127.0.0.1', '--log-level', process.env.GPUFLEET_TEST_LOG ?? 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), ...this.extraArgs],
+      ['agent', '--server', this.server.url, '--join-token', this.server.joinToken, '--name', this.name, '--state-dir', this.stateDir, '--simulate-gpus', this.gpus, '--metrics-port', '0', '--advertise-address', '127.0.0.1', '--log-level', 'warn', ...Object.entries(this.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), ...this.extraArgs],
       { GPUFLEET_HOME: this.stateDir },
     );
     const proc = this.proc;
@@ -315,7 +315,7 @@ export class GatewayProcess {
   async start(): Promise<this> {
     const port = await freePort();
     const home = tempDir('gateway');
-    this.proc = launch(['gateway', '--port', String(port), '--log-level', process.env.GPUFLEET_TEST_LOG ?? 'warn', ...this.args], { GPUFLEET_HOME: home, GPUFLEET_URL: this.server.url, GPUFLEET_TOKEN: this.server.adminToken });
+    this.proc = launch(['gateway', '--port', String(port), '--log-level', 'warn', ...this.args], { GPUFLEET_HOME: home, GPUFLEET_URL: this.server.url, GPUFLEET_TOKEN: this.server.adminToken });
     this.url = `http://127.0.0.1:${port}`;
     const proc = this.proc;
     await killIfStartFails(proc, async () => {
