@@ -201,14 +201,14 @@ export class ServingService {
 
 /** Everything of a spec but the replica count and policies: what, when changed, replaces the replicas. */
 function template(spec: ServiceSpec): unknown {
-  const { replicas: _replicas, autoscaling: _autoscaling, rollout: _rollout, ...rest } = spec;
+  const { replicas: _replicas, autoscaling: _autoscaling, rollout: _rollout, slo: _slo, ...rest } = spec;
   // As stored: JSON drops undefined fields (and jsonb reorders keys, which the comparison ignores).
   return JSON.parse(JSON.stringify(rest));
 }
 
 /** The policies: changing them alone touches no replica. */
 function policies(spec: ServiceSpec): unknown {
-  return JSON.parse(JSON.stringify({ autoscaling: spec.autoscaling, rollout: spec.rollout }));
+  return JSON.parse(JSON.stringify({ autoscaling: spec.autoscaling, rollout: spec.rollout, slo: spec.slo }));
 }
 
 /** An autoscaled service keeps its count within [min, max]; the first apply starts at `replicas` so clamped. */
