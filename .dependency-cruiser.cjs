@@ -43,15 +43,15 @@ module.exports = {
     {
       name: 'cli-imports-client-core',
       severity: 'error',
-      comment: 'Only the composition commands (server, agent, up, sim-model, gateway) may start the processes they are named for.',
-      from: { path: layer('cli'), pathNot: '^src/cli/commands/(server|agent|up|sim-model|gateway)\\.ts$' },
+      comment: 'Only the composition commands (server, agent, up, sim-model, gateway, simulate) may start the processes they are named for.',
+      from: { path: layer('cli'), pathNot: '^src/cli/commands/(server|agent|up|sim-model|gateway|simulate)\\.ts$' },
       to: { path: '^src/', pathNot: ['^src/(core|client|cli)/'] },
     },
     {
       name: 'composition-commands-use-entry-points',
       severity: 'error',
-      from: { path: '^src/cli/commands/(server|agent|up|sim-model|gateway)\\.ts$' },
-      to: { path: '^src/', pathNot: ['^src/(core|client|cli)/', '^src/control/main\\.ts$', '^src/agent/main\\.ts$', '^src/sim-model/main\\.ts$', '^src/gateway/main\\.ts$', '^src/observe/'] },
+      from: { path: '^src/cli/commands/(server|agent|up|sim-model|gateway|simulate)\\.ts$' },
+      to: { path: '^src/', pathNot: ['^src/(core|client|cli)/', '^src/control/main\\.ts$', '^src/agent/main\\.ts$', '^src/sim-model/main\\.ts$', '^src/gateway/main\\.ts$', '^src/simulate/main\\.ts$', '^src/observe/'] },
     },
     { name: 'web-imports-client-core', severity: 'error', from: { path: layer('web') }, to: { path: '^src/', pathNot: ['^src/(core|client|web)/'] } },
     {

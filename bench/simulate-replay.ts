@@ -2,11 +2,16 @@
  * bench:simulate-replay — queueing replay of the whole Philly trace on its 2,816 GPUs (352 nodes ×
  * 8), arrivals compressed to an offered load of about 90 %, one replay per policy: FIFO (the
  * baseline), SJF with known runtimes, Tiresias-style discretized LAS (preemptive, restart from
- * scratch), and gpufleet-default (= the production FIFO today; reported as such).
+ * scratch), and gpufleet-default (the production schedule() with the server's default settings, or
+ * SCHEDULER_CONFIG=FILE.yaml; preempted jobs restart from scratch, or every LAS_CHECKPOINT_S).
+ * Target: gpufleet-default beats FIFO and LAS on mean JCT without any queue's p99 wait above FIFO's.
  * TRACES_DIR overrides where the traces are (default ../shared/data/traces); REPLAY_LIMIT=N
  * replays only the first N jobs; REPLAY_POLICIES=fifo,sjf picks policies; TARGET_LOAD (default 0.9).
  */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { parseSchedulerSettings } from '../src/scheduler/settings.js';
 import { report, type BenchResult } from './report.js';
 import { loadPhilly, formatIssue } from '../src/simulate/traces/index.js';
 import {
@@ -30,6 +35,9 @@ const LAS_THRESHOLDS = [3600, 36000]; // GPU-seconds: 3 levels split at 1 and 10
 /** LAS_CHECKPOINT_S: a preempted job keeps its work up to its last checkpoint; default none (restart from scratch). */
 const lasCheckpoint = process.env['LAS_CHECKPOINT_S'] ? Number(process.env['LAS_CHECKPOINT_S']) : null;
 
+const configFile = process.env['SCHEDULER_CONFIG'];
+const settings = parseSchedulerSettings(configFile ? parse(readFileSync(configFile, 'utf8')) : null, configFile);
+
 const load = await loadPhilly(traceDir, { badRows: 'skip' });
 if (!load.queues) throw new Error('Philly gave no queues');
 console.log(`Philly: ${load.jobs.length} jobs, ${load.issues.length} bad rows skipped (jobs of VCs without a size), e.g.`);
@@ -45,9 +53,14 @@ console.log(
 
 const runs: ReplayResult[] = [];
 for (const policy of policies) {
-  const r = replayPrepared(prep.inputs, cluster, { policy, lasThresholds: LAS_THRESHOLDS, checkpointInterval: lasCheckpoint, buckets: 20 }, prep);
+  const r = replayPrepared(
+    prep.inputs,
+    cluster,
+    { policy, lasThresholds: LAS_THRESHOLDS, checkpointInterval: lasCheckpoint, buckets: 20, scheduler: settings.scheduler, fairShareHalfLifeMs: settings.fairShareHalfLifeMs },
+    prep,
+  );
   runs.push(r);
-  console.log(`  ${policy}: ${r.seconds.toFixed(1)} s, ${r.sim.schedulerCalls} scheduleFifo calls`);
+  console.log(`  ${policy}: ${r.seconds.toFixed(1)} s, ${r.sim.schedulerCalls} ${policy === 'gpufleet-default' ? 'schedule()' : 'scheduleFifo'} calls`);
 }
 
 const h = (s: number) => (s / 3600).toFixed(2);
@@ -76,6 +89,21 @@ for (const [q, m] of Object.entries(q0.metrics.perQueue)) {
 console.log('');
 
 const fifo = runs.find((r) => r.policy === 'fifo') ?? null;
+const las = runs.find((r) => r.policy === 'tiresias-las') ?? null;
+const mine = runs.find((r) => r.policy === 'gpufleet-default') ?? null;
+if (fifo && mine) {
+  console.log(`p99 wait per queue, gpufleet-default vs FIFO (h): VC  default  FIFO`);
+  const over: string[] = [];
+  for (const [q, m] of Object.entries(mine.metrics.perQueue)) {
+    const f = fifo.metrics.perQueue[q]!;
+    if (m.wait.p99 > f.wait.p99) over.push(q);
+    console.log(`  ${q}  ${h(m.wait.p99)}  ${h(f.wait.p99)}${m.wait.p99 > f.wait.p99 ? '  (above FIFO)' : ''}`);
+  }
+  const beats = (other: ReplayResult | null) => (other ? mine.metrics.jct.mean < other.metrics.jct.mean : null);
+  console.log(
+    `target: mean JCT below FIFO's: ${beats(fifo)}; below LAS's: ${beats(las)}; no queue's p99 wait above FIFO's: ${over.length === 0}${over.length ? ` (above: ${over.join(', ')})` : ''}\n`,
+  );
+}
 const scenario = (p: string) => `philly${limit === null ? '' : `-first-${limit}`}-load-${Math.round(targetLoad * 100)}/${p}`;
 const results: BenchResult[] = [];
 for (const r of runs) {

@@ -13,11 +13,13 @@ import { createLogger, type Logger } from '../observe/logger.js';
 import { Counter, Gauge, createRegistry, prometheusContentType, type Registry } from '../observe/metrics.js';
 import { DcgmMetrics } from './dcgm-metrics.js';
 import { discoverGpus, type GpuInventory } from './gpu-discovery.js';
-import { NvidiaSmiSampler, SimulatedSampler, TelemetryLoop, type GpuHolder } from './gpu-telemetry.js';
+import { NvidiaSmiSampler, SimulatedSampler, TelemetryLoop, type GpuHolder, type GpuSample } from './gpu-telemetry.js';
+import { UsageSummarizer } from './usage-summaries.js';
 import { LogShipper } from './log-shipper.js';
 import { adoptReplica, startReplica, type ReplicaProcess, type RunnerOptions } from './process-runner.js';
 import { ReadinessProber, defaultAdvertiseAddress, endpointUrl, freePort } from './service-endpoints.js';
 import { StateDir, isSafeReplicaId, type ExitRecord, type NodeIdentity } from './state-dir.js';
+import { statusOf } from './agent-executor.js';
 
 export interface AgentOptions {
   serverUrl: string;
@@ -37,8 +39,10 @@ export interface AgentOptions {
   metricsPort?: number | undefined;
   /** Address advertised for service replicas' endpoints (default: the first non-internal IPv4 address). */
   advertiseAddress?: string | undefined;
-  /** How often GPU telemetry is sampled for /metrics (docs/gpu-telemetry.md); default 5000. */
+  /** How often GPU telemetry is sampled for /metrics and the usage summaries (docs/gpu-telemetry.md); default 5000. */
   telemetryIntervalMs?: number | undefined;
+  /** The longest window one usage summary sent to the server covers; default 60000. */
+  usageWindowMs?: number | undefined;
   logLevel?: string;
   logger?: Logger;
 }
@@ -120,6 +124,7 @@ class NodeAgent {
   private readonly heartbeats: Counter<'result'>;
   private metricsServer: Server | null = null;
   private telemetry: TelemetryLoop | null = null;
+  private usage: UsageSummarizer | null = null;
   private readonly advertiseAddress: string;
   private readonly readiness: ReadinessProber;
   private loops: Promise<void>[] = [];
@@ -352,9 +357,15 @@ class NodeAgent {
     this.heartbeatWanted = false;
     const credential = this.identity.credential;
     const sendGpus = !this.gpusSent;
+    const usage = this.usage?.pending() ?? [];
+    const gpuStats = this.usage?.stats() ?? [];
     try {
-      const desired = await this.client.heartbeat({ replicas: this.reports(), ...(sendGpus ? { gpus: this.inventory.gpus } : {}) }, this.abort.signal);
+      const desired = await this.client.heartbeat(
+        { replicas: this.reports(), ...(sendGpus ? { gpus: this.inventory.gpus } : {}), ...(usage.length > 0 ? { usage } : {}), ...(gpuStats.length > 0 ? { gpuStats } : {}) },
+        this.abort.signal,
+      );
       if (sendGpus) this.gpusSent = true;
+      this.usage?.acknowledge(usage.length);
       this.heartbeats.inc({ result: 'ok' });
       this.serverAnswered();
       this.apply(desired);
@@ -618,14 +629,23 @@ class NodeAgent {
     this.metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
   }
 
-  /** GPU telemetry under DCGM exporter names on /metrics: nvidia-smi for real GPUs, the synthetic model for simulated ones. */
+  /**
+   * GPU telemetry: nvidia-smi for real GPUs, the synthetic model for simulated ones; under DCGM
+   * exporter names on /metrics when it is served, and summarised for the server in every case.
+   */
   private startTelemetry(): void {
-    if (!this.metricsServer || this.inventory.gpus.length === 0) return;
+    if (this.inventory.gpus.length === 0) return;
     const holderOf = (index: number) => this.gpuHolder(index);
     const gpus = this.inventory.gpus;
     const sampler = this.inventory.simulated ? new SimulatedSampler({ gpus, holderOf, seed: hashString(this.options.name) }) : new NvidiaSmiSampler();
-    const dcgm = new DcgmMetrics({ registry: this.registry, hostname: this.options.name, gpus, holderOf });
-    this.telemetry = new TelemetryLoop({ sampler, sink: (samples) => dcgm.update(samples), intervalMs: this.options.telemetryIntervalMs, logger: this.logger });
+    const dcgm = this.metricsServer ? new DcgmMetrics({ registry: this.registry, hostname: this.options.name, gpus, holderOf }) : null;
+    const usage = new UsageSummarizer({ windowMs: this.options.usageWindowMs ?? 60_000 });
+    this.usage = usage;
+    const sink = (samples: GpuSample[]) => {
+      dcgm?.update(samples);
+      usage.add(samples, (index) => holderOf(index)?.replicaId ?? null, Date.now());
+    };
+    this.telemetry = new TelemetryLoop({ sampler, sink, intervalMs: this.options.telemetryIntervalMs, logger: this.logger });
     this.telemetry.start();
   }
 
@@ -664,7 +684,7 @@ function holdsEnd(local: LocalReplica): boolean {
 }
 
 function setExit(local: LocalReplica, exit: ExitRecord): void {
-  local.state = exit.stopped ? 'stopped' : exit.exitCode === 0 ? 'succeeded' : 'failed';
+  local.state = statusOf(exit).state;
   local.exitCode = exit.exitCode;
   local.message = exit.message;
 }

@@ -79,7 +79,7 @@ spec:
     const err = failure(() => readManifests('apiVersion: gpufleet.dev/v1\nkind: Team\nmetadata: {name: a}\n---\n- just a list\n---\napiVersion: gpufleet.dev/v1\nkind: Pod\n', 'f.yaml'));
     expect(err.detailLines).toEqual([
       'f.yaml: document 2: (root): must be a mapping with apiVersion, kind, metadata and spec',
-      'f.yaml: document 3 (Pod): kind: must be one of Team, Queue, Job, Service',
+      'f.yaml: document 3 (Pod): kind: must be one of Team, Queue, Job, Service, Cluster',
     ]);
   });
 
@@ -117,8 +117,44 @@ describe('applyManifests', () => {
         calls.push(`putService ${name} ${JSON.stringify(body)}`);
         return { result: 'created', service: {} as never };
       },
+      async putCluster(name, body) {
+        calls.push(`putCluster ${name} ${JSON.stringify(body)}`);
+        return { result: 'created', cluster: {} as never };
+      },
     };
   }
+
+  it('applies a cluster before the job kept to it, with its token as a reference', async () => {
+    const calls: string[] = [];
+    const printed: string[] = [];
+    const file = `apiVersion: gpufleet.dev/v1
+kind: Job
+metadata: {name: sweep}
+spec: {cluster: hpc, gpus: 2, command: [python, sweep.py]}
+---
+apiVersion: gpufleet.dev/v1
+kind: Cluster
+metadata: {name: hpc}
+spec: {backend: slurm, url: "http://slurm-head:6820", user: ml, token: {env: SLURM_JWT}, outputDir: /shared/gpufleet, gpuModels: {h100: H100-80GB}}
+`;
+    await applyManifests(fakeClient(calls), readManifests(file, 'f.yaml'), 'f.yaml', (line) => printed.push(line));
+    expect(calls[0]).toBe(
+      'putCluster hpc {"backend":"slurm","url":"http://slurm-head:6820","user":"ml","token":{"env":"SLURM_JWT"},"outputDir":"/shared/gpufleet","gpuModels":{"h100":"H100-80GB"}}',
+    );
+    expect(calls[1]).toContain('"cluster":"hpc"');
+    expect(printed).toEqual(['cluster/hpc created', 'job/sweep created']);
+  });
+
+  it('names the field of a cluster that is wrong', () => {
+    const file = `apiVersion: gpufleet.dev/v1
+kind: Cluster
+metadata: {name: hpc}
+spec: {backend: slurm, url: "slurm-head:6820", user: ml, token: {value: abc}, outputDir: /shared}
+`;
+    const lines = failure(() => readManifests(file, 'f.yaml')).detailLines.join('\n');
+    expect(lines).toContain('spec.url: must be an http:// or https:// URL');
+    expect(lines).toContain('spec.token');
+  });
 
   it('applies a service after its queue, with the defaults filled in', async () => {
     const calls: string[] = [];

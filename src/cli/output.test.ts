@@ -34,7 +34,7 @@ const job: Workload = {
   state: 'running',
   reason: null,
   reasons: [], gpuMemoryMiB: null, gpuModels: null, cpus: 0, memoryMiB: 0, replicas: 1, priorityClass: null, preemptible: true,
-  topology: { required: null, preferred: null }, timeLimitSeconds: null, replicaStatus: [],
+  topology: { required: null, preferred: null }, timeLimitSeconds: null, cluster: null, replicaStatus: [],
   gpus: 2,
   gpuModel: null,
   priority: 0,
@@ -153,6 +153,7 @@ describe('node and queue cells', () => {
     state: 'ready',
     simulated: true,
     labels: {},
+    plane: 'agent',
     gpus: [0, 1, 2].map((index) => ({ index, uuid: `GPU-${index}`, model: 'H100-80GB', memoryMiB: 81_920, allocatedTo: index === 0 ? 'r-1' : null })),
     cpus: 32,
     memoryMiB: 262_144,
@@ -165,7 +166,7 @@ describe('node and queue cells', () => {
   it('groups GPUs by model and marks simulated nodes', () => {
     expect(describeGpus([...node.gpus, { model: 'A100-40GB', memoryMiB: 40_960 }])).toBe('3x H100-80GB (80 GiB), 1x A100-40GB (40 GiB)');
     const cells = nodeColumns(now).map((c) => c.value(node));
-    expect(cells).toEqual(['gpu-01', 'ready (simulated)', '3x H100-80GB (80 GiB)', '1', '2', '2s ago']);
+    expect(cells).toEqual(['gpu-01', 'agent', 'ready (simulated)', '3x H100-80GB (80 GiB)', '1', '2', '2s ago']);
   });
 
   it('describes quotas and usage', () => {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { parseGpuPools } from '../core/gpu-models.js';
 import { nameSchema } from '../core/names.js';
+import { parseDurationSeconds } from '../core/quantities.js';
 
 /** Option-argument parsers: commander reports what they throw as a usage error naming the flag. */
 
@@ -31,6 +32,20 @@ export function port(value: string): number {
   const n = wholeNumber(value);
   if (n > 65_535) throw new InvalidArgumentError('must be a port number between 0 and 65535');
   return n;
+}
+
+/** A percentage, 0 to 100: `5`, `0.5`. */
+export function percentage(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a percentage between 0 and 100, e.g. 5');
+  return n;
+}
+
+/** A duration such as `30d`, `12h` or `90m` (or seconds), in ms. */
+export function durationMs(value: string): number {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === null) throw new InvalidArgumentError('must be a duration such as 30d, 12h or 90m');
+  return seconds * 1000;
 }
 
 /** Accumulates repeated `KEY=VALUE` flags; the value may itself contain `=`. */

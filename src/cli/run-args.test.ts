@@ -9,7 +9,7 @@ import { buildProgram } from './program.js';
 const base: Workload = {
   id: 'j-0000000001', name: 'hello', team: 'default', queue: 'default', kind: 'job', state: 'pending', reason: null,
   reasons: [], gpuMemoryMiB: null, gpuModels: null, cpus: 0, memoryMiB: 0, replicas: 1, priorityClass: null, preemptible: true,
-  topology: { required: null, preferred: null }, timeLimitSeconds: null, replicaStatus: [],
+  topology: { required: null, preferred: null }, timeLimitSeconds: null, cluster: null, replicaStatus: [],
   gpus: 2, gpuModel: null, priority: 0, command: ['true'], env: {}, workdir: null, gracePeriodSeconds: 10, generation: 1,
   attempts: 0, exitCode: null, node: null, gpuIndices: [], version: 1, createdAt: '2025-01-10T12:00:00.000Z',
   admittedAt: null, startedAt: null, finishedAt: null,

@@ -1,3 +1,4 @@
+import type { BudgetStatusView, CostReportView, EventView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
 import type { z } from 'zod';
 import { HttpClient, type HttpOptions } from './http.js';
 import type {
@@ -18,6 +19,7 @@ import type {
   workloadSubmitSchema,
 } from '../core/api-types.js';
 import type { WorkloadState } from '../core/workload-state.js';
+import type { Cluster, clusterPutSchema } from '../core/cluster-types.js';
 import type { Service, ServiceEndpoint, servicePutSchema } from '../core/service-types.js';
 import type { GatewayReport } from '../core/gateway-report.js';
 
@@ -33,6 +35,7 @@ export type TeamPut = z.input<typeof teamPutSchema>;
 export type QueuePut = z.input<typeof queuePutSchema>;
 export type WorkloadSubmitBody = z.input<typeof workloadSubmitSchema>;
 export type ServicePutBody = z.input<typeof servicePutSchema>;
+export type ClusterPutBody = z.input<typeof clusterPutSchema>;
 export type TokenCreate = { name: string; role: Role; team?: string | undefined };
 export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
 export type JoinTokenCreated = z.infer<typeof joinTokenCreatedSchema>;
@@ -172,5 +175,37 @@ export class GpufleetClient {
 
   async listNodes(): Promise<Node[]> {
     return (await this.http.request<{ items: Node[] }>('GET', '/v1/nodes')).items;
+  }
+
+  getCost(query: { since?: string | undefined; until?: string | undefined; team?: string | undefined }): Promise<CostReportView> {
+    return this.http.request('GET', '/v1/cost', { query });
+  }
+
+  getWaste(query: { since?: string | undefined; until?: string | undefined; team?: string | undefined; activityBelow?: number | undefined; longerThan?: string | undefined }): Promise<WasteReportView> {
+    return this.http.request('GET', '/v1/waste', { query });
+  }
+
+  async listEvents(query: { since?: string | undefined; until?: string | undefined; kind?: string | undefined; target?: string | undefined; actor?: string | undefined; after?: number | undefined; limit?: number | undefined }): Promise<EventView[]> {
+    return (await this.http.request<{ items: EventView[] }>('GET', '/v1/events', { query })).items;
+  }
+
+  async listBudgets(): Promise<BudgetStatusView[]> {
+    return (await this.http.request<{ items: BudgetStatusView[] }>('GET', '/v1/budgets')).items;
+  }
+
+  async listGpus(): Promise<GpuTopRow[]> {
+    return (await this.http.request<{ items: GpuTopRow[] }>('GET', '/v1/gpus')).items;
+  }
+
+  putCluster(name: string, body: ClusterPutBody): Promise<{ result: ApplyResult; cluster: Cluster }> {
+    return this.http.request('PUT', `/v1/clusters/${path(name)}`, { body });
+  }
+
+  async listClusters(): Promise<Cluster[]> {
+    return (await this.http.request<{ items: Cluster[] }>('GET', '/v1/clusters')).items;
+  }
+
+  getCluster(name: string): Promise<Cluster> {
+    return this.http.request('GET', `/v1/clusters/${path(name)}`);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SchedulerSettings } from './scheduler-config.js';
+import type { SchedulerSettings } from '../scheduler/settings.js';
 
 /** Server settings, parsed once at start-up. Durations are in milliseconds. */
 export const serverOptionsSchema = z.strictObject({
@@ -17,8 +17,18 @@ export const serverOptionsSchema = z.strictObject({
   /** Autoscaling, rollouts and draining of services are looked at this often. */
   servingIntervalMs: z.number().int().min(10).default(1000),
   leaderRetryMs: z.number().int().min(50).default(2000),
+  /** How often the leader reconciles each cluster's jobs with its replicas; inventory every fifth pass. */
+  clusterSyncIntervalMs: z.number().int().min(50).default(1000),
   /** A YAML file of scheduler settings (scheduler-config.ts); defaults without one. */
   schedulerConfigFile: z.string().min(1).optional(),
+  /** A YAML price book (docs/cost.md) for the cost and waste reports; without one nothing is priced. */
+  priceBookFile: z.string().min(1).optional(),
+  /** A YAML file of team budgets (docs/cost.md, "Budgets"); without one no team is held. */
+  budgetsFile: z.string().min(1).optional(),
+  /** How long the scheduler trusts a computed budget status before reading the spend again. */
+  budgetRefreshMs: z.number().int().min(10).default(30_000),
+  /** How long the agents' GPU usage windows are kept; default 30 days. */
+  usageRetentionMs: z.number().int().min(60_000).default(30 * 86_400_000),
   /** Settings given directly (tests), instead of a file. */
   schedulerSettings: z.custom<SchedulerSettings>((v) => typeof v === 'object' && v !== null).optional(),
 });

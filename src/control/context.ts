@@ -3,7 +3,7 @@ import type { Logger } from '../observe/logger.js';
 import type { ServerConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Wakeups } from './wakeups.js';
-import type { SchedulerSettings } from './scheduler-config.js';
+import type { SchedulerSettings } from '../scheduler/settings.js';
 
 /** What services and loops share; built once by the composition root. */
 export interface ControlContext {

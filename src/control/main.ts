@@ -22,7 +22,18 @@ import { NodeService } from './services/node-service.js';
 import { ServingService } from './services/serving-service.js';
 import { SchedulerLoop } from './loops/scheduler-loop.js';
 import { NodeHealthLoop } from './loops/node-health-loop.js';
+import { ClusterLoop } from './loops/cluster-loop.js';
+import { ClusterService } from './services/cluster-service.js';
+import { clusterRoutes } from './http/cluster-routes.js';
 import { Leadership } from './loops/leadership.js';
+import { UsageRetentionLoop } from './loops/usage-retention-loop.js';
+import { CostService } from './services/cost-service.js';
+import { EventService } from './services/event-service.js';
+import { telemetryRoutes } from './http/telemetry-routes.js';
+import { loadPriceBook } from './price-book-file.js';
+import { loadConfigFile } from './config-file.js';
+import { parseBudgetBook } from '../core/budgets.js';
+import { BudgetService } from './services/budget-service.js';
 import { ServingLoop } from './loops/serving-loop.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { join } from 'node:path';
@@ -43,6 +54,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const config = serverOptionsSchema.parse(options);
   // Before anything starts: a bad scheduler config stops the server with the field named.
   const scheduling = config.schedulerSettings ?? (await loadSchedulerSettings(config.schedulerConfigFile));
+  const prices = await loadPriceBook(config.priceBookFile);
+  const budgetBook = config.budgetsFile === undefined ? parseBudgetBook({}) : await loadConfigFile(config.budgetsFile, 'budgets', parseBudgetBook);
   const logger = createLogger({ name: 'server', level: config.logLevel, destination: config.logFile ? fileDestination(config.logFile) : undefined });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const registry = createRegistry('server');
@@ -55,7 +68,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services: Services = { ctx, auth, teams: new TeamService(ctx), queues: new QueueService(ctx), workloads: new WorkloadService(ctx), nodes };
   const secrets = await bootstrap(ctx, auth);
 
-  const apiRoutes = [...userRoutes(services), ...serviceRoutes(new ServingService(ctx, services.workloads)), ...agentRoutes(services)];
+  const cost = new CostService(ctx, prices);
+  const budgets = new BudgetService(ctx, budgetBook, cost);
+  const apiRoutes = [
+    ...userRoutes(services),
+    ...serviceRoutes(new ServingService(ctx, services.workloads)),
+    ...clusterRoutes(new ClusterService(ctx)),
+    ...telemetryRoutes(cost, new EventService(ctx), budgets),
+    ...agentRoutes(services),
+  ];
   let openapi: unknown;
   const consolePath = join(packageRoot, 'src', 'web', 'index.html');
   const fleetGauges = new FleetGauges(registry, store.db, ctx.now);
@@ -63,7 +84,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
   const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
 
-  const leadership = new Leadership(ctx, [new SchedulerLoop(ctx), new NodeHealthLoop(ctx, nodes), new ServingLoop(ctx)]);
+  const leadership = new Leadership(ctx, [
+    new SchedulerLoop(ctx, () => budgets.heldTeams()),
+    new NodeHealthLoop(ctx, nodes),
+    new ClusterLoop(ctx, nodes),
+    new ServingLoop(ctx),
+    new UsageRetentionLoop(ctx),
+  ]);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

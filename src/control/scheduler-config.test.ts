@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSchedulerConfig } from '../scheduler/types.js';
-import { loadSchedulerSettings, parseSchedulerSettings } from './scheduler-config.js';
+import { parseSchedulerSettings } from '../scheduler/settings.js';
+import { loadSchedulerSettings } from './scheduler-config.js';
 
 describe('scheduler config', () => {
   it('defaults everything', async () => {

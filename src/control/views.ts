@@ -1,5 +1,6 @@
 import type { Team, Queue, Workload, Node, PriorityClass } from '../core/api-types.js';
-import type { GpuRow, NodeRow, QueueRow, ReplicaRow, TeamRow, WorkloadRow } from '../store/schema.js';
+import type { Cluster } from '../core/cluster-types.js';
+import type { ClusterRow, GpuRow, NodeRow, QueueRow, ReplicaRow, TeamRow, WorkloadRow } from '../store/schema.js';
 
 /** Rows to API objects: the one place that knows both shapes. */
 
@@ -55,6 +56,7 @@ export function workloadView(
     preemptible: row.preemptible,
     topology: { required: row.topology_required, preferred: row.topology_preferred },
     timeLimitSeconds: row.time_limit_seconds,
+    cluster: row.cluster,
     command: row.spec.command,
     env: row.spec.env,
     workdir: row.spec.workdir,
@@ -79,18 +81,34 @@ export function workloadView(
   };
 }
 
-export function nodeView(row: NodeRow, gpus: GpuRow[], allocatedTo: Map<number, string>): Node {
+export function nodeView(row: NodeRow, gpus: GpuRow[], allocatedTo: Map<number, string>, plane: string): Node {
   return {
     id: row.id,
     name: row.name,
     state: row.state,
     simulated: row.simulated,
     labels: row.labels,
+    plane,
     gpus: gpus.map((g) => ({ index: g.idx, uuid: g.uuid, model: g.model, memoryMiB: g.memory_mib, allocatedTo: allocatedTo.get(g.idx) ?? null })),
     cpus: row.cpus,
     memoryMiB: Number(row.memory_mib),
     lastHeartbeatAt: iso(row.last_heartbeat_at),
     agentVersion: row.agent_version,
+    version: row.version,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export function clusterView(row: ClusterRow, nodes: number, gpus: number): Cluster {
+  return {
+    id: row.id,
+    name: row.name,
+    spec: row.spec,
+    status: row.status,
+    message: row.message,
+    syncedAt: iso(row.synced_at),
+    nodes,
+    gpus,
     version: row.version,
     createdAt: row.created_at.toISOString(),
   };

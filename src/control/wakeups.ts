@@ -62,4 +62,6 @@ export const topics = {
   node: (id: string) => `node:${id}`,
   logs: (workloadId: string) => `logs:${workloadId}`,
   workload: (id: string) => `workload:${id}`,
+  /** A cluster was created or changed: the cluster loop syncs now. */
+  clusters: 'clusters',
 };

@@ -76,9 +76,43 @@ export const assignmentSchema = z.object({
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 
+const fraction = z.number().min(0).max(1);
+const mib = z.number().min(0).max(1e9);
+
+/** What one GPU did over a window in which one replica (or none) held it: the agent's summary of its samples. */
+export const gpuUsageSummarySchema = z
+  .strictObject({
+    gpuIndex: z.number().int().min(0).max(255),
+    replicaId: z.string().min(1).max(64).nullable().describe('The replica holding the GPU; null while free'),
+    from: z.number().int().min(0).describe('Window start, ms since the epoch'),
+    to: z.number().int().min(0).describe('Window end (exclusive), ms since the epoch'),
+    samples: z.number().int().min(1),
+    activity: fraction.describe('Mean graphics-engine activity'),
+    memoryUsedMiB: mib.describe('Mean framebuffer used'),
+    memoryUsedMaxMiB: mib,
+    used: z.boolean().describe('A process was on the GPU (memory or engine in use)'),
+  })
+  .refine((u) => u.from < u.to, { message: 'from must be before to', path: ['to'] });
+export type GpuUsageSummary = z.infer<typeof gpuUsageSummarySchema>;
+
+/** The latest sample of one GPU, for the live view (`gpufleet top`); null where the source cannot say. */
+export const gpuStatSchema = z.strictObject({
+  gpuIndex: z.number().int().min(0).max(255),
+  at: z.number().int().min(0),
+  utilPct: z.number().min(0).max(100).nullable(),
+  activity: fraction.nullable(),
+  memoryUsedMiB: mib.nullable(),
+  memoryTotalMiB: mib.nullable(),
+  powerW: z.number().min(0).max(1e5).nullable(),
+  tempC: z.number().min(-100).max(1000).nullable(),
+});
+export type GpuStat = z.infer<typeof gpuStatSchema>;
+
 export const heartbeatRequestSchema = z.strictObject({
   gpus: z.array(gpuSchema).max(256).optional().describe('Inventory, when it changed'),
   replicas: z.array(replicaReportSchema).max(10_000),
+  usage: z.array(gpuUsageSummarySchema).max(50_000).optional().describe('GPU usage windows closed since the last answered heartbeat'),
+  gpuStats: z.array(gpuStatSchema).max(256).optional().describe('The latest sample of each GPU'),
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 

@@ -135,9 +135,10 @@ export const jobSpecFields = z.strictObject({
     .optional(),
   timeLimit: durationQuantity.optional().describe('Wall-clock limit (90m, 2h, 1h30m or seconds); lets the scheduler backfill'),
   gracePeriodSeconds: z.number().int().min(0).max(3600).default(10).describe('Time between SIGTERM and SIGKILL'),
+  cluster: nameSchema.optional().describe('Run only on this cluster (kind: Cluster, e.g. Slurm); default: wherever fits best'),
 });
 
-type JobSpecInput = Pick<z.infer<typeof jobSpecFields>, 'gpus' | 'gpuMemory' | 'gpuModel' | 'gpuModels'>;
+type JobSpecInput = Pick<z.infer<typeof jobSpecFields>, 'gpus' | 'gpuMemory' | 'gpuModel' | 'gpuModels'> & Partial<Pick<z.infer<typeof jobSpecFields>, 'cluster' | 'topology'>>;
 
 /** Rules across fields; each issue names the field to change. */
 export function checkJobSpec(spec: JobSpecInput, ctx: z.RefinementCtx): void {
@@ -147,6 +148,10 @@ export function checkJobSpec(spec: JobSpecInput, ctx: z.RefinementCtx): void {
     ctx.addIssue({ code: 'custom', path: ['gpuMemory'], message: 'gpuMemory asks for a share of one GPU; it cannot be combined with whole gpus' });
   if (spec.gpuMemory !== undefined && parseMemoryMiB(spec.gpuMemory) === 0)
     ctx.addIssue({ code: 'custom', path: ['gpuMemory'], message: 'must be more than 0' });
+  if (spec.cluster !== undefined && (!Number.isInteger(spec.gpus) || spec.gpuMemory !== undefined))
+    ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'a cluster runs whole GPUs only; ask for a whole number of gpus' });
+  if (spec.cluster !== undefined && spec.topology?.required !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['topology', 'required'], message: 'cannot be combined with cluster: the cluster is the required domain' });
 }
 
 export const jobSpecSchema = jobSpecFields.superRefine(checkJobSpec);
@@ -174,6 +179,7 @@ export interface ResolvedJobRequest {
   preemptible: boolean;
   topology: { required: string | null; preferred: string | null };
   timeLimitSeconds: number | null;
+  cluster: string | null;
 }
 
 export function resolveJobRequest(spec: z.infer<typeof jobSpecFields>): ResolvedJobRequest {
@@ -193,6 +199,7 @@ export function resolveJobRequest(spec: z.infer<typeof jobSpecFields>): Resolved
     preemptible: spec.preemptible ?? cls?.preemptible ?? true,
     topology: { required: spec.topology?.required ?? null, preferred: spec.topology?.preferred ?? null },
     timeLimitSeconds: spec.timeLimit === undefined ? null : parseDurationSeconds(spec.timeLimit),
+    cluster: spec.cluster ?? null,
   };
 }
 
@@ -225,6 +232,7 @@ export const workloadSchema = z.object({
   preemptible: z.boolean(),
   topology: z.object({ required: z.string().nullable(), preferred: z.string().nullable() }),
   timeLimitSeconds: z.number().int().nullable(),
+  cluster: z.string().nullable().describe('The cluster it is kept to, if any'),
   command: z.array(z.string()),
   env: z.record(z.string(), z.string()),
   workdir: z.string().nullable(),
@@ -303,6 +311,7 @@ export const nodeSchema = z.object({
   state: z.enum(nodeStates),
   simulated: z.boolean(),
   labels: z.record(z.string(), z.string()),
+  plane: z.string().describe('agent, or the cluster that runs it as backend:name (e.g. slurm:hpc)'),
   gpus: z.array(gpuSchema.extend({ allocatedTo: z.string().nullable() })),
   cpus: z.number().int(),
   memoryMiB: z.number().int(),

@@ -18,4 +18,5 @@ export const idPrefixes = {
   replica: 'r',
   token: 'k',
   service: 's',
+  cluster: 'c',
 } as const;

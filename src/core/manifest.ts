@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { nameSchema } from './names.js';
 import { queueSpecSchema, jobSpecSchema } from './api-types.js';
 import { serviceSpecSchema } from './service-types.js';
+import { clusterSpecSchema } from './cluster-types.js';
 import { fieldIssues } from './zod-issues.js';
 import type { FieldIssue } from './errors.js';
 
@@ -37,13 +38,21 @@ export const serviceManifestSchema = z.strictObject({
   spec: serviceSpecSchema,
 });
 
+export const clusterManifestSchema = z.strictObject({
+  apiVersion: z.literal(apiVersion),
+  kind: z.literal('Cluster'),
+  metadata: metadataSchema,
+  spec: clusterSpecSchema,
+});
+
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 export type QueueManifest = z.infer<typeof queueManifestSchema>;
 export type JobManifest = z.infer<typeof jobManifestSchema>;
 export type ServiceManifest = z.infer<typeof serviceManifestSchema>;
-export type Manifest = TeamManifest | QueueManifest | JobManifest | ServiceManifest;
+export type ClusterManifest = z.infer<typeof clusterManifestSchema>;
+export type Manifest = TeamManifest | QueueManifest | JobManifest | ServiceManifest | ClusterManifest;
 
-export const manifestKinds = { Team: teamManifestSchema, Queue: queueManifestSchema, Job: jobManifestSchema, Service: serviceManifestSchema } as const;
+export const manifestKinds = { Team: teamManifestSchema, Queue: queueManifestSchema, Job: jobManifestSchema, Service: serviceManifestSchema, Cluster: clusterManifestSchema } as const;
 
 export type ManifestParse = { ok: true; manifest: Manifest } | { ok: false; issues: FieldIssue[] };
 

@@ -34,7 +34,7 @@ export const readinessSchema = z
   })
   .default({ path: '/v1/models' });
 
-const serviceSpecFields = jobSpecFields.omit({ replicas: true, timeLimit: true, priorityClass: true }).extend({
+const serviceSpecFields = jobSpecFields.omit({ replicas: true, timeLimit: true, priorityClass: true, cluster: true }).extend({
   model: modelNameSchema.describe('Model name clients ask for (`model` in OpenAI requests); one service per model'),
   version: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'must be letters, digits and . _ + -').default('v1').describe('Version of the model server, shown in metrics'),
   replicas: z.number().int().min(0).max(256).default(1).describe('Independent replicas (not a gang): each is placed and restarted on its own'),

@@ -19,6 +19,11 @@ export interface Executor {
    * handle of the first launch instead of starting a second copy.
    */
   launch(req: LaunchRequest): Promise<LaunchHandle>;
+  /**
+   * The id of an earlier launch with this idempotency key, or null when there was none: how a
+   * replica stopped before its launch was confirmed learns whether something must be stopped.
+   */
+  find(idempotencyKey: string): Promise<string | null>;
   /** Asks the replica to end (SIGTERM or the plane's equivalent), then forces it after the grace period. */
   stop(externalId: string, gracePeriodMs: number): Promise<void>;
   /** Ids the plane no longer knows are reported `lost`, never left out. */
@@ -59,6 +64,11 @@ export interface LaunchRequest {
   /** The model name as the inventory reported it; null means any. */
   gpuModel: string | null;
   timeLimitSeconds: number | null;
+  /** The machine the control plane placed it on (its name in the plane); the plane must run it there. */
+  node?: string | undefined;
+  /** Cores and memory (MiB) it asked for; 0 leaves the plane's default. */
+  cpus?: number | undefined;
+  memoryMiB?: number | undefined;
   idempotencyKey: string;
 }
 

@@ -88,8 +88,8 @@ export function allocate(cycle: Cycle): void {
 function inTurn(list: PendingState[]): PendingState[] {
   const byPriority = new Map<number, PendingState[]>();
   for (const p of list) {
-    let bucket = byPriority.get(p.source.priority);
-    if (!bucket) byPriority.set(p.source.priority, (bucket = []));
+    let bucket = byPriority.get(p.priority);
+    if (!bucket) byPriority.set(p.priority, (bucket = []));
     bucket.push(p);
   }
   if (byPriority.size === 1) return list.sort(byAge);
@@ -100,7 +100,7 @@ function inTurn(list: PendingState[]): PendingState[] {
 }
 
 function byAge(a: PendingState, b: PendingState): number {
-  return a.source.submittedAt - b.source.submittedAt || cmp(a.source.id, b.source.id);
+  return a.submittedAt - b.submittedAt || cmp(a.source.id, b.source.id);
 }
 
 /**

@@ -62,6 +62,9 @@ export function note(p: PendingState, kind: ReasonKind, reason: string): void {
 /** A pending workload and what the cycle learned about it. */
 export interface PendingState {
   source: PendingWorkload;
+  /** The source's priority and submission time, kept here: ordering reads them for every workload, and this object is at hand. */
+  priority: number;
+  submittedAt: number;
   /** Its number in the cycle's shape table. */
   shape: number;
   queue: QueueState | null;
@@ -129,22 +132,26 @@ export class Cycle {
     }
     // Where every pending workload starts: nothing found yet, shared until one is told something.
     const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
-    this.pending = snapshot.pending.map((source) => ({
-      source,
-      shape: this.shapes.idOf(source),
-      queue: this.tree.queues.get(source.queueId) ?? null,
-      placed: false,
-      nominated: null,
-      findings: nothing,
-    }));
     // Demand is counted by shape, then weighed once per shape.
     const counts = new Map<QueueState, number[]>();
-    for (const p of this.pending) {
-      if (!p.queue) continue;
-      let byShape = counts.get(p.queue);
-      if (!byShape) counts.set(p.queue, (byShape = []));
-      byShape[p.shape] = (byShape[p.shape] ?? 0) + 1;
-    }
+    this.pending = snapshot.pending.map((source) => {
+      const p: PendingState = {
+        source,
+        priority: source.priority,
+        submittedAt: source.submittedAt,
+        shape: this.shapes.idOf(source),
+        queue: this.tree.queues.get(source.queueId) ?? null,
+        placed: false,
+        nominated: null,
+        findings: nothing,
+      };
+      if (p.queue) {
+        let byShape = counts.get(p.queue);
+        if (!byShape) counts.set(p.queue, (byShape = []));
+        byShape[p.shape] = (byShape[p.shape] ?? 0) + 1;
+      }
+      return p;
+    });
     for (const [queue, byShape] of counts) {
       const amounts: Amounts = {};
       byShape.forEach((count, shape) => this.addDemandOf(amounts, this.shapes.exemplars[shape]!, count));

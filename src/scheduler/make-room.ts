@@ -44,7 +44,7 @@ class Turns {
     const queue = p.queue;
     const found = p.findings;
     if (p.placed || found.hopeless || (!found.roomBlocked && found.limit.length === 0) || found.waiting.length > 0 || !queue) return true;
-    const told = this.fruitless.get(queue)?.[p.shape]?.get(p.source.priority);
+    const told = this.fruitless.get(queue)?.[p.shape]?.get(p.priority);
     if (told !== undefined) {
       tell(p, told);
       return true;
@@ -62,7 +62,7 @@ class Turns {
     }
     let byShape = this.fruitless.get(queue);
     if (!byShape) this.fruitless.set(queue, (byShape = []));
-    (byShape[p.shape] ??= new Map()).set(p.source.priority, explainNoVictims(cycle, p, queue));
+    (byShape[p.shape] ??= new Map()).set(p.priority, explainNoVictims(cycle, p, queue));
     return true;
   }
 }

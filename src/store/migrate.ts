@@ -3,7 +3,9 @@ import type { Database } from './schema.js';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-scheduler.js';
 import * as m0003 from './migrations/0003-services.js';
+import * as m0004 from './migrations/0004-telemetry.js';
 import * as m0005 from './migrations/0005-autoscaling-rollouts.js';
+import * as m0006 from './migrations/0006-clusters.js';
 
 interface Migration {
   version: number;
@@ -15,7 +17,9 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: m0001.name, sql: m0001.sql },
   { version: 2, name: m0002.name, sql: m0002.sql },
   { version: 3, name: m0003.name, sql: m0003.sql },
+  { version: 4, name: m0004.name, sql: m0004.sql },
   { version: 5, name: m0005.name, sql: m0005.sql },
+  { version: 6, name: m0006.name, sql: m0006.sql },
 ];
 
 // Any fixed number works; it only has to be the same in every server that shares the database.

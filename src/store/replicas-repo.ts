@@ -106,6 +106,7 @@ export function updateReplicaAt(
     state?: ReplicaState;
     desired?: 'run' | 'stop';
     exit_code?: number | null;
+    external_id?: string | null;
     message?: string | null;
     started_at?: Date;
     finished_at?: Date;

@@ -6,6 +6,7 @@ import type { GatewayReport } from '../core/gateway-report.js';
 import type { WorkloadState } from '../core/workload-state.js';
 import type { ReplicaState } from '../core/replica-state.js';
 import type { NodeState } from '../core/node-state.js';
+import type { ClusterSpec, ClusterStatus } from '../core/cluster-types.js';
 
 /** Row shapes of the tables in migrations/, as Kysely sees them. */
 
@@ -44,7 +45,27 @@ export interface NodesTable {
   agent_version: string;
   credential_hash: string;
   last_heartbeat_at: Date | null;
+  /** The latest sample of each GPU, as the agent last sent it (`GpuStat[]`). */
+  gpu_stats: ColumnType<unknown[] | null, string | null | undefined, string | null>;
+  gpu_stats_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   assignment_revision: Generated<number>;
+  /** Set for a machine of a cluster (no agent): the cluster loop keeps it. */
+  cluster_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The machine's name inside its cluster. */
+  external_name: ColumnType<string | null, string | null | undefined, string | null>;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ClustersTable {
+  id: string;
+  name: string;
+  backend: string;
+  spec: Json<ClusterSpec>;
+  status: ColumnType<ClusterStatus, ClusterStatus | undefined, ClusterStatus>;
+  message: ColumnType<string | null, string | null | undefined, string | null>;
+  synced_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -102,6 +123,8 @@ export interface WorkloadsTable {
   topology_required: ColumnType<string | null, string | null | undefined, string | null>;
   topology_preferred: ColumnType<string | null, string | null | undefined, string | null>;
   time_limit_seconds: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The cluster it is kept to, by name; null: any node. */
+  cluster: ColumnType<string | null, string | null | undefined, string | null>;
   preempted_for: ColumnType<string | null, string | null | undefined, string | null>;
   service_id: ColumnType<string | null, string | null | undefined, string | null>;
   service_index: ColumnType<number | null, number | null | undefined, number | null>;
@@ -137,6 +160,8 @@ export interface ReplicasTable {
   /** Where a service replica listens (`http://host:port`), as its agent reports. */
   endpoint: ColumnType<string | null, string | null | undefined, string | null>;
   ready: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The plane's id for it (a Slurm job id), once launched there. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
   exit_code: number | null;
   message: string | null;
   version: Generated<number>;
@@ -205,6 +230,19 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
+export interface GpuUsageTable {
+  node_id: string;
+  gpu_index: number;
+  from_at: Date;
+  to_at: Date;
+  replica_id: string | null;
+  samples: number;
+  activity: number;
+  memory_used_mib: number;
+  memory_used_max_mib: number;
+  used: boolean;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -215,6 +253,7 @@ export interface Database {
   teams: TeamsTable;
   queues: QueuesTable;
   nodes: NodesTable;
+  clusters: ClustersTable;
   gpus: GpusTable;
   workloads: WorkloadsTable;
   replicas: ReplicasTable;
@@ -223,12 +262,14 @@ export interface Database {
   log_chunks: LogChunksTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  gpu_usage: GpuUsageTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
 export type TeamRow = Selectable<TeamsTable>;
 export type QueueRow = Selectable<QueuesTable>;
 export type NodeRow = Selectable<NodesTable>;
+export type ClusterRow = Selectable<ClustersTable>;
 export type GpuRow = Selectable<GpusTable>;
 export type WorkloadRow = Selectable<WorkloadsTable>;
 export type NewWorkload = Insertable<WorkloadsTable>;

@@ -47,7 +47,7 @@ export function listWorkloads(db: Db, filter: WorkloadFilter): Promise<WorkloadR
 const schedulingColumns = [
   'id', 'name', 'queue_id', 'state', 'priority', 'preemptible', 'replicas', 'gpus', 'gpu_fraction', 'gpu_memory_mib', 'gpu_model', 'gpu_models',
   'cpus', 'memory_mib', 'topology_required', 'topology_preferred', 'time_limit_seconds', 'created_at', 'started_at', 'admitted_at',
-  'generation', 'attempts', 'version', 'reason', 'reasons', 'preempted_for', 'restart_at',
+  'generation', 'attempts', 'version', 'reason', 'reasons', 'preempted_for', 'restart_at', 'kind', 'cluster',
 ] as const;
 
 /** What the scheduler needs of each pending workload, oldest first. */

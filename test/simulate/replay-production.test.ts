@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCluster, replay } from '../../src/simulate/replay/index.js';
+import { buildCluster, replay, simulate, type SimJobInput } from '../../src/simulate/replay/index.js';
+import { seededRandom } from '../../src/core/seeded-random.js';
 import { defaultSchedulerConfig } from '../../src/scheduler/types.js';
 import { wholeGpuJob, type TraceJob } from '../../src/simulate/traces/index.js';
 
@@ -71,5 +72,31 @@ describe('gpufleet-default: time-decayed past use', () => {
     const even = replay(jobs, c, { policy: 'gpufleet-default', fairShareHalfLifeMs: 100_000, scheduler: { ...patient, usageWeight: 0 } });
     expect(startedAt100(even)).toEqual({ x: 2, y: 2 });
     expect(startedAt100(replay(jobs, c, { policy: 'fifo' }))).toEqual({ x: 4, y: 0 });
+  });
+});
+
+describe('gpufleet-default: the reduced snapshot', () => {
+  it('passing only the oldest pending jobs of each queue, priority and shape up to the capacity changes no outcome', () => {
+    // 2 nodes × 4 GPUs and a backlog of hundreds: most cycles leave jobs out of the snapshot.
+    const rnd = seededRandom(9);
+    const jobs: SimJobInput[] = Array.from({ length: 400 }, (_, i) => ({
+      id: `r${i}`,
+      queue: rnd() < 0.6 ? 'a' : 'b',
+      submitTime: i * 0.5,
+      duration: 5 + Math.floor(rnd() * 120),
+      gpus: [1, 1, 2, 4][Math.floor(rnd() * 4)]!,
+      priority: rnd() < 0.2 ? 10 : 0,
+    }));
+    const c = buildCluster({ nodes: 2, gpusPerNode: 4, gpuModel: 'P100-16GB', queues: [{ name: 'a', gpus: 4 }, { name: 'b', gpus: 4 }] });
+    const opts = { policy: 'gpufleet-default' as const, scheduler: { ...defaultSchedulerConfig, minRuntimeMs: 20_000 }, fairShareHalfLifeMs: 600_000 };
+    const passed = { reduced: [] as number[], full: [] as number[] };
+    const reduced = simulate(jobs, c, { ...opts, observer: { cycle: (s) => passed.reduced.push(s.pending.length) } });
+    const full = simulate(jobs, c, { ...opts, shortcuts: false, observer: { cycle: (s) => passed.full.push(s.pending.length) } });
+    // The same cycles, most of them with jobs left out of the snapshot.
+    expect(passed.reduced.length).toBe(passed.full.length);
+    expect(passed.reduced.filter((n, i) => n < passed.full[i]! - 50).length).toBeGreaterThan(passed.full.length / 2);
+    expect(reduced.jobs).toEqual(full.jobs);
+    expect(reduced.preemptions).toBe(full.preemptions);
+    expect(reduced.preemptions).toBeGreaterThan(0);
   });
 });

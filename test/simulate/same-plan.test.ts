@@ -5,7 +5,7 @@ import { insertQueue } from '../../src/store/queues-repo.js';
 import { insertNode, replaceGpus } from '../../src/store/nodes-repo.js';
 import { insertWorkload } from '../../src/store/workloads-repo.js';
 import { readSnapshot } from '../../src/control/loops/snapshot.js';
-import { parseSchedulerSettings } from '../../src/control/scheduler-config.js';
+import { parseSchedulerSettings } from '../../src/scheduler/settings.js';
 import { schedule } from '../../src/scheduler/schedule.js';
 import type { Plan, ReplicaAllocation, Snapshot } from '../../src/scheduler/types.js';
 import { seededRandom } from '../../src/core/seeded-random.js';

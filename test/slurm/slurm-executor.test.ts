@@ -4,6 +4,7 @@ import { launchRequest, type LaunchRequest } from '../../src/executors/spi.js';
 import { SlurmAuthError, SlurmRestClient, SlurmUnavailableError } from '../../src/executors/slurm/rest-client.js';
 import { SlurmExecutor } from '../../src/executors/slurm/slurm-executor.js';
 import { startSlurmCluster, type SlurmCluster } from '../support/slurm-cluster.js';
+import { executorConformance } from '../support/executor-conformance.js';
 
 // A real slurmctld, slurmd, slurmrestd and munged, started here; if they cannot be, the tests fail
 // with the reason (missing packages, not root) rather than skip.
@@ -63,6 +64,19 @@ async function readAll(externalId: string, stream: 'stdout' | 'stderr'): Promise
   throw new Error(`logs of ${externalId} never reached done`);
 }
 
+// What every executor owes the control plane, against the same real Slurm (the cluster is shared within this file).
+executorConformance('slurm', async () => {
+  const shared = await startSlurmCluster();
+  const rest = new SlurmRestClient({ url: shared.restUrl, userName: shared.userName, token: shared.token });
+  return {
+    executor: new SlurmExecutor({ name: 'slurm:conformance', client: rest, outputDir: shared.outputDir, stopPollMs: 100 }),
+    unknownId: '99999999',
+    workdir: shared.outputDir,
+    // The file's afterAll stops the cluster.
+    async stop() {},
+  };
+});
+
 describe('Slurm executor against a real Slurm', () => {
   it('syncs the node with its 8 h100 GPUs and its partition', async () => {
     const nodes = await executor.syncInventory();
@@ -94,43 +108,6 @@ describe('Slurm executor against a real Slurm', () => {
     const job = await client.job(Number(handle.externalId));
     expect(job).toMatchObject({ name: req.workloadName, comment: `gpufleet:${req.idempotencyKey}` });
     expect(JSON.stringify(job)).toContain('gpu:h100:2');
-  });
-
-  it('a second launch with the same idempotency key returns the same job, never a second one', async () => {
-    const req = request(['true']);
-    const first = await executor.launch(req);
-    const again = await executor.launch(req);
-    expect(again).toEqual({ externalId: first.externalId, created: false });
-    const sameComment = (await client.jobs()).filter((j) => j.comment === `gpufleet:${req.idempotencyKey}`);
-    expect(sameComment.map((j) => String(j.job_id))).toEqual([first.externalId]);
-    expect((await waitForState(first.externalId, (s) => s === 'succeeded')).exitCode).toBe(0);
-  });
-
-  it('stop() ends a running job: SIGTERM first, and it is reported stopped', async () => {
-    const handle = await executor.launch(request(['sh', '-c', 'trap "echo got-term; exit 0" TERM; echo started; while :; do sleep 0.1; done']));
-    await waitForState(handle.externalId, (s) => s === 'running');
-    // The trap must be installed before the signal arrives.
-    for (let i = 0; i < 50 && !(await executor.logs(handle.externalId, 'stdout', 0)).data.includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
-    await executor.stop(handle.externalId, 10_000);
-    const status = await waitForState(handle.externalId, ended);
-    expect(status.state).toBe('succeeded');
-    expect(await readAll(handle.externalId, 'stdout')).toContain('got-term');
-  });
-
-  it('stop() forces a job that ignores SIGTERM after the grace period', async () => {
-    const handle = await executor.launch(request(['sh', '-c', 'trap "" TERM; echo started; while :; do sleep 0.1; done']));
-    await waitForState(handle.externalId, (s) => s === 'running');
-    for (let i = 0; i < 50 && !(await executor.logs(handle.externalId, 'stdout', 0)).data.includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
-    await executor.stop(handle.externalId, 1500);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
-    const status = await waitForState(handle.externalId, ended);
-    expect(status.state).toBe('stopped');
-  });
-
-  it('a job Slurm does not know is reported lost', async () => {
-    const status = (await executor.status(['99999999'])).get('99999999');
-    expect(status).toEqual({ state: 'lost', exitCode: null, message: 'Slurm no longer knows the job' });
   });
 
   it('a bad token is a SlurmAuthError that never contains the token', async () => {

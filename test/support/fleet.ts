@@ -94,6 +94,8 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** A scheduler config file (YAML) for --scheduler-config. */
   schedulerConfig?: string;
+  /** More `gpufleet server` flags, e.g. --price-book. */
+  extraArgs?: string[];
 }
 
 export class ServerProcess {
@@ -115,6 +117,7 @@ export class ServerProcess {
     if (this.options.lostAfterMs) args.push('--node-lost-after-ms', String(this.options.lostAfterMs));
     if (this.options.heartbeatIntervalMs) args.push('--heartbeat-interval-ms', String(this.options.heartbeatIntervalMs));
     if (this.options.schedulerConfig) args.push('--scheduler-config', this.options.schedulerConfig);
+    args.push(...(this.options.extraArgs ?? []));
     this.proc = launch(args, { GPUFLEET_HOME: this.home, DATABASE_URL: this.options.databaseUrl ?? '' });
     this.url = `http://127.0.0.1:${this.port}`;
     const proc = this.proc;
@@ -139,6 +142,11 @@ export class ServerProcess {
 
   output(): string {
     return this.proc?.output() ?? '';
+  }
+
+  /** The process id, for measuring it (bench:telemetry). */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -194,6 +202,11 @@ export class AgentProcess {
     return this.proc?.output() ?? '';
   }
 
+  /** The process id, for measuring it (bench:telemetry). */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return terminate(this.proc, signal);
   }
@@ -237,6 +250,21 @@ export class AgentProcess {
     }
     rmSync(this.stateDir, { recursive: true, force: true });
   }
+}
+
+/** Runs the built CLI against `server` with its admin token; resolves with the exit code and output. */
+export function runCli(server: ServerProcess, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, GPUFLEET_HOME: server.home, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => res({ code, stdout, stderr }));
+  });
 }
 
 export function isAlive(pid: number): boolean {

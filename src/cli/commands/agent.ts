@@ -21,6 +21,7 @@ interface AgentCommandOptions {
   metricsPort: number;
   metricsHost: string;
   telemetryIntervalMs: number;
+  usageWindowMs: number;
   advertiseAddress?: string;
   logLevel: string;
 }
@@ -51,6 +52,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (0: any free port)', port, 7071)
     .option('--metrics-host <host>', 'address of the /metrics endpoint', '127.0.0.1')
     .option('--telemetry-interval-ms <ms>', 'how often each GPU is sampled for /metrics and the server', wholeNumber, 5000)
+    .option('--usage-window-ms <ms>', 'the longest window one GPU usage summary sent to the server covers', wholeNumber, 60_000)
     .option('--advertise-address <host>', "address at which this node's service replicas are reached (default: its first non-internal IPv4 address)")
     .addOption(logLevelOption())
     .action(async (options: AgentCommandOptions) => {
@@ -66,6 +68,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         metricsHost: options.metricsHost,
         metricsPort: options.metricsPort,
         telemetryIntervalMs: options.telemetryIntervalMs,
+        usageWindowMs: options.usageWindowMs,
         advertiseAddress: options.advertiseAddress,
         logLevel: options.logLevel,
       });

@@ -9,11 +9,11 @@ import type { CliContext } from '../context.js';
 import { CliError, reportError } from '../errors.js';
 import { readManifests, type FileDocument } from '../manifest-file.js';
 
-export type ApplyClient = Pick<GpufleetClient, 'putTeam' | 'putQueue' | 'submitWorkload' | 'getWorkload' | 'putService'>;
+export type ApplyClient = Pick<GpufleetClient, 'putTeam' | 'putQueue' | 'submitWorkload' | 'getWorkload' | 'putService' | 'putCluster'>;
 
-const kindOrder: Record<Manifest['kind'], number> = { Team: 0, Queue: 1, Job: 2, Service: 2 };
+const kindOrder: Record<Manifest['kind'], number> = { Team: 0, Cluster: 0, Queue: 1, Job: 2, Service: 2 };
 
-/** Teams, then queues (which need their team), then jobs and services (which need their queue); file order within a kind. */
+/** Teams and clusters, then queues (which need their team), then jobs and services (which need their queue and cluster); file order within a kind. */
 export async function applyManifests(client: ApplyClient, docs: readonly FileDocument[], fileName: string, print: (line: string) => void): Promise<void> {
   const ordered = [...docs].sort((a, b) => kindOrder[a.manifest.kind] - kindOrder[b.manifest.kind] || a.number - b.number);
   for (const [done, doc] of ordered.entries()) {
@@ -42,6 +42,10 @@ async function applyOne(client: ApplyClient, m: Manifest): Promise<string> {
     case 'Service': {
       const { result } = await client.putService(m.metadata.name, { ...m.spec, team: m.metadata.team });
       return `service/${m.metadata.name} ${result}`;
+    }
+    case 'Cluster': {
+      const { result } = await client.putCluster(m.metadata.name, m.spec);
+      return `cluster/${m.metadata.name} ${result}`;
     }
   }
 }
@@ -80,6 +84,7 @@ function sameJob(spec: JobManifest['spec'], w: Workload): boolean {
     r.topology.required === (w.topology?.required ?? null) &&
     r.topology.preferred === (w.topology?.preferred ?? null) &&
     r.timeLimitSeconds === (w.timeLimitSeconds ?? null) &&
+    r.cluster === (w.cluster ?? null) &&
     (spec.workdir ?? null) === w.workdir &&
     spec.gracePeriodSeconds === w.gracePeriodSeconds &&
     JSON.stringify(spec.command) === JSON.stringify(w.command) &&
@@ -90,7 +95,7 @@ function sameJob(spec: JobManifest['spec'], w: Workload): boolean {
 export function registerApply(program: Command, ctx: CliContext): void {
   program
     .command('apply')
-    .description('create or update the teams, queues, jobs and services declared in a YAML file')
+    .description('create or update the teams, queues, clusters, jobs and services declared in a YAML file')
     .requiredOption('-f, --filename <file>', 'manifest file, or - for standard input')
     .action(async (options: { filename: string }) => {
       const fileName = options.filename === '-' ? 'stdin' : options.filename;

@@ -20,6 +20,7 @@ export function describeGpus(gpus: readonly { model: string; memoryMiB: number }
 export function nodeColumns(now: number): Column<Node>[] {
   return [
     { header: 'node', value: (n) => n.name },
+    { header: 'plane', value: (n) => n.plane },
     { header: 'state', value: (n) => (n.simulated ? `${n.state} (simulated)` : n.state) },
     { header: 'gpus', value: (n) => describeGpus(n.gpus) },
     { header: 'allocated', value: (n) => String(n.gpus.filter((g) => g.allocatedTo !== null).length) },

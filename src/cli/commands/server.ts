@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gpufleetHome } from '../config.js';
 import type { CliContext } from '../context.js';
 import { logLevelOption } from '../log-level.js';
-import { port, wholeNumber } from '../parsers.js';
+import { durationMs, port, wholeNumber } from '../parsers.js';
 import { shutdownOnSignals } from '../shutdown.js';
 
 interface ServerCommandOptions {
@@ -16,6 +16,10 @@ interface ServerCommandOptions {
   nodeLostAfterMs?: number;
   heartbeatIntervalMs?: number;
   schedulerConfig?: string;
+  priceBook?: string;
+  budgets?: string;
+  budgetRefreshMs?: number;
+  usageRetention?: number;
 }
 
 export function registerServer(program: Command, ctx: CliContext): void {
@@ -27,11 +31,15 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'embedded database directory (default: $GPUFLEET_HOME/data)')
     .option('--database-url <url>', 'PostgreSQL URL instead of the embedded database (default: $DATABASE_URL)')
     .option('--scheduler-config <file>', 'YAML file of scheduler settings: placement, preemption, fair share (default: $GPUFLEET_SCHEDULER_CONFIG)')
+    .option('--price-book <file>', 'YAML prices per GPU-hour by GPU model and node, for gpufleet cost and waste (default: $GPUFLEET_PRICE_BOOK)')
+    .option('--budgets <file>', 'YAML GPU-hour or money budgets per team and period; a team over budget only runs preemptible work (default: $GPUFLEET_BUDGETS)')
+    .option('--usage-retention <duration>', 'how long GPU usage summaries are kept, e.g. 30d', durationMs)
     .addOption(logLevelOption())
     // Tests shorten the node health timings; people have no reason to.
     .addOption(new Option('--node-suspect-after-ms <ms>').argParser(wholeNumber).hideHelp())
     .addOption(new Option('--node-lost-after-ms <ms>').argParser(wholeNumber).hideHelp())
     .addOption(new Option('--heartbeat-interval-ms <ms>').argParser(wholeNumber).hideHelp())
+    .addOption(new Option('--budget-refresh-ms <ms>').argParser(wholeNumber).hideHelp())
     .action(async (options: ServerCommandOptions) => {
       const { startServer } = await import('../../control/main.js');
       const server = await startServer({
@@ -44,6 +52,10 @@ export function registerServer(program: Command, ctx: CliContext): void {
         nodeLostAfterMs: options.nodeLostAfterMs,
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         schedulerConfigFile: options.schedulerConfig ?? (ctx.env.GPUFLEET_SCHEDULER_CONFIG || undefined),
+        priceBookFile: options.priceBook ?? (ctx.env.GPUFLEET_PRICE_BOOK || undefined),
+        usageRetentionMs: options.usageRetention,
+        budgetsFile: options.budgets ?? (ctx.env.GPUFLEET_BUDGETS || undefined),
+        budgetRefreshMs: options.budgetRefreshMs,
       });
       shutdownOnSignals(() => server.close(), ctx.stderr);
       const out = ctx.stdout;

@@ -7,7 +7,7 @@ import type { NodeService } from '../services/node-service.js';
 import { loseReplicasOfNode } from '../services/replica-lifecycle.js';
 
 /**
- * Marks silent nodes suspect, then lost. A lost node's replicas are requeued (with a generation
+ * Marks silent agent nodes suspect, then lost. A lost node's replicas are requeued (with a generation
  * bump at their next admission), so a node that comes back is told to kill its stale copies.
  */
 export class NodeHealthLoop {
@@ -37,6 +37,8 @@ export class NodeHealthLoop {
     const now = this.ctx.now();
     const cfg = { suspectAfterMs: this.ctx.config.nodeSuspectAfterMs, lostAfterMs: this.ctx.config.nodeLostAfterMs };
     for (const node of await listNodes(this.ctx.db)) {
+      // A cluster's machines have no agent to hear from; the cluster loop keeps their state.
+      if (node.cluster_id !== null) continue;
       const silentFor = node.last_heartbeat_at ? now.getTime() - node.last_heartbeat_at.getTime() : Infinity;
       const next = nodeStateForSilence(node.state, silentFor, cfg);
       if (next === node.state) continue;

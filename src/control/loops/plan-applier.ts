@@ -8,7 +8,7 @@ import { insertEvents, type NewEvent } from '../../store/events-repo.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { Db } from '../../store/db.js';
 import { AllocationLedger } from './allocation-ledger.js';
-import { toQueueQuota } from './resources.js';
+import { toQueueQuota } from '../../scheduler/api-quotas.js';
 import { allocationOf, workloadBase } from './snapshot.js';
 import { stopWorkloadReplicas } from '../services/replica-lifecycle.js';
 

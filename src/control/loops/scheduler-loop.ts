@@ -24,7 +24,11 @@ export class SchedulerLoop {
   private unsubscribe: (() => void) | undefined;
   private idle: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ctx: ControlContext) {}
+  constructor(
+    private readonly ctx: ControlContext,
+    /** Teams over budget (team id → reason); none when budgets are not configured. */
+    private readonly heldTeams: () => Promise<ReadonlyMap<string, string>> = async () => new Map(),
+  ) {}
 
   start(): void {
     this.stopped = false;
@@ -82,7 +86,8 @@ export class SchedulerLoop {
     if ((await inTransaction(this.ctx.db, requeueReleasedPreemptions)).length > 0) this.ctx.metrics.requeued.inc({ reason: 'preempted' });
     const now = this.ctx.now();
     const { scheduler, fairShareHalfLifeMs } = this.ctx.scheduling;
-    const { snapshot, pendingRows, placedGenerations } = await readSnapshot(this.ctx.db, now, fairShareHalfLifeMs);
+    const { snapshot, pendingRows, placedGenerations, budgetHeld } = await readSnapshot(this.ctx.db, now, fairShareHalfLifeMs, await this.heldTeams());
+    await setPendingReasons(this.ctx.db, budgetHeld.filter((h) => !sameReasons(pendingRows.get(h.id)?.reasons, h.reasons)));
     if (snapshot.pending.length === 0) {
       this.ctx.metrics.pending.set(0);
       return { admitted: 0, pending: 0 };
@@ -93,8 +98,7 @@ export class SchedulerLoop {
     );
     this.forgetProposals(plan);
     this.ctx.wakeups.wake(outcome.nodeIds.map(topics.node));
-    const changedReasons = explanations(plan)
-      .filter((e) => JSON.stringify(pendingRows.get(e.id)?.reasons ?? []) !== JSON.stringify(e.reasons));
+    const changedReasons = explanations(plan).filter((e) => !sameReasons(pendingRows.get(e.id)?.reasons, e.reasons));
     await setPendingReasons(this.ctx.db, changedReasons);
     this.ctx.metrics.placements.inc(outcome.admitted);
     const queueNames = new Map(snapshot.queues.map((q) => [q.id, q.name]));
@@ -123,6 +127,10 @@ export class SchedulerLoop {
     const current = new Set(plan.moves.map((m) => `${m.workloadId}>${m.forWorkloadId}`));
     for (const key of this.proposed) if (!current.has(key)) this.proposed.delete(key);
   }
+}
+
+function sameReasons(stored: readonly string[] | undefined, reasons: readonly string[]): boolean {
+  return JSON.stringify(stored ?? []) === JSON.stringify(reasons);
 }
 
 /** The ranked reasons of each waiting workload; a backfill reservation is said last, with its time. */

@@ -8,7 +8,8 @@ import type { ReplicaRow } from '../../store/schema.js';
 import type { Db } from '../../store/db.js';
 import { addAmounts, allocationAmounts } from '../../scheduler/resources.js';
 import { decayedWeight, usageHorizonStart } from '../../core/decayed-usage.js';
-import { toQueueQuota } from './resources.js';
+import { toQueueQuota } from '../../scheduler/api-quotas.js';
+import { agentPlaneLabel, clusterLabel } from '../../core/cluster-types.js';
 
 export interface SnapshotRead {
   snapshot: Snapshot;
@@ -16,10 +17,15 @@ export interface SnapshotRead {
   pendingRows: Map<string, SchedulingWorkloadRow>;
   /** Generations of the workloads seen holding resources: the applier preempts only these. */
   placedGenerations: Map<string, number>;
+  /** Pending work kept out of the snapshot because its team is over budget, with why. */
+  budgetHeld: Array<{ id: string; reasons: string[] }>;
 }
 
-/** Reads the fleet into the scheduler's plain-data snapshot. */
-export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promise<SnapshotRead> {
+/**
+ * Reads the fleet into the scheduler's plain-data snapshot. A team over its budget
+ * (`heldTeams`: team id → reason) only runs preemptible work: its other pending work stays out.
+ */
+export async function readSnapshot(db: Db, now: Date, halfLifeMs: number, heldTeams: ReadonlyMap<string, string> = new Map()): Promise<SnapshotRead> {
   const nowMs = now.getTime();
   const [nodes, gpus, active, queues, pending, placed, recent] = await Promise.all([
     listNodes(db),
@@ -31,6 +37,8 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
     listReplicasRunSince(db, new Date(usageHorizonStart(nowMs, halfLifeMs))),
   ]);
 
+  // With clusters in the fleet, what only an agent can run is kept to agents (see placementTopology).
+  const planes = nodes.some((n) => n.cluster_id !== null);
   const gpusByNode = new Map<string, typeof gpus>();
   for (const g of gpus) gpusByNode.set(g.node_id, [...(gpusByNode.get(g.node_id) ?? []), g]);
 
@@ -43,13 +51,16 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
     decayed.set(r.queue_id, usage);
   }
 
+  const teamOfQueue = new Map(queues.map((q) => [q.id, q.team_id]));
+  const heldBy = (w: SchedulingWorkloadRow) => (w.preemptible ? undefined : heldTeams.get(teamOfQueue.get(w.queue_id) ?? ''));
+
   return {
     snapshot: {
       nodes: nodes.map((n) => ({
         id: n.id,
         name: n.name,
         schedulable: n.state === 'ready',
-        labels: n.labels,
+        labels: n.cluster_id === null && planes ? { ...n.labels, [agentPlaneLabel]: 'true' } : n.labels,
         cpus: n.cpus,
         memoryMiB: Number(n.memory_mib),
         gpus: (gpusByNode.get(n.id) ?? []).map((g) => ({ index: g.idx, model: g.model, memoryMiB: g.memory_mib })),
@@ -64,12 +75,18 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
           decayedUsage: decayed.get(q.id) ?? {},
         }),
       ),
-      running: await runningWorkloads(db, placed, active),
+      running: await runningWorkloads(db, placed, active, planes),
       // A service replica that ended sits out its restart backoff before it competes again.
-      pending: pending.filter((w) => w.restart_at === null || w.restart_at <= now).map((w): PendingWorkload => workloadBase(w)),
+      pending: pending
+        .filter((w) => (w.restart_at === null || w.restart_at <= now) && heldBy(w) === undefined)
+        .map((w): PendingWorkload => workloadOf(w, w.id, w.preemptible, w.replicas, planes)),
     },
     pendingRows: new Map(pending.map((w) => [w.id, w])),
     placedGenerations: new Map(placed.map((w) => [w.id, w.generation])),
+    budgetHeld: pending.flatMap((w) => {
+      const reason = heldBy(w);
+      return reason === undefined ? [] : [{ id: w.id, reasons: [reason] }];
+    }),
   };
 }
 
@@ -80,7 +97,7 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number): Promi
  * too, as `releasing`; when its workload is pending again it gets an id of its own (`id@generation`)
  * so that no workload is both pending and running.
  */
-async function runningWorkloads(db: Db, placed: SchedulingWorkloadRow[], active: ReplicaRow[]): Promise<RunningWorkload[]> {
+async function runningWorkloads(db: Db, placed: SchedulingWorkloadRow[], active: ReplicaRow[], planes: boolean): Promise<RunningWorkload[]> {
   const byWorkload = new Map<string, ReplicaRow[]>();
   for (const r of active) byWorkload.set(r.workload_id, [...(byWorkload.get(r.workload_id) ?? []), r]);
   const placedIds = new Set(placed.map((w) => w.id));
@@ -99,7 +116,7 @@ async function runningWorkloads(db: Db, placed: SchedulingWorkloadRow[], active:
         allocations: current.map(allocationOf),
         releasing: w.state === 'preempted' || current.some((r) => r.desired === 'stop'),
         releasingFor: w.state === 'preempted' ? w.preempted_for : null,
-      }),
+      }, planes),
     );
   }
   for (const [id, replicas] of byWorkload) if (!placedIds.has(id)) leftovers.push(...replicas);
@@ -120,7 +137,7 @@ async function runningWorkloads(db: Db, placed: SchedulingWorkloadRow[], active:
         allocations: replicas.map(allocationOf),
         releasing: true,
         releasingFor: owner.preempted_for,
-      }),
+      }, planes),
     );
   }
   return running;
@@ -137,18 +154,35 @@ export function allocationOf(r: ReplicaRow): ReplicaAllocation {
   };
 }
 
+/**
+ * The applier's re-check of a placement: the agents' label is the snapshot's alone, so only the
+ * cluster requirement (a stored label) is checked again here.
+ */
 export function workloadBase(w: SchedulingWorkloadRow): WorkloadBase {
-  return workloadOf(w, w.id, w.preemptible, w.replicas);
+  return workloadOf(w, w.id, w.preemptible, w.replicas, false);
 }
 
 function runningOf(
   w: SchedulingWorkloadRow,
   fields: { id: string; preemptible: boolean; replicas: number } & RunningFields,
+  planes: boolean,
 ): RunningWorkload {
-  return runningWorkload(workloadOf(w, fields.id, fields.preemptible, fields.replicas), fields);
+  return runningWorkload(workloadOf(w, fields.id, fields.preemptible, fields.replicas, planes), fields);
 }
 
-function workloadOf(w: SchedulingWorkloadRow, id: string, preemptible: boolean, replicas: number): WorkloadBase {
+/**
+ * A workload kept to one cluster requires that cluster's label as its topology domain (every
+ * machine of a cluster carries it). When clusters are present, what only an agent can run (a
+ * share of a GPU, a service replica with its port and probe) requires the agents' label instead.
+ */
+function placementTopology(w: SchedulingWorkloadRow, planes: boolean): WorkloadBase['topology'] {
+  if (w.cluster !== null) return { required: clusterLabel(w.cluster), preferred: w.topology_preferred };
+  const agentOnly = w.gpu_fraction !== null || w.gpu_memory_mib !== null || w.kind === 'service';
+  if (planes && agentOnly && w.topology_required === null) return { required: agentPlaneLabel, preferred: w.topology_preferred };
+  return { required: w.topology_required, preferred: w.topology_preferred };
+}
+
+function workloadOf(w: SchedulingWorkloadRow, id: string, preemptible: boolean, replicas: number, planes: boolean): WorkloadBase {
   return {
     id,
     name: w.name,
@@ -158,7 +192,7 @@ function workloadOf(w: SchedulingWorkloadRow, id: string, preemptible: boolean, 
     replicas,
     request: { gpus: w.gpus, gpuFraction: w.gpu_fraction, gpuMemoryMiB: w.gpu_memory_mib, cpus: w.cpus, memoryMiB: w.memory_mib },
     gpuModels: w.gpu_models ?? (w.gpu_model !== null ? [w.gpu_model] : null),
-    topology: { required: w.topology_required, preferred: w.topology_preferred },
+    topology: placementTopology(w, planes),
     timeLimitMs: w.time_limit_seconds === null ? null : w.time_limit_seconds * 1000,
     submittedAt: w.created_at.getTime(),
   };

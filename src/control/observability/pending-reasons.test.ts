@@ -13,6 +13,7 @@ describe('pendingReasonCategory', () => {
     ['no ready node has GPUs of model B200', 'capacity'],
     ['no H100-80GB GPU has 0.5 of a GPU free', 'capacity'],
     ['waiting for its turn', 'turn'],
+    ['team research is over its budget (100 of 100 GPU-hours this week): only preemptible work runs', 'budget'],
     ['something the scheduler says one day', 'other'],
   ])('%s → %s', (reason, category) => {
     expect(pendingReasonCategory(reason, false)).toBe(category);

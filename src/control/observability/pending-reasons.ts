@@ -3,10 +3,11 @@
  * (with counts, models and node names in them); a Prometheus label must take few values, so the
  * first reason is sorted into one of these by the words the scheduler's explanations start with.
  */
-export const pendingReasonCategories = ['new', 'restart_backoff', 'quota_limit', 'releasing', 'reserved', 'gang', 'capacity', 'turn', 'other'] as const;
+export const pendingReasonCategories = ['new', 'restart_backoff', 'budget', 'quota_limit', 'releasing', 'reserved', 'gang', 'capacity', 'turn', 'other'] as const;
 export type PendingReasonCategory = (typeof pendingReasonCategories)[number];
 
 const patterns: Array<[RegExp, PendingReasonCategory]> = [
+  [/is over its budget/, 'budget'],
   [/would exceed its limit|no longer exists/, 'quota_limit'],
   [/^waiting for (\d+ stopping|\d+ workload\(s\) (reclaimed|preempted)|consolidation)/, 'releasing'],
   [/^reserved:|resources reserved:/, 'reserved'],

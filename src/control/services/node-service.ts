@@ -10,10 +10,13 @@ import {
   listNodes,
   replaceGpus,
   reregisterNode,
+  reviveNode,
   touchHeartbeat,
 } from '../../store/nodes-repo.js';
 import { getReplicas, listActiveReplicas, listAssignmentsForNode } from '../../store/replicas-repo.js';
 import { insertLogChunks } from '../../store/logs-repo.js';
+import { insertGpuUsage } from '../../store/usage-repo.js';
+import { listClusters } from '../../store/clusters-repo.js';
 import { insertEvents } from '../../store/events-repo.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { ControlContext } from '../context.js';
@@ -31,11 +34,12 @@ export class NodeService {
 
   async list(): Promise<Node[]> {
     const db = this.ctx.db;
-    const [nodes, gpus, replicas] = await Promise.all([listNodes(db), listGpus(db), listActiveReplicas(db)]);
+    const [nodes, gpus, replicas, clusters] = await Promise.all([listNodes(db), listGpus(db), listActiveReplicas(db), listClusters(db)]);
+    const planes = new Map(clusters.map((c) => [c.id, `${c.backend}:${c.name}`]));
     return nodes.map((n) => {
       const allocated = new Map<number, string>();
       for (const r of replicas) if (r.node_id === n.id) for (const i of r.gpu_indices) allocated.set(i, r.workload_id);
-      return nodeView(n, gpus.filter((g) => g.node_id === n.id), allocated);
+      return nodeView(n, gpus.filter((g) => g.node_id === n.id), allocated, n.cluster_id === null ? 'agent' : (planes.get(n.cluster_id) ?? 'cluster'));
     });
   }
 
@@ -70,9 +74,12 @@ export class NodeService {
   async heartbeat(nodeId: string, req: HeartbeatRequest): Promise<DesiredState> {
     const now = this.ctx.now();
     const outcome = await inTransaction(this.ctx.db, async (tx) => {
-      const node = await touchHeartbeat(tx, nodeId, now);
+      const revived = await reviveNode(tx, nodeId, now);
+      const node = await touchHeartbeat(tx, nodeId, now, req.gpuStats);
       if (!node) throw new ApiError('unauthenticated', 'this node is no longer registered; register again');
+      if (revived) await insertEvents(tx, [{ actor: `node:${nodeId}`, kind: 'node.ready', targetKind: 'node', targetId: nodeId, message: `node ${node.name} is ready again` }]);
       if (req.gpus) await replaceGpus(tx, nodeId, req.gpus);
+      if (req.usage) await insertGpuUsage(tx, nodeId, req.usage);
       return applyReplicaReports(tx, nodeId, req.replicas, now);
     });
     this.afterLifecycle(outcome);

@@ -176,11 +176,22 @@ export async function requeueReleasedPreemptions(tx: Db): Promise<string[]> {
  * still be running.
  */
 export async function loseReplicasOfNode(tx: Db, nodeId: string, why: string, now: Date): Promise<LifecycleOutcome> {
+  // All of them first: stopping a gang's other replicas below must not race these updates.
+  return loseReplicas(tx, await listActiveReplicas(tx, nodeId), why, now);
+}
+
+/**
+ * Replicas their plane no longer runs as asked (a node gone, a job a cluster requeued or forgot):
+ * marked lost with why, their workloads back to pending as for a lost node.
+ */
+export async function loseReplicas(tx: Db, replicas: ReplicaRow[], why: string, now: Date): Promise<LifecycleOutcome> {
   const outcome = emptyOutcome();
   const events: NewEvent[] = [];
-  const lost = await listActiveReplicas(tx, nodeId);
-  // All of them first: stopping a gang's other replicas below must not race these updates.
-  for (const replica of lost) await updateReplicaAt(tx, replica.id, replica.version, { state: 'lost', message: why, finished_at: now });
+  const lost: ReplicaRow[] = [];
+  for (const replica of replicas) {
+    const updated = await updateReplicaAt(tx, replica.id, replica.version, { state: 'lost', message: why, finished_at: now });
+    if (updated) lost.push(updated);
+  }
   if (lost.length > 0) outcome.freed = true;
   for (const replica of lost) {
     const workload = await getWorkload(tx, replica.workload_id);
@@ -191,7 +202,7 @@ export async function loseReplicasOfNode(tx: Db, nodeId: string, why: string, no
     const requeued = await requeueIfCurrent(tx, replica, why);
     if (requeued) {
       outcome.requeued.push(requeued.id);
-      outcome.nodeIds.push(...(await stopWorkloadReplicas(tx, requeued.id)).filter((n) => n !== nodeId));
+      outcome.nodeIds.push(...(await stopWorkloadReplicas(tx, requeued.id)).filter((n) => n !== replica.node_id));
       events.push({ actor: 'system', kind: 'workload.requeued', targetKind: 'workload', targetId: requeued.id, message: `${requeued.name} requeued: ${why}` });
     }
   }

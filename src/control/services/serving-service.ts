@@ -76,7 +76,7 @@ export class ServingService {
             await reconcileSlots(tx, row, serviceWants(row), 'stop', 'replaced by a new spec', now, events);
             change = `updated: ${spec.model} ${spec.version} × ${replicas}, every replica replaced`;
           }
-          events.push({ actor: user.name, kind: rollout ? 'rollout.started' : 'service.updated', targetKind: 'service', targetId: row.id, message: `service ${name} ${change}` });
+          events.push({ actor: user.name, kind: rollout ? 'rollout.started' : sameTemplate ? 'service.scaled' : 'service.updated', targetKind: 'service', targetId: row.id, message: `service ${name} ${change}` });
           outcome = 'updated';
         }
         await insertEvents(tx, events);

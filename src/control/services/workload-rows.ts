@@ -36,6 +36,7 @@ export function pendingWorkloadRow(w: {
     topology_required: req.topology.required,
     topology_preferred: req.topology.preferred,
     time_limit_seconds: req.timeLimitSeconds,
+    cluster: req.cluster,
     reasons: JSON.stringify(['waiting for the scheduler']),
     spec: JSON.stringify(w.spec),
     exit_code: null,

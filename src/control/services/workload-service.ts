@@ -9,6 +9,7 @@ import { findWorkloadByName, getWorkload, insertWorkload, listWorkloads, listWor
 import { listReplicasOfWorkloads, updateReplicaAt } from '../../store/replicas-repo.js';
 import { bumpAssignmentRevision, listNodes } from '../../store/nodes-repo.js';
 import { readLogChunks } from '../../store/logs-repo.js';
+import { getClusterByName } from '../../store/clusters-repo.js';
 import { insertEvents, listEventsFor } from '../../store/events-repo.js';
 import { inTransaction, isUniqueViolation } from '../../store/transaction.js';
 import type { Db } from '../../store/db.js';
@@ -60,6 +61,8 @@ export class WorkloadService {
     const db = this.ctx.db;
     const team = await this.resolveTeam(db, user, input.team);
     const queue = await this.resolveQueue(db, team, input.queue);
+    if (input.cluster !== undefined && !(await getClusterByName(db, input.cluster)))
+      throw new ApiError('unprocessable', `cluster ${input.cluster} does not exist`, { issues: [{ path: 'cluster', message: 'no such cluster' }] });
     const name = input.name ?? newId('job', 6);
     const req = resolveJobRequest(input);
     let row: WorkloadRow;

@@ -90,6 +90,11 @@ export interface SlurmJobProperties {
   time_limit?: number;
   gres?: string;
   partition?: string;
+  /** The nodes the job must run on (v0.0.38 refuses `required_nodes` on submit). */
+  nodelist?: string;
+  cpus_per_task?: number;
+  /** MiB. */
+  memory_per_node?: number;
   /** gpufleet re-admits lost work itself, so Slurm must not requeue behind its back. */
   requeue?: boolean;
 }

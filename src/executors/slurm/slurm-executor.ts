@@ -102,14 +102,23 @@ export class SlurmExecutor implements Executor {
       ...(req.timeLimitSeconds ? { time_limit: Math.max(1, Math.ceil(req.timeLimitSeconds / 60)) } : {}),
       ...(gpuCount > 0 ? { gres: gresRequest(gpuCount, req.gpuModel) } : {}),
       ...(this.options.partition ? { partition: this.options.partition } : {}),
+      ...(req.node ? { nodelist: req.node } : {}),
+      ...(req.cpus ? { cpus_per_task: Math.max(1, Math.ceil(req.cpus)) } : {}),
+      ...(req.memoryMiB ? { memory_per_node: Math.ceil(req.memoryMiB) } : {}),
     });
     return { externalId: String(jobId), created: true };
   }
 
+  async find(idempotencyKey: string): Promise<string | null> {
+    const job = await this.findByComment(commentPrefix + idempotencyKey);
+    return job ? String(job.job_id) : null;
+  }
+
   async stop(externalId: string, gracePeriodMs: number): Promise<void> {
-    this.stopRequested.add(externalId);
     const jobId = Number(externalId);
+    // A job that had already ended keeps the state it ended in.
     if (!(await this.isActive(jobId))) return;
+    this.stopRequested.add(externalId);
     await this.signalIgnoringEnded(jobId, 'SIGTERM');
     const deadline = Date.now() + gracePeriodMs;
     while (Date.now() < deadline) {

@@ -38,6 +38,7 @@ describe('mapSlurmJobState', () => {
   it('an end by signal or cancellation that gpufleet asked for is stopped', () => {
     expect(mapSlurmJobState(job('FAILED', { exitCode: 15 }), { stopRequested: true })).toEqual({ state: 'stopped', exitCode: null, message: 'ended by SIGTERM' });
     expect(mapSlurmJobState(job('CANCELLED'), { stopRequested: true })).toEqual({ state: 'stopped', exitCode: null, message: null });
+    expect(mapSlurmJobState(job('COMPLETED'), { stopRequested: true })).toEqual({ state: 'stopped', exitCode: 0, message: null });
   });
 
   it('a job Slurm is still killing after gpufleet’s stop is stopping', () => {

@@ -43,7 +43,8 @@ export function mapSlurmJobState(job: SlurmJobFacts, options: MapOptions = { sto
     case 'STOPPED':
       return { state: 'running', exitCode: null, message: `suspended by Slurm (${state})` };
     case 'COMPLETED':
-      return { state: 'succeeded', exitCode: 0, message: null };
+      // Ended on gpufleet's SIGTERM by itself: stopped, as the agent reports it.
+      return { state: options.stopRequested ? 'stopped' : 'succeeded', exitCode: 0, message: null };
     case 'CANCELLED':
       return { state: 'stopped', exitCode: null, message: options.stopRequested ? null : 'cancelled in Slurm' };
     case 'FAILED':

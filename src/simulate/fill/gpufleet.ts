@@ -7,9 +7,9 @@ import {
   type PendingWorkload,
   type PlacementPolicy as PlacementPolicyName,
   type ReplicaAllocation,
-  type SnapshotNode,
 } from '../../scheduler/types.js';
 import type { WorkloadMix } from '../../scheduler/workload-mix.js';
+import { snapshotNodes } from '../inputs/nodes.js';
 import type { ClusterSpec } from '../traces/index.js';
 import type { FillCluster } from './cluster.js';
 import { WHOLE_GPU_MILLI, type FillPod } from './pod.js';
@@ -50,20 +50,6 @@ function placed(result: ReplicaAllocation[] | PlaceFailure, nodeIndex: ReadonlyM
   if (!Array.isArray(result)) return null;
   const allocation = result[0]!;
   return { node: nodeIndex.get(allocation.nodeId)!, gpus: allocation.gpuIndices };
-}
-
-/** The OpenB node list as the scheduler sees nodes: cores from milli-cores, GPUs indexed from 0. */
-export function snapshotNodes(spec: ClusterSpec): SnapshotNode[] {
-  return spec.nodes.map((n) => ({
-    id: n.name,
-    name: n.name,
-    schedulable: true,
-    labels: n.labels,
-    cpus: n.cpuMilli / 1000,
-    memoryMiB: n.memoryMiB,
-    // The trace gives no GPU memory; shares are asked as fractions, so none is needed.
-    gpus: Array.from({ length: n.gpuModel === null ? 0 : n.gpus }, (_, index) => ({ index, model: n.gpuModel!, memoryMiB: 0 })),
-  }));
 }
 
 function openCycle(spec: ClusterSpec, policy: PlacementPolicyName, scorer: PlacementScorer): Cycle {

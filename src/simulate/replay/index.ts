@@ -10,7 +10,7 @@ import { computeMetrics, type ReplayMetrics } from './metrics.js';
 import { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
 
 export { EventQueue } from './events.js';
-export { buildCluster, PHILLY_GPUS_PER_NODE, PHILLY_GPU_MODEL, PHILLY_NODES, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
+export { buildCluster, clusterOf, rootQueues, PHILLY_GPUS_PER_NODE, PHILLY_GPU_MODEL, PHILLY_NODES, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
 export { compressArrivals, compressionFactor, offeredLoad } from './load.js';
 export { bucketize, computeMetrics, dist, jainIndex, type Dist, type QueueMetrics, type ReplayMetrics } from './metrics.js';
 export { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
@@ -49,8 +49,8 @@ export function prepareJobs(
   cluster: ReplayCluster,
   opts: Pick<ReplayOptions, 'oversize' | 'targetLoad'>,
 ): { inputs: SimJobInput[]; oversize: number; zeroGpu: number; offeredLoad: number; factor: number } {
-  const perNode = cluster.spec.gpusPerNode;
-  const queues = new Set(cluster.spec.queues.map((q) => q.name));
+  const perNode = cluster.largestNode;
+  const queues = new Set(cluster.queues.map((q) => q.id));
   let zeroGpu = 0;
   const mode = opts.oversize ?? 'drop';
   let oversize = 0;
@@ -88,8 +88,7 @@ export function replayPrepared(
 ): ReplayResult {
   const t0 = performance.now();
   const sim = simulate(inputs, cluster, opts);
-  const entitled = Object.fromEntries(cluster.spec.queues.map((q) => [q.name, q.gpus]));
-  const metrics = computeMetrics(sim, cluster.capacity, entitled, opts.buckets ?? 50);
+  const metrics = computeMetrics(sim, cluster.capacity, cluster.entitled, opts.buckets ?? 50);
   return {
     policy: opts.policy,
     oversize: { mode: opts.oversize ?? 'drop', count: prep.oversize },
@@ -104,7 +103,7 @@ export function replayPrepared(
 
 /** replay(jobs, cluster, {policy, ...}) → result. */
 export function replay(jobs: readonly TraceJob[], cluster: ReplayCluster | ReplayClusterSpec, opts: ReplayOptions): ReplayResult {
-  const built = 'capacity' in cluster ? cluster : buildCluster(cluster);
+  const built = 'largestNode' in cluster ? cluster : buildCluster(cluster);
   const prep = prepareJobs(jobs, built, opts);
   return replayPrepared(prep.inputs, built, opts, prep);
 }

@@ -14,7 +14,7 @@ export interface QueueMetrics {
   wait: Dist;
   /** Share of all allocated GPU-seconds that went to this queue. */
   share: number;
-  /** The queue's entitled share: its GPUs / all queues' GPUs. */
+  /** The queue's entitled share: its guaranteed GPUs / all queues' (equal shares when no queue is guaranteed any). */
   entitled: number;
 }
 
@@ -29,6 +29,8 @@ export interface ReplayMetrics {
   meanAllocation: number;
   /** Time-weighted mean allocated fraction in equal buckets of the makespan. */
   allocationOverTime: number[];
+  /** Time-weighted mean number of pending jobs in the same buckets. */
+  queueLengthOverTime: number[];
   perQueue: Record<string, QueueMetrics>;
   /** Jain's index over queues of share / entitled (1 = every queue got its entitlement in proportion). */
   jainIndex: number;
@@ -100,11 +102,12 @@ export function computeMetrics(result: SimResult, capacity: number, entitledGpus
   for (const q of Object.keys(entitledGpus).sort()) {
     const list = byQueue.get(q) ?? [];
     const share = totalGpuSeconds > 0 ? (result.queueGpuSeconds[q] ?? 0) / totalGpuSeconds : 0;
-    const entitled = totalEntitled > 0 ? entitledGpus[q]! / totalEntitled : 0;
+    const entitled = totalEntitled > 0 ? entitledGpus[q]! / totalEntitled : 1 / Object.keys(entitledGpus).length;
     perQueue[q] = { jobs: list.length, jct: dist(list.map(jctOf)), wait: dist(list.map((j) => j.waited)), share, entitled };
     if (entitled > 0) ratios.push(share / entitled);
   }
   const allocationOverTime = bucketize(result.allocation.times, result.allocation.gpus, first, last, buckets, capacity);
+  const queueLengthOverTime = bucketize(result.allocation.times, result.allocation.pending, first, last, buckets, 1);
   const meanAllocation = jobs.length === 0 ? 0 : bucketize(result.allocation.times, result.allocation.gpus, first, last, 1, capacity)[0]!;
   return {
     jobs: jobs.length,
@@ -114,6 +117,7 @@ export function computeMetrics(result: SimResult, capacity: number, entitledGpus
     preemptions: result.preemptions,
     meanAllocation,
     allocationOverTime,
+    queueLengthOverTime,
     perQueue,
     jainIndex: jainIndex(ratios),
   };

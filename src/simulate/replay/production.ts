@@ -20,6 +20,9 @@ export class ProductionScheduler {
   private readonly usage: DecayedUsage;
   private readonly runs = new Map<string, UsageRun>();
   private readonly shapes = new ShapeTable();
+  /** Each pending workload's group (queue, priority, shape), numbered once: a backlog is read every cycle. */
+  private readonly groupOf = new WeakMap<PendingWorkload, number>();
+  private readonly groups = new Map<string, number>();
 
   constructor(
     private readonly nodes: SnapshotNode[],
@@ -60,15 +63,25 @@ export class ProductionScheduler {
   }
 
   private reduce(pending: readonly PendingWorkload[]): PendingWorkload[] {
-    const asked = new Map<string, number>();
+    const asked: number[] = new Array<number>(this.groups.size).fill(0);
     const out: PendingWorkload[] = [];
     for (const w of pending) {
-      const key = `${w.queueId}\u0000${w.priority}\u0000${this.shapes.idOf(w)}`;
-      const before = asked.get(key) ?? 0;
+      const group = this.group(w);
+      const before = asked[group] ?? 0;
       if (before >= this.capacityGpus) continue;
-      asked.set(key, before + w.request.gpus * w.replicas);
+      asked[group] = before + w.request.gpus * w.replicas;
       out.push(w);
     }
     return out;
+  }
+
+  private group(w: PendingWorkload): number {
+    let group = this.groupOf.get(w);
+    if (group !== undefined) return group;
+    const key = `${w.queueId}\u0000${w.priority}\u0000${this.shapes.idOf(w)}`;
+    group = this.groups.get(key);
+    if (group === undefined) this.groups.set(key, (group = this.groups.size));
+    this.groupOf.set(w, group);
+    return group;
   }
 }

@@ -56,7 +56,7 @@ export interface SimOptions {
   preemptive?: boolean;
   /** Seconds between checkpoints: a preempted job keeps the work up to its last checkpoint. Default: none (restart from scratch). */
   checkpointInterval?: number | null;
-  /** Default true; false = one scheduleFifo call per event time with every node and every pending job. */
+  /** Default true; false = one scheduleFifo call per event time with every node and every pending job, and gpufleet-default's snapshots with every pending job. */
   shortcuts?: boolean;
   /** Jobs per scheduleFifo call when shortcuts are on (default 256). */
   chunk?: number;
@@ -90,8 +90,8 @@ export interface SimJobResult {
 
 export interface SimResult {
   jobs: SimJobResult[];
-  /** Step function of allocated GPUs: at times[i] the allocation became gpus[i]. */
-  allocation: { times: number[]; gpus: number[] };
+  /** Step function of allocated GPUs and of pending jobs: at times[i] they became gpus[i] and pending[i]. */
+  allocation: { times: number[]; gpus: number[]; pending: number[] };
   /** GPU-seconds allocated per queue (work lost to preemption included). */
   queueGpuSeconds: Record<string, number>;
   preemptions: number;
@@ -166,7 +166,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     preemptions: 0,
   }));
   const byWid = new Map(jobs.map((j) => [j.wid, j]));
-  const gpusPerNode = cluster.spec.gpusPerNode;
+  const gpusPerNode = cluster.largestNode;
   const nodes = cluster.nodes;
   const nodeIndex = new Map(nodes.map((n, i) => [n.id, i]));
   const used: boolean[][] = nodes.map((n) => n.gpus.map(() => false));
@@ -175,14 +175,14 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   let freeTotal = free.reduce((a, b) => a + b, 0);
   const queueGpuSeconds: Record<string, number> = {};
   for (const q of cluster.queues) queueGpuSeconds[q.id] = 0;
-  const allocation = { times: [] as number[], gpus: [] as number[] };
+  const allocation = { times: [] as number[], gpus: [] as number[], pending: [] as number[] };
   let allocated = 0;
   let preemptions = 0;
   let schedulerCalls = 0;
   const unplaceable: string[] = [];
   const production =
     policy === 'gpufleet-default'
-      ? new ProductionScheduler(nodes, cluster.queues, opts.scheduler ?? defaultSchedulerConfig, opts.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS, cluster.capacity)
+      ? new ProductionScheduler(nodes, cluster.queues, opts.scheduler ?? defaultSchedulerConfig, opts.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS, shortcuts ? cluster.capacity : Infinity)
       : null;
   const runningJobs = new Set<SimJob>();
 
@@ -238,8 +238,14 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
 
   const recordAllocation = (t: number) => {
     const n = allocation.times.length;
-    if (n > 0 && allocation.times[n - 1] === t) allocation.gpus[n - 1] = allocated;
-    else allocation.times.push(t), allocation.gpus.push(allocated);
+    if (n > 0 && allocation.times[n - 1] === t) {
+      allocation.gpus[n - 1] = allocated;
+      allocation.pending[n - 1] = pending.length;
+    } else {
+      allocation.times.push(t);
+      allocation.gpus.push(allocated);
+      allocation.pending.push(pending.length);
+    }
   };
 
   const start = (job: SimJob, nodeId: string, gpuIndices: number[], t: number) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allocationAmounts } from '../../scheduler/resources.js';
-import { toQueueQuota } from './resources.js';
+import { allocationAmounts } from './resources.js';
+import { toQueueQuota } from './api-quotas.js';
 
 describe('resource keys', () => {
   it('maps API quotas onto scheduler keys', () => {

@@ -1,6 +1,6 @@
-import type { Quota } from '../../core/api-types.js';
-import { gpuKey } from '../../scheduler/resources.js';
-import type { QueueQuota, ResourceKey } from '../../scheduler/types.js';
+import type { Quota } from '../core/api-types.js';
+import { gpuKey } from './resources.js';
+import type { QueueQuota, ResourceKey } from './types.js';
 
 /**
  * The scheduler counts resources by key (`gpu`, `gpu/<model>`, `cpu`, `memory` in MiB); the API

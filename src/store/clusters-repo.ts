@@ -1,0 +1,158 @@
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import type { ClusterRow, NodeRow } from './schema.js';
+import type { ClusterSpec, ClusterStatus } from '../core/cluster-types.js';
+import type { Gpu } from '../core/api-types.js';
+import type { NodeState } from '../core/node-state.js';
+import { activeReplicaStates } from '../core/replica-state.js';
+import { replaceGpus } from './nodes-repo.js';
+
+export function listClusters(db: Db): Promise<ClusterRow[]> {
+  return db.selectFrom('clusters').selectAll().orderBy('name').execute();
+}
+
+export function getClusterByName(db: Db, name: string): Promise<ClusterRow | undefined> {
+  return db.selectFrom('clusters').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export function insertCluster(db: Db, cluster: { id: string; name: string; spec: ClusterSpec }): Promise<ClusterRow> {
+  return db
+    .insertInto('clusters')
+    .values({ id: cluster.id, name: cluster.name, backend: cluster.spec.backend, spec: JSON.stringify(cluster.spec) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** A new spec is synced afresh: the status goes back to pending until the next sync says otherwise. */
+export function updateClusterSpec(db: Db, id: string, version: number, spec: ClusterSpec, now: Date): Promise<ClusterRow | undefined> {
+  return db
+    .updateTable('clusters')
+    .set({ spec: JSON.stringify(spec), backend: spec.backend, status: 'pending', message: null, version: sql`version + 1`, updated_at: now })
+    .where('id', '=', id)
+    .where('version', '=', version)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function setClusterStatus(db: Db, id: string, status: ClusterStatus, message: string | null, syncedAt: Date | null): Promise<void> {
+  await db
+    .updateTable('clusters')
+    .set({ status, message, ...(syncedAt ? { synced_at: syncedAt } : {}) })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function deleteCluster(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('clusters').where('id', '=', id).execute();
+}
+
+export function listClusterNodes(db: Db, clusterId?: string): Promise<NodeRow[]> {
+  let q = db.selectFrom('nodes').selectAll().where('cluster_id', 'is not', null);
+  if (clusterId !== undefined) q = q.where('cluster_id', '=', clusterId);
+  return q.orderBy('name').execute();
+}
+
+export interface ClusterNodeSync {
+  name: string;
+  externalName: string;
+  state: NodeState;
+  cpus: number;
+  memoryMiB: number;
+  labels: Record<string, string>;
+  gpus: Gpu[];
+}
+
+/** Creates or refreshes a cluster's machine; its version moves only when what the scheduler sees changed. */
+export async function upsertClusterNode(db: Db, id: string, clusterId: string, node: ClusterNodeSync, now: Date): Promise<NodeRow> {
+  const columns = { state: node.state, labels: JSON.stringify(node.labels), cpus: node.cpus, memory_mib: node.memoryMiB, last_heartbeat_at: now };
+  const existing = await db.selectFrom('nodes').selectAll().where('cluster_id', '=', clusterId).where('external_name', '=', node.externalName).executeTakeFirst();
+  let row: NodeRow;
+  if (existing) {
+    const changed =
+      existing.state !== node.state || existing.cpus !== node.cpus || Number(existing.memory_mib) !== node.memoryMiB || JSON.stringify(existing.labels) !== columns.labels;
+    row = await db
+      .updateTable('nodes')
+      .set({ ...columns, ...(changed ? { version: sql`version + 1`, updated_at: now } : {}) })
+      .where('id', '=', existing.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } else {
+    row = await db
+      .insertInto('nodes')
+      .values({ id, name: node.name, simulated: false, agent_version: '', credential_hash: '', cluster_id: clusterId, external_name: node.externalName, ...columns })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+  await replaceGpus(db, row.id, node.gpus);
+  return row;
+}
+
+/** Every replica on a cluster's machines still holding resources, with what a launch needs. */
+export function listClusterReplicas(db: Db, clusterId: string) {
+  return db
+    .selectFrom('replicas as r')
+    .innerJoin('nodes as n', 'n.id', 'r.node_id')
+    .innerJoin('workloads as w', 'w.id', 'r.workload_id')
+    .select([
+      'r.id',
+      'r.version',
+      'r.generation',
+      'r.state',
+      'r.desired',
+      'r.external_id',
+      'r.gpu_indices',
+      'r.gpu_model',
+      'r.cpus',
+      'r.memory_mib',
+      'r.node_id',
+      'n.external_name',
+      'w.id as workload_id',
+      'w.name as workload_name',
+      'w.spec',
+      'w.time_limit_seconds',
+    ])
+    .where('n.cluster_id', '=', clusterId)
+    .where('r.state', 'in', activeReplicaStates)
+    .orderBy('r.created_at')
+    .execute();
+}
+export type ClusterReplicaRow = Awaited<ReturnType<typeof listClusterReplicas>>[number];
+
+/** The byte count already stored per stream of a replica's output: where the next read starts. */
+export async function storedLogBytes(db: Db, replicaId: string): Promise<{ stdout: number; stderr: number }> {
+  const rows = await db
+    .selectFrom('log_chunks')
+    .select(['stream', sql<number>`max(byte_offset + octet_length(data))`.as('end')])
+    .where('replica_id', '=', replicaId)
+    .groupBy('stream')
+    .execute();
+  const end = (stream: string) => Number(rows.find((r) => r.stream === stream)?.end ?? 0);
+  return { stdout: end('stdout'), stderr: end('stderr') };
+}
+
+/** Records the plane's id for a replica once; a later pass that finds the same job changes nothing. */
+export async function recordExternalId(db: Db, replicaId: string, externalId: string): Promise<void> {
+  await db.updateTable('replicas').set({ external_id: externalId }).where('id', '=', replicaId).where('external_id', 'is', null).execute();
+}
+
+/**
+ * Sets (or, with null, clears) the reason shown on the admitted and running workloads of a
+ * cluster, while the cluster cannot be reached. Clearing touches only reasons that start with
+ * `prefix`, so a reason written for anything else stays.
+ */
+export async function setClusterWorkloadsReason(db: Db, clusterId: string, prefix: string, reason: string | null): Promise<void> {
+  let q = db
+    .updateTable('workloads')
+    .set({ reason })
+    .where('state', 'in', ['admitted', 'running'])
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('replicas as r')
+        .innerJoin('nodes as n', 'n.id', 'r.node_id')
+        .select('r.workload_id')
+        .where('n.cluster_id', '=', clusterId)
+        .where('r.state', 'in', activeReplicaStates),
+    );
+  if (reason === null) q = q.where('reason', 'like', `${prefix}%`);
+  await q.execute();
+}
