@@ -150,3 +150,19 @@ export const budgetStatusSchema = z.object({
   reason: z.string().nullable(),
 });
 export type BudgetStatusView = z.infer<typeof budgetStatusSchema>;
+
+export const alertSchema = z.object({
+  id: z.number().int().describe('The event that raised or resolved it'),
+  service: z.string(),
+  objective: z.enum(['availability', 'ttft']),
+  target: z.number(),
+  severity: z.enum(['page', 'ticket']),
+  state: z.enum(['firing', 'resolved']),
+  at: z.string(),
+  longBurn: z.number(),
+  shortBurn: z.number(),
+  changes: z.array(z.object({ at: z.string(), actor: z.string(), kind: z.string(), target: z.string(), message: z.string() })).describe('Changes to the service, its nodes and its queue in the hour before'),
+});
+export type AlertView = z.infer<typeof alertSchema>;
+
+export const alertsQuerySchema = z.strictObject({ since: timeRefSchema.default('24h').describe('How far back the history goes') });

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, ServerProcess, runCli, submit, waitFor, waitForState } from '../support/fleet.js';
+import { serverTargets } from '../support/targets.js';
 import { ClientError, HttpClient } from '../../src/client/http.js';
 import type { Node } from '../../src/core/api-types.js';
 import type { EventView } from '../../src/core/telemetry-api.js';
 
 /** Every change is an event with actor, target and time; GET /v1/events and `gpufleet events` filter them. */
-describe('the fleet’s events on a real server and agent', () => {
+for (const target of serverTargets())
+describe(`the fleet’s events on a real server and agent (${target.name})`, () => {
+  let drop: () => Promise<void>;
   let server: ServerProcess;
   let agent: AgentProcess;
   let admin: HttpClient;
@@ -15,7 +18,9 @@ describe('the fleet’s events on a real server and agent', () => {
   const events = (query: Record<string, string | number> = {}) => admin.request<{ items: EventView[] }>('GET', '/v1/events', { query }).then((r) => r.items);
 
   beforeAll(async () => {
-    server = await new ServerProcess({ suspectAfterMs: 1000, lostAfterMs: 2000, heartbeatIntervalMs: 300 }).start();
+    const db = await target.prepare();
+    drop = db.drop;
+    server = await new ServerProcess({ databaseUrl: db.databaseUrl, suspectAfterMs: 1000, lostAfterMs: 2000, heartbeatIntervalMs: 300 }).start();
     agent = await new AgentProcess(server, 'ev-node', '2xH100-80GB').start();
     admin = server.client();
     adminName = (await admin.request<{ name: string }>('GET', '/v1/whoami')).name;
@@ -30,6 +35,7 @@ describe('the fleet’s events on a real server and agent', () => {
   afterAll(async () => {
     await agent?.stop();
     await server?.stop();
+    await drop?.();
   });
 
   it('records apply, submit, admission, the end, scaling and the node joining, each with its actor and target', async () => {

@@ -1,4 +1,4 @@
-import { resolveTimeRef, type EventsQuery, type EventView } from '../../core/telemetry-api.js';
+import { alertSchema, resolveTimeRef, type AlertView, type EventsQuery, type EventView } from '../../core/telemetry-api.js';
 import { listEvents, targetIdsNamed, targetNames } from '../../store/events-repo.js';
 import type { ControlContext } from '../context.js';
 import type { UserPrincipal } from '../http/principal.js';
@@ -40,5 +40,17 @@ export class EventService {
       message: e.message,
       data: e.data,
     }));
+  }
+
+  /** SLO alerts (events `alert.firing` / `alert.resolved`) since `since`: those still firing, and the history, oldest first. */
+  async alerts(user: UserPrincipal, since: string): Promise<{ firing: AlertView[]; history: AlertView[] }> {
+    const events = await this.list(user, { since, kind: 'alert.', limit: 1000 });
+    const history = events.flatMap((e) => {
+      const parsed = alertSchema.omit({ id: true }).safeParse(e.data);
+      return parsed.success ? [{ id: e.id, ...parsed.data }] : [];
+    });
+    const latest = new Map<string, AlertView>();
+    for (const a of history) latest.set(`${a.service}\u0000${a.objective}\u0000${a.severity}`, a);
+    return { firing: [...latest.values()].filter((a) => a.state === 'firing'), history };
   }
 }
