@@ -54,7 +54,9 @@ describe(`the fleet’s events on a real server and agent (${target.name})`, () 
   });
 
   it('filters by target, kind family, actor, time and count', async () => {
-    expect((await events({ target: 'workload/hello' })).map((e) => e.kind)).toEqual(['workload.submitted', 'workload.admitted', 'workload.running', 'workload.succeeded']);
+    // A job that ends before its agent's first report is never seen running.
+    const hello = (await events({ target: 'workload/hello' })).map((e) => e.kind).filter((k) => k !== 'workload.running');
+    expect(hello).toEqual(['workload.submitted', 'workload.admitted', 'workload.succeeded']);
     const family = await events({ kind: 'service.' });
     expect(new Set(family.map((e) => e.kind))).toEqual(new Set(['service.created', 'service.scaled']));
     expect((await events({ kind: 'team.created,node.joined' })).map((e) => e.kind).sort()).toEqual(['node.joined', 'team.created']);
@@ -89,7 +91,11 @@ describe(`the fleet’s events on a real server and agent (${target.name})`, () 
     await agent.kill('SIGKILL');
     await waitFor('the node lost event', async () => (await events({ kind: 'node.lost' })).length === 1, 20_000, 250);
     const node = await events({ target: 'node/ev-node', kind: 'node.' });
-    expect(node.map((e) => [e.kind, e.actor])).toEqual([['node.joined', `node:${nodeId}`], ['node.suspect', 'system'], ['node.lost', 'system']]);
+    // On a busy machine a late heartbeat may have made the node suspect before (it recovers without an event).
+    const seen = node.map((e) => [e.kind, e.actor]);
+    expect(seen[0]).toEqual(['node.joined', `node:${nodeId}`]);
+    expect(seen.slice(-2)).toEqual([['node.suspect', 'system'], ['node.lost', 'system']]);
+    expect(seen.slice(1, -2).every(([kind, actor]) => kind === 'node.suspect' && actor === 'system')).toBe(true);
     const cli = await runCli(server, ['events', '--target', 'node/ev-node']);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^TIME\s+ACTOR\s+KIND\s+TARGET\s+MESSAGE$/m);
