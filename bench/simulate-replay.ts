@@ -2,14 +2,15 @@
  * bench:simulate-replay — queueing replay of the whole Philly trace on its 2,816 GPUs (352 nodes ×
  * 8), arrivals compressed to an offered load of about 90 %, one replay per policy: FIFO (the
  * baseline), SJF with known runtimes, Tiresias-style discretized LAS (preemptive, restart from
- * scratch), and gpufleet-default (the production schedule() with the server's default settings, or
- * SCHEDULER_CONFIG=FILE.yaml; preempted jobs restart from scratch, or every LAS_CHECKPOINT_S).
+ * scratch), and gpufleet-default (the production schedule(), once with the server's default settings
+ * and once with bench/simulate/philly-scheduler.yaml; preempted jobs restart from scratch, or from
+ * a checkpoint every LAS_CHECKPOINT_S, for every policy).
  * Target: gpufleet-default beats FIFO and LAS on mean JCT without any queue's p99 wait above FIFO's.
  * TRACES_DIR overrides where the traces are (default ../shared/data/traces); REPLAY_LIMIT=N
  * replays only the first N jobs; REPLAY_POLICIES=fifo,sjf picks policies; TARGET_LOAD (default 0.9).
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseSchedulerSettings } from '../src/scheduler/settings.js';
 import { report, type BenchResult } from './report.js';
@@ -35,8 +36,17 @@ const LAS_THRESHOLDS = [3600, 36000]; // GPU-seconds: 3 levels split at 1 and 10
 /** LAS_CHECKPOINT_S: a preempted job keeps its work up to its last checkpoint; default none (restart from scratch). */
 const lasCheckpoint = process.env['LAS_CHECKPOINT_S'] ? Number(process.env['LAS_CHECKPOINT_S']) : null;
 
-const configFile = process.env['SCHEDULER_CONFIG'];
-const settings = parseSchedulerSettings(configFile ? parse(readFileSync(configFile, 'utf8')) : null, configFile);
+/** CYCLE_S: gpufleet-default plans at most once per this many simulated seconds (default 0: at every event). */
+const cycleSeconds = process.env['CYCLE_S'] ? Number(process.env['CYCLE_S']) : 0;
+/**
+ * SCHEDULER_CONFIGS: gpufleet-default runs once per scheduler settings file, comma-separated, `-`
+ * for the server's defaults (default: `-` and bench/simulate/philly-scheduler.yaml).
+ */
+const configFiles = (process.env['SCHEDULER_CONFIGS'] ?? `-,${join(repoRoot, 'bench', 'simulate', 'philly-scheduler.yaml')}`).split(',');
+const variants = configFiles.map((file) => ({
+  label: file === '-' ? 'gpufleet-default' : `gpufleet-default[${basename(file, '.yaml')}]`,
+  settings: parseSchedulerSettings(file === '-' ? null : parse(readFileSync(file, 'utf8')), file),
+}));
 
 const load = await loadPhilly(traceDir, { badRows: 'skip' });
 if (!load.queues) throw new Error('Philly gave no queues');
@@ -51,27 +61,25 @@ console.log(
     `${cluster.capacity} GPUs (${PHILLY_NODES} × ${PHILLY_GPUS_PER_NODE}); arrivals × ${prep.factor.toFixed(4)} → offered load ${(prep.offeredLoad * 100).toFixed(1)} %\n`,
 );
 
-const runs: ReplayResult[] = [];
+const runs: Array<ReplayResult & { label: string }> = [];
 for (const policy of policies) {
-  const r = replayPrepared(
-    prep.inputs,
-    cluster,
-    { policy, lasThresholds: LAS_THRESHOLDS, checkpointInterval: lasCheckpoint, buckets: 20, scheduler: settings.scheduler, fairShareHalfLifeMs: settings.fairShareHalfLifeMs },
-    prep,
-  );
-  runs.push(r);
-  console.log(`  ${policy}: ${r.seconds.toFixed(1)} s, ${r.sim.schedulerCalls} ${policy === 'gpufleet-default' ? 'schedule()' : 'scheduleFifo'} calls`);
+  for (const variant of policy === 'gpufleet-default' ? variants : [{ label: policy, settings: parseSchedulerSettings(null) }]) {
+    const { scheduler, fairShareHalfLifeMs } = variant.settings;
+    const r = replayPrepared(prep.inputs, cluster, { policy, lasThresholds: LAS_THRESHOLDS, checkpointInterval: lasCheckpoint, buckets: 20, cycleSeconds, scheduler, fairShareHalfLifeMs }, prep);
+    runs.push({ ...r, label: variant.label });
+    console.log(`  ${variant.label}: ${r.seconds.toFixed(1)} s, ${r.sim.schedulerCalls} ${policy === 'gpufleet-default' ? 'schedule()' : 'scheduleFifo'} calls`);
+  }
 }
 
 const h = (s: number) => (s / 3600).toFixed(2);
-const table = [['POLICY', 'JCT mean h', 'p50', 'p95', 'p99', 'WAIT mean h', 'p50', 'p95', 'p99', 'makespan d', 'alloc %', 'preempt', 'Jain', 'replay s']];
+const table = [['POLICY', 'JCT mean h', 'p50', 'p95', 'p99', 'WAIT mean h', 'p50', 'p95', 'p99', 'makespan d', 'alloc %', 'preempt', 'lost GPU-h', 'Jain', 'replay s']];
 for (const r of runs) {
   const m = r.metrics;
   table.push([
-    r.policy,
+    r.label,
     h(m.jct.mean), h(m.jct.p50), h(m.jct.p95), h(m.jct.p99),
     h(m.wait.mean), h(m.wait.p50), h(m.wait.p95), h(m.wait.p99),
-    (m.makespan / 86400).toFixed(1), (m.meanAllocation * 100).toFixed(1), String(m.preemptions), m.jainIndex.toFixed(3), r.seconds.toFixed(1),
+    (m.makespan / 86400).toFixed(1), (m.meanAllocation * 100).toFixed(1), String(m.preemptions), (m.lostGpuSeconds / 3600).toFixed(0), m.jainIndex.toFixed(3), r.seconds.toFixed(1),
   ]);
 }
 const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
@@ -79,7 +87,7 @@ console.log(`\n${table.map((row) => row.map((c, i) => c.padStart(widths[i]!)).jo
 
 console.log(`Tiresias-LAS: thresholds ${LAS_THRESHOLDS.map((t) => t / 3600).join(', ')} GPU-h, preemptive, ${lasCheckpoint ? `checkpoint every ${lasCheckpoint} s` : 'restart from scratch'}`);
 console.log('GPU allocation over time (% of capacity, 20 equal slices of each makespan):');
-for (const r of runs) console.log(`  ${r.policy.padEnd(16)} ${r.metrics.allocationOverTime.map((a) => Math.round(a * 100).toString().padStart(3)).join('')}`);
+for (const r of runs) console.log(`  ${r.label.padEnd(40)} ${r.metrics.allocationOverTime.map((a) => Math.round(a * 100).toString().padStart(3)).join('')}`);
 console.log('');
 const q0 = runs[0]!;
 console.log(`per queue (${q0.policy}): VC  jobs  share %  entitled %  JCT mean h  wait mean h`);
@@ -90,9 +98,9 @@ console.log('');
 
 const fifo = runs.find((r) => r.policy === 'fifo') ?? null;
 const las = runs.find((r) => r.policy === 'tiresias-las') ?? null;
-const mine = runs.find((r) => r.policy === 'gpufleet-default') ?? null;
-if (fifo && mine) {
-  console.log(`p99 wait per queue, gpufleet-default vs FIFO (h): VC  default  FIFO`);
+for (const mine of runs.filter((r) => r.policy === 'gpufleet-default')) {
+  if (!fifo) break;
+  console.log(`p99 wait per queue, ${mine.label} vs FIFO (h): VC  gpufleet  FIFO`);
   const over: string[] = [];
   for (const [q, m] of Object.entries(mine.metrics.perQueue)) {
     const f = fifo.metrics.perQueue[q]!;
@@ -101,21 +109,22 @@ if (fifo && mine) {
   }
   const beats = (other: ReplayResult | null) => (other ? mine.metrics.jct.mean < other.metrics.jct.mean : null);
   console.log(
-    `target: mean JCT below FIFO's: ${beats(fifo)}; below LAS's: ${beats(las)}; no queue's p99 wait above FIFO's: ${over.length === 0}${over.length ? ` (above: ${over.join(', ')})` : ''}\n`,
+    `target (${mine.label}): mean JCT below FIFO's: ${beats(fifo)}; below LAS's: ${beats(las)}; no queue's p99 wait above FIFO's: ${over.length === 0}${over.length ? ` (above: ${over.join(', ')})` : ''}\n`,
   );
 }
+
 const scenario = (p: string) => `philly${limit === null ? '' : `-first-${limit}`}-load-${Math.round(targetLoad * 100)}/${p}`;
 const results: BenchResult[] = [];
 for (const r of runs) {
   const m = r.metrics;
   const base = (pick: (x: ReplayResult) => number) => (fifo ? { baseline: pick(fifo), baselineName: 'FIFO (production scheduleFifo)' } : { baseline: null });
   results.push(
-    { scenario: scenario(r.policy), metric: 'jct_mean_s', value: m.jct.mean, unit: 's', ...base((x) => x.metrics.jct.mean) },
-    { scenario: scenario(r.policy), metric: 'jct_p99_s', value: m.jct.p99, unit: 's', ...base((x) => x.metrics.jct.p99) },
-    { scenario: scenario(r.policy), metric: 'wait_mean_s', value: m.wait.mean, unit: 's', ...base((x) => x.metrics.wait.mean) },
-    { scenario: scenario(r.policy), metric: 'wait_p99_s', value: m.wait.p99, unit: 's', ...base((x) => x.metrics.wait.p99) },
-    { scenario: scenario(r.policy), metric: 'jain_index', value: m.jainIndex, unit: '', ...base((x) => x.metrics.jainIndex) },
-    { scenario: scenario(r.policy), metric: 'replay_seconds', value: r.seconds, unit: 's', baseline: 60, baselineName: 'target: under 60 s per replay' },
+    { scenario: scenario(r.label), metric: 'jct_mean_s', value: m.jct.mean, unit: 's', ...base((x) => x.metrics.jct.mean) },
+    { scenario: scenario(r.label), metric: 'jct_p99_s', value: m.jct.p99, unit: 's', ...base((x) => x.metrics.jct.p99) },
+    { scenario: scenario(r.label), metric: 'wait_mean_s', value: m.wait.mean, unit: 's', ...base((x) => x.metrics.wait.mean) },
+    { scenario: scenario(r.label), metric: 'wait_p99_s', value: m.wait.p99, unit: 's', ...base((x) => x.metrics.wait.p99) },
+    { scenario: scenario(r.label), metric: 'jain_index', value: m.jainIndex, unit: '', ...base((x) => x.metrics.jainIndex) },
+    { scenario: scenario(r.label), metric: 'replay_seconds', value: r.seconds, unit: 's', baseline: 60, baselineName: 'target: under 60 s per replay' },
   );
 }
 const file = report('simulate-replay', results, join(repoRoot, 'bench', 'results'));

@@ -51,6 +51,8 @@ export interface ReplayArgs extends CommonArgs {
   queues?: QueueManifest[];
   targetLoad?: number;
   checkpointSeconds?: number;
+  /** gpufleet-default plans at most once per this many simulated seconds. */
+  cycleSeconds?: number;
   oversize: 'drop' | 'cap';
   buckets: number;
 }
@@ -145,6 +147,7 @@ export async function simulateReplay(args: ReplayArgs): Promise<ReplayReport> {
       {
         policy,
         checkpointInterval: args.checkpointSeconds ?? null,
+        cycleSeconds: args.cycleSeconds ?? 0,
         scheduler: settings.scheduler,
         fairShareHalfLifeMs: settings.fairShareHalfLifeMs,
         buckets: args.buckets,

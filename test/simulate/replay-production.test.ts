@@ -23,6 +23,7 @@ describe('gpufleet-default: reclaim across queues', () => {
     expect(finishes(r)['y']).toBe(80);
     expect(xEnds(r)).toEqual([100, 100, 100, 100, 180, 180, 180, 180]);
     expect(r.metrics.preemptions).toBe(4);
+    expect(r.metrics.lostGpuSeconds).toBeCloseTo(4 * 70);
     // Waits: y 0; each victim 10 (70–80).
     expect(r.metrics.perQueue['y']!.wait.mean).toBe(0);
     expect(r.metrics.perQueue['x']!.wait.mean).toBeCloseTo(40 / 8);
@@ -30,6 +31,7 @@ describe('gpufleet-default: reclaim across queues', () => {
   it('with checkpoints every 30 s a victim keeps 60 s of its 70 and ends at 120', () => {
     const r = replay(jobs, c, { policy: 'gpufleet-default', checkpointInterval: 30 });
     expect(xEnds(r)).toEqual([100, 100, 100, 100, 120, 120, 120, 120]);
+    expect(r.metrics.lostGpuSeconds).toBeCloseTo(4 * 10);
   });
   it('FIFO waits for x to end', () => {
     expect(finishes(replay(jobs, c, { policy: 'fifo' }))['y']).toBe(110);
@@ -98,5 +100,17 @@ describe('gpufleet-default: the reduced snapshot', () => {
     expect(reduced.jobs).toEqual(full.jobs);
     expect(reduced.preemptions).toBe(full.preemptions);
     expect(reduced.preemptions).toBeGreaterThan(0);
+  });
+});
+
+describe('gpufleet-default: a cycle period', () => {
+  it('plans only on a grid of cycleSeconds, for what changed since', () => {
+    // 1 node × 4 GPUs: A(0, 4 GPUs, 10 s), B(1, 4, 5), C(2, 4, 1), cycles every 4 s.
+    // A starts at 0 (on the grid); it ends at 10 → B starts at 12, ends at 17 → C starts at 20.
+    const c = buildCluster({ nodes: 1, gpusPerNode: 4, gpuModel: 'P100-16GB', queues: [{ name: 'q', gpus: 4 }] });
+    const jobs = [job('A', 0, 4, 10, 'q'), job('B', 1, 4, 5, 'q'), job('C', 2, 4, 1, 'q')];
+    const r = replay(jobs, c, { policy: 'gpufleet-default', cycleSeconds: 4 });
+    expect(Object.fromEntries(r.sim.jobs.map((j) => [j.id, [j.firstStart, j.finish]]))).toEqual({ A: [0, 10], B: [12, 17], C: [20, 21] });
+    expect(finishes(replay(jobs, c, { policy: 'gpufleet-default' }))).toEqual({ A: 10, B: 15, C: 16 });
   });
 });

@@ -26,6 +26,7 @@ interface ReplayOptions extends CommonOptions {
   queues?: string;
   targetLoad?: number;
   checkpoint?: number;
+  cycleSeconds?: number;
   oversize: 'drop' | 'cap';
 }
 interface FillOptions extends CommonOptions {
@@ -98,6 +99,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
     .option('--queues <file.yaml>', 'Queue documents as `gpufleet apply -f` takes them (default: the trace\'s queues)')
     .option('--target-load <load>', 'compress or stretch arrivals to this offered load, e.g. 0.9', fraction)
     .option('--checkpoint <seconds>', 'a preempted job restarts from its last checkpoint, taken this often (default: from scratch)', wholeNumber)
+    .option('--cycle-seconds <s>', 'gpufleet-default plans at most once per this many simulated seconds (default: at every arrival and completion)', wholeNumber)
     .addOption(new Option('--oversize <mode>', 'jobs larger than any node: left out, or capped to one node').choices(['drop', 'cap']).default('drop'))
     .action(async (o: ReplayOptions) => {
       const sim = await import('../../simulate/main.js');
@@ -109,7 +111,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
           format: o.format, trace: o.trace, badRows: o.badRows,
           ...(o.nodeList ? { nodeList: o.nodeList } : {}), ...(o.cluster ? { clusterFile: o.cluster } : {}), ...(o.shrink ? { shrink: o.shrink } : {}),
           ...(o.schedulerConfig ? { schedulerConfigFile: o.schedulerConfig } : {}), ...(queues ? { queues } : {}),
-          ...(o.targetLoad ? { targetLoad: o.targetLoad } : {}), ...(o.checkpoint ? { checkpointSeconds: o.checkpoint } : {}),
+          ...(o.targetLoad ? { targetLoad: o.targetLoad } : {}), ...(o.checkpoint ? { checkpointSeconds: o.checkpoint } : {}), ...(o.cycleSeconds ? { cycleSeconds: o.cycleSeconds } : {}),
           policies: policies as typeof sim.REPLAY_POLICIES[number][], oversize: o.oversize, buckets: 100,
         }),
       );

@@ -13,7 +13,9 @@ export class EventService {
   async list(user: UserPrincipal, query: EventsQuery): Promise<EventView[]> {
     const db = this.ctx.db;
     const now = this.ctx.now().getTime();
-    const [targetKind, targetName] = query.target?.split('/') ?? [];
+    // A cluster's node is named CLUSTER/MACHINE: only the first slash ends the kind.
+    const slash = query.target?.indexOf('/') ?? -1;
+    const [targetKind, targetName] = query.target === undefined ? [] : slash < 0 ? [query.target] : [query.target.slice(0, slash), query.target.slice(slash + 1)];
     const rows = await listEvents(db, {
       since: query.since === undefined ? undefined : new Date(resolveTimeRef(query.since, now)),
       until: query.until === undefined ? undefined : new Date(resolveTimeRef(query.until, now)),
@@ -22,7 +24,7 @@ export class EventService {
       targetKind,
       targetIds: targetKind !== undefined && targetName !== undefined ? await targetIdsNamed(db, targetKind, targetName) : undefined,
       afterId: query.after,
-      // A member sees their team's objects and the fleet's nodes.
+      // A member sees their team's objects and the fleet's nodes and clusters.
       teamId: user.role === 'admin' ? undefined : (user.teamId ?? '-'),
       limit: query.limit,
     });

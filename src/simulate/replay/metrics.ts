@@ -25,6 +25,8 @@ export interface ReplayMetrics {
   /** Last completion − first submit, seconds. */
   makespan: number;
   preemptions: number;
+  /** GPU-seconds allocated to runs that were stopped and not kept by a checkpoint: work done again. */
+  lostGpuSeconds: number;
   /** Mean allocated GPUs / capacity, time-weighted over the makespan. */
   meanAllocation: number;
   /** Time-weighted mean allocated fraction in equal buckets of the makespan. */
@@ -115,6 +117,7 @@ export function computeMetrics(result: SimResult, capacity: number, entitledGpus
     wait: dist(jobs.map((j) => j.waited)),
     makespan,
     preemptions: result.preemptions,
+    lostGpuSeconds: Math.max(0, totalGpuSeconds - jobs.reduce((sum, j) => sum + j.gpus * j.duration, 0)),
     meanAllocation,
     allocationOverTime,
     queueLengthOverTime,

@@ -62,6 +62,11 @@ export interface SimOptions {
   chunk?: number;
   /** gpufleet-default: the scheduler configuration (default: the server's default). */
   scheduler?: SchedulerConfig;
+  /**
+   * gpufleet-default: plan at most once per this many simulated seconds, on a fixed grid (t = k ×
+   * cycleSeconds), for what changed since; 0 (the default) plans at every event time with a change.
+   */
+  cycleSeconds?: number;
   /** gpufleet-default: half-life of past use in fair share, ms (default 24 h, as the server's). */
   fairShareHalfLifeMs?: number;
   /** Sees what happens, for tests that set the same state up in the server (`now` in ms). */
@@ -142,6 +147,8 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   const checkpoint = opts.checkpointInterval ?? null;
   const shortcuts = opts.shortcuts ?? true;
   const chunkSize = opts.chunk ?? 256;
+  const cycleSeconds = opts.cycleSeconds ?? 0;
+  if (!(cycleSeconds >= 0)) throw new Error(`cycleSeconds must be 0 or more, got ${cycleSeconds}`);
   const width = String(Math.max(0, inputs.length - 1)).length;
   const jobs: SimJob[] = inputs.map((input, idx) => ({
     idx,
@@ -398,16 +405,21 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
    * every second and notices when it comes of age. The replay has no periodic cycle, so while work
    * waits it wakes up when the next running job reaches that age.
    */
-  let wakeAt = Infinity;
   const wakeWhenStoppable = (minRuntimeMs: number, t: number) => {
     let next = Infinity;
     for (const j of runningJobs) {
       const at = j.startedAt + minRuntimeMs / 1000;
       if (at > t && at < next) next = at;
     }
-    if (next === Infinity || (wakeAt > t && wakeAt <= next)) return;
-    wakeAt = next;
-    events.push(next, { kind: 'wake' });
+    if (next !== Infinity) wakeAt(next, t);
+  };
+  /** Wake-ups still to come; one at or before the time asked for serves. */
+  const wakes = new Set<number>();
+  const wakeAt = (at: number, t: number) => {
+    const when = cycleSeconds > 0 ? Math.ceil(at / cycleSeconds) * cycleSeconds : at;
+    for (const w of wakes) if (w > t && w <= when) return;
+    wakes.add(when);
+    events.push(when, { kind: 'wake' });
   };
 
   /** Tiresias: a waiting job of a higher level takes GPUs from running jobs of lower levels. */
@@ -440,10 +452,12 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   while (events.size > 0) {
     const t = events.peekTime()!;
     let changed = false;
+    let woken = false;
     while (events.size > 0 && events.peekTime() === t) {
       const ev = events.pop()!.data;
       if (ev.kind === 'wake') {
-        changed = true;
+        wakes.delete(t);
+        woken = changed = true;
         continue;
       }
       const job = ev.job;
@@ -468,8 +482,10 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
         changed = true;
       }
     }
-    if (changed && production) productionRound(production, t);
-    else if (changed && (freeTotal > 0 || !shortcuts)) placeRound(t);
+    if (changed && production) {
+      if (cycleSeconds === 0 || woken) productionRound(production, t);
+      else if (pending.length > 0) wakeAt(t, t);
+    } else if (changed && (freeTotal > 0 || !shortcuts)) placeRound(t);
     if (changed && preemptive && pending.length > 0) preemptRound(t);
     recordAllocation(t);
   }
