@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, ServerProcess, runCli, submit, tempDir, waitFor, waitForState } from '../support/fleet.js';
 import { serverTargets } from '../support/targets.js';
-import { ClientError, type HttpClient } from '../../src/client/http.js';
+import { ClientError, HttpClient } from '../../src/client/http.js';
 import type { CostReportView, GpuTopRow, WasteReportView } from '../../src/core/telemetry-api.js';
 
 /**
@@ -105,6 +105,16 @@ describe(`cost, waste and top from a real agent’s GPU usage (${target.name})`,
     expect(waste.stdout).not.toMatch(/^busy\s/m);
     const top = await runCli(server, ['top']);
     expect(top.stdout).toMatch(/^cost-node\s+\d\s+H100-80GB\s+busy\s+default\s+(8\d|9\d)%/m);
+  });
+
+  it('shows a member only their team’s rows, without the fleet-wide ones, and refuses them another team', async () => {
+    await client.request('PUT', '/v1/teams/ml', { body: {} });
+    const created = await client.request<{ token: string }>('POST', '/v1/tokens', { body: { name: 'ml-member', role: 'member', team: 'ml' } });
+    const member = new HttpClient({ baseUrl: server.url, token: created.token });
+    const report = await member.request<CostReportView>('GET', '/v1/cost', { query: { since } });
+    expect(report).toMatchObject({ byWorkload: [], byTeam: [], byQueue: [], idle: null, unallocatedUse: null, totals: null });
+    const err = await member.request('GET', '/v1/waste', { query: { team: 'default' } }).catch((e: unknown) => e);
+    expect((err as ClientError).status).toBe(403);
   });
 
   it('refuses a bad window with a 400 naming the field', async () => {

@@ -54,7 +54,9 @@ describe(`the fleet’s events on a real server and agent (${target.name})`, () 
   });
 
   it('filters by target, kind family, actor, time and count', async () => {
-    expect((await events({ target: 'workload/hello' })).map((e) => e.kind)).toEqual(['workload.submitted', 'workload.admitted', 'workload.running', 'workload.succeeded']);
+    // A job that ends before its agent's first report is never seen running.
+    const hello = (await events({ target: 'workload/hello' })).map((e) => e.kind).filter((k) => k !== 'workload.running');
+    expect(hello).toEqual(['workload.submitted', 'workload.admitted', 'workload.succeeded']);
     const family = await events({ kind: 'service.' });
     expect(new Set(family.map((e) => e.kind))).toEqual(new Set(['service.created', 'service.scaled']));
     expect((await events({ kind: 'team.created,node.joined' })).map((e) => e.kind).sort()).toEqual(['node.joined', 'team.created']);

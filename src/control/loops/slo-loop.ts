@@ -5,6 +5,7 @@ import { insertEvents, listEvents, targetNames } from '../../store/events-repo.j
 import { listGatewayReports } from '../../store/gateway-reports-repo.js';
 import { listServices } from '../../store/services-repo.js';
 import type { ControlContext } from '../context.js';
+import { IntervalDuty } from './interval-duty.js';
 
 const hourMs = 3_600_000;
 
@@ -15,24 +16,19 @@ const hourMs = 3_600_000;
  * `--alert-webhook`. The burn history is this leader's memory: a new leader starts it afresh.
  */
 export class SloLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
   private readonly monitor = new SloMonitor();
+  private readonly duty: IntervalDuty;
 
-  constructor(private readonly ctx: ControlContext) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (this.busy) return;
-      this.busy = this.tick()
-        .catch((err: unknown) => this.ctx.logger.error({ err }, 'SLO evaluation failed; retrying on the next tick'))
-        .finally(() => (this.busy = undefined));
-    }, this.ctx.config.sloIntervalMs);
+  constructor(private readonly ctx: ControlContext) {
+    this.duty = new IntervalDuty(ctx.config.sloIntervalMs, () => this.tick(), (err) => ctx.logger.error({ err }, 'SLO evaluation failed; retrying on the next tick'));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.busy;
+  start(): void {
+    this.duty.start();
+  }
+
+  stop(): Promise<void> {
+    return this.duty.stop();
   }
 
   async tick(): Promise<void> {
