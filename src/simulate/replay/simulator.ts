@@ -6,9 +6,9 @@ import { EventQueue } from './events.js';
 import { ProductionScheduler } from './production.js';
 
 /**
- * The discrete-event core of the queueing replay. Simulated time only (no sleeps). At every event
- * time (all events of one timestamp taken together) it builds a `Snapshot` and calls the
- * production `scheduleFifo` for placement. Policies differ only in the ORDER of the pending jobs:
+ * The discrete-event core of the queueing replay. Simulated time only (no sleeps). The baselines:
+ * at every event time (all events of one timestamp taken together) it builds a `Snapshot` and
+ * calls the production `scheduleFifo` for placement; they differ only in the ORDER of the pending jobs:
  *
  * - `fifo`: submit time, then arrival order — scheduleFifo's own order
  *   (`submittedAt` = simulated submit time in ms, ids zero-padded in arrival order).
@@ -22,10 +22,12 @@ import { ProductionScheduler } from './production.js';
  * `schedule()` (production.ts) with the scheduler configuration, and carries out its plan: placements
  * start; preemptions and consolidation moves (with `consolidation: apply`) stop their workloads at
  * once, which go back to pending (restarting from scratch, or from their last checkpoint), and the
- * scheduler runs again at the same time, as the server's loop does once victims have ended.
+ * scheduler runs again at the same time, as the server's loop does once victims have ended. While
+ * work waits it also wakes when running work reaches the minimum runtime; with `cycleSeconds` it
+ * plans only on that grid.
  *
- * Shortcuts for the other policies (on by default, `shortcuts: false` turns them off; test/simulate/replay.test.ts proves
- * equal outcomes): the scheduler is called only at times when something changed and GPUs are free;
+ * Shortcuts for the baselines (on by default, `shortcuts: false` turns them off;
+ * test/simulate/replay.test.ts proves equal outcomes): the scheduler is called only at times when something changed and GPUs are free;
  * a snapshot holds only nodes with free GPUs (a full node can take nothing, and scheduleFifo walks
  * nodes in name order, so leaving it out changes no placement), only the running jobs on those
  * nodes (what the GPUs in use are derived from; the queues have no limits, so the queue usage the
@@ -136,7 +138,7 @@ type Ev = { kind: 'arrival'; job: SimJob } | { kind: 'completion' | 'demote'; jo
 
 const DEFAULT_THRESHOLDS = [3600, 36000];
 const DEFAULT_HALF_LIFE_MS = 24 * 3600 * 1000;
-/** Scheduler calls at one time while their plans keep stopping work: a bound, never reached in practice. */
+/** At most this many scheduler calls at one time while their plans keep stopping work (the server would go on at its next cycle). */
 const MAX_PRODUCTION_ROUNDS = 16;
 
 export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster, opts: SimOptions): SimResult {
