@@ -74,10 +74,10 @@ export class NodeService {
   async heartbeat(nodeId: string, req: HeartbeatRequest): Promise<DesiredState> {
     const now = this.ctx.now();
     const outcome = await inTransaction(this.ctx.db, async (tx) => {
-      const revived = await reviveNode(tx, nodeId, now);
       const node = await touchHeartbeat(tx, nodeId, now, req.gpuStats);
       if (!node) throw new ApiError('unauthenticated', 'this node is no longer registered; register again');
-      if (revived) await insertEvents(tx, [{ actor: `node:${nodeId}`, kind: 'node.ready', targetKind: 'node', targetId: nodeId, message: `node ${node.name} is ready again` }]);
+      const silent = node.state === 'suspect' || node.state === 'lost';
+      if (silent && (await reviveNode(tx, nodeId, now))) await insertEvents(tx, [{ actor: `node:${nodeId}`, kind: 'node.ready', targetKind: 'node', targetId: nodeId, message: `node ${node.name} is ready again` }]);
       if (req.gpus) await replaceGpus(tx, nodeId, req.gpus);
       if (req.usage) await insertGpuUsage(tx, nodeId, req.usage);
       return applyReplicaReports(tx, nodeId, req.replicas, now);
