@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { AgentProcess, ServerProcess, repoRoot, waitFor } from '../test/support/fleet.js';
-import { createScratchDatabase } from '../test/support/databases.js';
+import { onScratchPostgres } from './scratch-postgres.js';
 import type { HttpClient } from '../src/client/http.js';
 import type { Workload } from '../src/core/api-types.js';
 import { percentile, report, type BenchResult } from './report.js';
@@ -82,20 +82,7 @@ async function main(): Promise<void> {
   console.log(`bench:api — ${SUBMITS} submissions at concurrency ${CONCURRENCY}, ${LATENCY_SAMPLES} latency samples, 2 agents × 8 simulated H100 (no GPUs needed)`);
   const results: BenchResult[] = [];
   results.push(...(await measure('pglite', undefined)));
-  const base = process.env.DATABASE_URL ?? `postgres://${process.env.USER ?? 'root'}@127.0.0.1:5432/postgres`;
-  let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
-  try {
-    scratch = await createScratchDatabase(base);
-  } catch (err) {
-    console.log(`PostgreSQL scenario skipped: cannot create a database at ${base} (${(err as Error).message}); set DATABASE_URL`);
-  }
-  if (scratch) {
-    try {
-      results.push(...(await measure('postgres', scratch.url)));
-    } finally {
-      await scratch.drop();
-    }
-  }
+  results.push(...((await onScratchPostgres((url) => measure('postgres', url))) ?? []));
   const file = report('api', results, join(repoRoot, 'bench', 'results'));
   console.log(`\nresults written to ${file}`);
 }

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentProcess, ServerProcess, repoRoot } from '../test/support/fleet.js';
-import { createScratchDatabase } from '../test/support/databases.js';
+import { onScratchPostgres } from './scratch-postgres.js';
 import { AgentClient } from '../src/client/agent-client.js';
 import { createRegistry } from '../src/observe/metrics.js';
 import { SimulatedSampler } from '../src/agent/gpu-telemetry.js';
@@ -185,22 +185,15 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  const base = process.env.DATABASE_URL ?? `postgres://${process.env.USER ?? 'root'}@127.0.0.1:5432/postgres`;
-  let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
-  try {
-    scratch = await createScratchDatabase(base);
-  } catch (err) {
-    console.log(`PostgreSQL scenario skipped: cannot create a database at ${base} (${(err as Error).message}); set DATABASE_URL`);
-  }
-  if (scratch) {
-    const pgServer = await new ServerProcess({ ...health, databaseUrl: scratch.url }).start();
+  const onPostgres = await onScratchPostgres(async (databaseUrl) => {
+    const pgServer = await new ServerProcess({ ...health, databaseUrl }).start();
     try {
-      results.push(...(await fleetCost(pgServer, 'postgres')));
+      return await fleetCost(pgServer, 'postgres');
     } finally {
       await pgServer.stop();
-      await scratch.drop();
     }
-  }
+  });
+  results.push(...(onPostgres ?? []));
   const file = report('telemetry', results, join(repoRoot, 'bench', 'results'));
   console.log(`\nresults written to ${file}`);
 }

@@ -35,4 +35,31 @@ describe('service endpoints', () => {
     await expect.poll(() => prober.isReady('r1')).toBe(false);
     expect(changes).toBe(2);
   });
+
+  it('keeps a ready replica ready through fewer failed probes in a row than the threshold', async () => {
+    let failNext = 0;
+    let probes = 0;
+    const server = createServer((_req, res) => {
+      probes++;
+      res.writeHead(failNext > 0 ? 503 : 200).end();
+      if (failNext > 0) failNext--;
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => void server.close());
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    let changes = 0;
+    const prober = new ReadinessProber({ targets: () => [{ replicaId: 'r1', url }], onChange: () => changes++, intervalMs: 20, timeoutMs: 500, failureThreshold: 3 });
+    prober.start();
+    closers.push(() => void prober.stop());
+    await expect.poll(() => prober.isReady('r1')).toBe(true);
+    failNext = 2;
+    await expect.poll(() => failNext === 0).toBe(true);
+    const after = probes;
+    await expect.poll(() => probes > after + 1).toBe(true);
+    expect(prober.isReady('r1')).toBe(true);
+    expect(changes).toBe(1);
+    // Three in a row take it out (and the next success brings it back).
+    failNext = 3;
+    await expect.poll(() => changes).toBeGreaterThanOrEqual(2);
+  });
 });

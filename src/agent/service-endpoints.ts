@@ -37,17 +37,20 @@ export interface ProbeTarget {
 }
 
 /**
- * Polls each running service replica's readiness path; a 2xx within the timeout is ready. A
+ * Polls each running service replica's readiness path; a 2xx within the timeout is ready. A ready
+ * replica turns not ready only after `failureThreshold` failed probes in a row (Kubernetes'
+ * default, 3), so one slow answer on a busy machine does not take it out of every gateway. A
  * change in any verdict calls `onChange`, so the agent reports it at once instead of at the next
  * heartbeat.
  */
 export class ReadinessProber {
   private readonly ready = new Map<string, boolean>();
+  private readonly failures = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private round: Promise<void> | null = null;
 
   constructor(
-    private readonly options: { targets: () => ProbeTarget[]; onChange: () => void; intervalMs?: number; timeoutMs?: number },
+    private readonly options: { targets: () => ProbeTarget[]; onChange: () => void; intervalMs?: number; timeoutMs?: number; failureThreshold?: number },
   ) {}
 
   start(): void {
@@ -71,10 +74,14 @@ export class ReadinessProber {
     const seen = new Set<string>();
     for (const [id, ok] of verdicts) {
       seen.add(id);
-      if (this.isReady(id) !== ok) changed = true;
-      this.ready.set(id, ok);
+      const failures = ok ? 0 : (this.failures.get(id) ?? 0) + 1;
+      this.failures.set(id, failures);
+      const ready = ok || (this.isReady(id) && failures < (this.options.failureThreshold ?? 3));
+      if (this.isReady(id) !== ready) changed = true;
+      this.ready.set(id, ready);
     }
     for (const id of this.ready.keys()) if (!seen.has(id)) this.ready.delete(id);
+    for (const id of this.failures.keys()) if (!seen.has(id)) this.failures.delete(id);
     if (changed) this.options.onChange();
   }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ApplyClient } from './commands/apply.js';
 import { applyManifests } from './commands/apply.js';
@@ -143,6 +144,11 @@ spec: {backend: slurm, url: "http://slurm-head:6820", user: ml, token: {env: SLU
     );
     expect(calls[1]).toContain('"cluster":"hpc"');
     expect(printed).toEqual(['cluster/hpc created', 'job/sweep created']);
+  });
+
+  it('reads the Slurm example', () => {
+    const docs = readManifests(readFileSync(new URL('../../examples/slurm-cluster.yaml', import.meta.url), 'utf8'), 'slurm-cluster.yaml');
+    expect(docs.map((d) => d.manifest.kind)).toEqual(['Cluster', 'Job']);
   });
 
   it('names the field of a cluster that is wrong', () => {

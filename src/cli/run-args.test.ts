@@ -67,9 +67,9 @@ describe('gpufleet run', () => {
   });
 
   it('passes the scheduling flags through to the submission', async () => {
-    const r = await gpufleet(['run', '--gpus', '0.5', '--replicas', '4', '--priority-class', 'train', '--no-preemptible', '--time-limit', '2h', '--cpus', '1.5', '--memory', '8Gi', '--', 'true']);
+    const r = await gpufleet(['run', '--gpus', '0.5', '--replicas', '4', '--priority-class', 'train', '--no-preemptible', '--time-limit', '2h', '--cpus', '1.5', '--memory', '8Gi', '--cluster', 'hpc', '--', 'true']);
     expect(r.submitted).toEqual([
-      expect.objectContaining({ gpus: 0.5, replicas: 4, priorityClass: 'train', preemptible: false, timeLimit: '2h', cpus: 1.5, memory: '8Gi' }),
+      expect.objectContaining({ gpus: 0.5, replicas: 4, priorityClass: 'train', preemptible: false, timeLimit: '2h', cpus: 1.5, memory: '8Gi', cluster: 'hpc' }),
     ]);
   });
 

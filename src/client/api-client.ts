@@ -1,4 +1,4 @@
-import type { BudgetStatusView, CostReportView, EventView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
+import type { AlertView, BudgetStatusView, CostReportView, EventView, GpuTopRow, WasteReportView } from '../core/telemetry-api.js';
 import type { z } from 'zod';
 import { HttpClient, type HttpOptions } from './http.js';
 import type {
@@ -187,6 +187,10 @@ export class GpufleetClient {
 
   async listEvents(query: { since?: string | undefined; until?: string | undefined; kind?: string | undefined; target?: string | undefined; actor?: string | undefined; after?: number | undefined; limit?: number | undefined }): Promise<EventView[]> {
     return (await this.http.request<{ items: EventView[] }>('GET', '/v1/events', { query })).items;
+  }
+
+  listAlerts(since?: string): Promise<{ firing: AlertView[]; history: AlertView[] }> {
+    return this.http.request('GET', '/v1/alerts', { query: { since } });
   }
 
   async listBudgets(): Promise<BudgetStatusView[]> {

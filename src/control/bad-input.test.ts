@@ -24,6 +24,7 @@ describe('bad input never becomes a 5xx', () => {
     { method: 'PUT', path: '/v1/queues/fuzz', token: () => server.bootstrap!.adminToken },
     { method: 'PUT', path: '/v1/teams/fuzz', token: () => server.bootstrap!.adminToken },
     { method: 'PUT', path: '/v1/services/fuzz', token: () => server.bootstrap!.adminToken },
+    { method: 'PUT', path: '/v1/clusters/fuzz', token: () => server.bootstrap!.adminToken },
     { method: 'POST', path: '/v1/tokens', token: () => server.bootstrap!.adminToken },
     { method: 'POST', path: '/v1/agent/register', token: () => '' },
     { method: 'POST', path: '/v1/agent/heartbeat', token: () => nodeToken },

@@ -27,6 +27,10 @@ export const serverOptionsSchema = z.strictObject({
   budgetsFile: z.string().min(1).optional(),
   /** How long the scheduler trusts a computed budget status before reading the spend again. */
   budgetRefreshMs: z.number().int().min(10).default(30_000),
+  /** URLs that get every SLO alert as a JSON POST. */
+  alertWebhooks: z.array(z.string().url()).default([]),
+  /** How often the services' SLOs are evaluated from the gateways' reports. */
+  sloIntervalMs: z.number().int().min(100).default(60_000),
   /** How long the agents' GPU usage windows are kept; default 30 days. */
   usageRetentionMs: z.number().int().min(60_000).default(30 * 86_400_000),
   /** Settings given directly (tests), instead of a file. */

@@ -27,6 +27,7 @@ import { ClusterService } from './services/cluster-service.js';
 import { clusterRoutes } from './http/cluster-routes.js';
 import { Leadership } from './loops/leadership.js';
 import { UsageRetentionLoop } from './loops/usage-retention-loop.js';
+import { SloLoop } from './loops/slo-loop.js';
 import { CostService } from './services/cost-service.js';
 import { EventService } from './services/event-service.js';
 import { telemetryRoutes } from './http/telemetry-routes.js';
@@ -90,6 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     new ClusterLoop(ctx, nodes),
     new ServingLoop(ctx),
     new UsageRetentionLoop(ctx),
+    new SloLoop(ctx),
   ]);
   try {
     await app.listen({ host: config.host, port: config.port });

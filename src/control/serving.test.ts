@@ -106,9 +106,28 @@ describe('services on the server', () => {
     expect((await failure(admin.request('POST', '/v1/services/chat/rollout/promote'))).status).toBe(409);
   });
 
+  it('promotes on request once the new version is ready; the old replica drains', async () => {
+    await put('chat', { model: 'llama-8b', version: 'v2', replicas: 1, gpus: 1, command: ['serve'] });
+    const canary = await until(async () => (await heartbeat()).assignments.find((a) => a.service?.version === 'v2' && a.desired === 'run'));
+    const asked = await admin.request<{ rollout: { phase: string; message: string } }>('POST', '/v1/services/chat/rollout/promote');
+    expect(asked.rollout).toMatchObject({ phase: 'progressing', message: expect.stringMatching(/promotion requested by .*: waiting for v2's replicas/) });
+    const stable = (await endpoints('chat')).find((e) => e.version === 'v1')!;
+    await heartbeat([running(canary, 9100), { replicaId: stable.replicaId, generation: 1, state: 'running', endpoint: stable.url, ready: true }]);
+    const done = await until(async () => {
+      const r = await admin.request<{ version: string; weights: Record<string, number>; rollout: { phase: string; message: string } }>('GET', '/v1/services/chat/rollout');
+      return r.rollout.phase === 'promoted' ? r : undefined;
+    }, 1500);
+    expect(done).toMatchObject({ version: 'v2', weights: { v2: 100 }, rollout: { message: expect.stringMatching(/v2 promoted by .* once its replicas were ready/) } });
+    expect((await endpoints('chat')).map((e) => e.version)).toEqual(['v2']);
+    await until(async () => ((await admin.request<Workload>('GET', `/v1/workloads/${stable.workload}`)).state === 'cancelled' ? true : undefined), 3000);
+  }, 60_000);
+
   it('replaces every slot at once when the spec changes but not the version', async () => {
-    const before = await admin.request<Workload>('GET', '/v1/workloads/chat.0');
-    await put('chat', { model: 'llama-8b', replicas: 1, gpus: 1, command: ['serve', '--new-flag'] });
+    // The replicas told to stop end, as an agent would report, so their GPUs are free again.
+    const stopping = (await heartbeat()).assignments.filter((a) => a.desired === 'stop');
+    await heartbeat(stopping.map((a) => ({ replicaId: a.replicaId, generation: a.generation, state: 'stopped' })));
+    const before = await admin.request<Workload>('GET', `/v1/workloads/${(await endpoints('chat'))[0]!.workload}`);
+    await put('chat', { model: 'llama-8b', version: 'v2', replicas: 1, gpus: 1, command: ['serve', '--new-flag'] });
     expect((await admin.request<Workload>('GET', `/v1/workloads/${before.id}`)).state).toBe('cancelled');
     const [fresh] = await assignmentsOf('chat', 1);
     expect(fresh!.workloadId).not.toBe(before.id);

@@ -55,8 +55,17 @@ export const clusterSchema = z.object({
 });
 export type Cluster = z.infer<typeof clusterSchema>;
 
+const clusterLabelPrefix = 'cluster.gpufleet.dev/';
+
 /** The label every node of a cluster carries, so a workload can be kept to one cluster (or to the agents). */
 export function clusterLabel(cluster: string): string {
-  return `cluster.gpufleet.dev/${cluster}`;
+  return `${clusterLabelPrefix}${cluster}`;
 }
 export const agentPlaneLabel = 'plane.gpufleet.dev/agent';
+
+/** The plane a topology label keeps a workload to, in a user's words; null for any other label. */
+export function planeOfLabel(label: string): { noRoom: string; why: string } | null {
+  if (label === agentPlaneLabel) return { noRoom: 'no agent node has room', why: 'a share of a GPU and a service replica run only on agents' };
+  if (label.startsWith(clusterLabelPrefix)) return { noRoom: `cluster ${label.slice(clusterLabelPrefix.length)} has no room`, why: 'the workload is kept to it' };
+  return null;
+}

@@ -7,7 +7,7 @@ const spec = rolloutSpecSchema.parse({ stepSeconds: 30, minRequests: 20 });
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 const state = (over: Partial<RolloutState> = {}): RolloutState => ({
   phase: 'progressing', strategy: 'canary', stableVersion: 'v1', canaryVersion: 'v2', stableSpec: {}, steps: [10, 50, 100], step: 0, weight: 10,
-  startedAt: new Date(t0).toISOString(), stepStartedAt: new Date(t0).toISOString(), waitingSince: null, finishedAt: null, message: '', windowStart: {}, stable: null, canary: null, stableReference: null, ...over,
+  startedAt: new Date(t0).toISOString(), stepStartedAt: new Date(t0).toISOString(), waitingSince: null, promoteRequestedBy: null, finishedAt: null, message: '', windowStart: {}, stable: null, canary: null, stableReference: null, ...over,
 });
 const win = (requests: number, errors = 0, ttftP95Ms: number | null = 50): VersionWindow => ({ requests, errors, errorRate: requests ? errors / requests : null, ttftP95Ms, ttftSamples: ttftP95Ms === null ? 0 : requests });
 const input = (over: Partial<Parameters<typeof decideRollout>[0]> = {}) => ({ now: t0 + 31_000, spec, state: state(), canaryWanted: 1, canaryReady: 1, canaryRestarts: 0, stable: win(200), canary: win(25), ...over });
@@ -47,6 +47,12 @@ describe('rollout decisions', () => {
     const waiting = state({ waitingSince: new Date(t0).toISOString() });
     expect(decideRollout(input({ state: waiting, canaryReady: 0, now: t0 + 599_000 })).action).toBe('wait');
     expect(decideRollout(input({ state: waiting, canaryReady: 0, now: t0 + 600_000 }))).toMatchObject({ action: 'rollback', message: expect.stringMatching(/0\/1 replicas ready after 600 s/) });
+  });
+
+  it('promotes on request once the new replicas are ready, without judging or holding', () => {
+    const asked = state({ promoteRequestedBy: 'alice' });
+    expect(decideRollout(input({ state: asked, canaryWanted: 3, canaryReady: 1 })).action).toBe('wait');
+    expect(decideRollout(input({ state: asked, now: t0 + 1000, canaryWanted: 3, canaryReady: 3, canary: win(30, 10) }))).toMatchObject({ action: 'promote', message: expect.stringMatching(/promoted by alice/) });
   });
 
   it('blue-green: no traffic until every new replica is ready, then all of it', () => {

@@ -53,7 +53,8 @@ export function judge(spec: RolloutSpec, canary: VersionWindow, stable: VersionW
 export function decideRollout(input: RolloutInput): RolloutDecision {
   const { spec, state, canary } = input;
   const comparison = input.stable.requests >= spec.minRequests ? input.stable : state.stableReference;
-  const worse = judge(spec, canary, comparison);
+  // A promotion asked for by a person is not judged again, only waited for.
+  const worse = state.promoteRequestedBy ? undefined : judge(spec, canary, comparison);
   if (worse !== undefined) return { action: 'rollback', message: `${state.canaryVersion} rolled back: ${worse}` };
   if (input.canaryRestarts >= spec.maxRestarts) return { action: 'rollback', message: `${state.canaryVersion} rolled back: a replica ended ${input.canaryRestarts} times in a row` };
   if (input.canaryReady < input.canaryWanted) {
@@ -62,6 +63,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
       return { action: 'rollback', message: `${state.canaryVersion} rolled back: ${input.canaryReady}/${input.canaryWanted} replicas ready after ${Math.round(waitedMs / 1000)} s` };
     return { action: 'wait', restartClock: true, message: `waiting for ${state.canaryVersion}'s replicas (${input.canaryReady}/${input.canaryWanted} ready)` };
   }
+  if (state.promoteRequestedBy) return { action: 'promote', message: `${state.canaryVersion} promoted by ${state.promoteRequestedBy} once its replicas were ready` };
   if (state.step < 0) return { action: 'step', step: 0, weight: state.steps[0]!, message: `${state.canaryVersion} ready: ${state.steps[0]} % of traffic` };
   const heldMs = input.now - Date.parse(state.stepStartedAt);
   const stepName = `step ${state.step + 1}/${state.steps.length} (${state.weight} %)`;

@@ -54,6 +54,8 @@ export const rolloutStateSchema = z.object({
   stepStartedAt: z.string(),
   /** Since when the new version's replicas are awaited (null: all ready). */
   waitingSince: z.string().nullable().default(null),
+  /** Who asked to promote now: the new version is sized to the full count and promoted once it is ready, unjudged. */
+  promoteRequestedBy: z.string().nullable().default(null),
   finishedAt: z.string().nullable(),
   /** Why it is where it is: waiting for replicas, holding, promoted because…, rolled back because… */
   message: z.string(),

@@ -34,6 +34,19 @@ export const readinessSchema = z
   })
   .default({ path: '/v1/models' });
 
+export const sloSpecSchema = z
+  .strictObject({
+    availability: z.number().min(0.5).max(0.99999).optional().describe('Share of answers that are not server errors, e.g. 0.999'),
+    ttft: z
+      .strictObject({
+        thresholdMs: z.number().positive().max(600_000).describe('Time to first token a request should beat'),
+        target: z.number().min(0.5).max(0.99999).default(0.95).describe('Share of requests that beat it: 0.95 for a p95 objective'),
+      })
+      .optional(),
+  })
+  .refine((s) => s.availability !== undefined || s.ttft !== undefined, { message: 'needs availability or ttft' });
+export type SloSpec = z.infer<typeof sloSpecSchema>;
+
 const serviceSpecFields = jobSpecFields.omit({ replicas: true, timeLimit: true, priorityClass: true, cluster: true }).extend({
   model: modelNameSchema.describe('Model name clients ask for (`model` in OpenAI requests); one service per model'),
   version: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'must be letters, digits and . _ + -').default('v1').describe('Version of the model server, shown in metrics'),
@@ -43,6 +56,7 @@ const serviceSpecFields = jobSpecFields.omit({ replicas: true, timeLimit: true, 
   readiness: readinessSchema,
   autoscaling: autoscalingSchema.optional().describe('Replicas follow the load between min and max; `replicas` is then only the starting count'),
   rollout: rolloutSpecSchema.describe('How a change of version is rolled out'),
+  slo: sloSpecSchema.optional().describe('Objectives gpufleet alerts on by burn rate (docs/slo.md)'),
 });
 
 export const serviceSpecSchema = serviceSpecFields.superRefine(checkJobSpec);

@@ -102,7 +102,7 @@ export const gpuTopRowSchema = z.object({
 });
 export type GpuTopRow = z.infer<typeof gpuTopRowSchema>;
 
-export const eventTargetKinds = ['workload', 'node', 'service', 'queue', 'team'] as const;
+export const eventTargetKinds = ['workload', 'node', 'service', 'queue', 'team', 'cluster'] as const;
 
 export const eventsQuerySchema = z.strictObject({
   since: timeRefSchema.optional().describe('Default: no lower bound'),
@@ -116,9 +116,9 @@ export const eventsQuerySchema = z.strictObject({
   target: z
     .string()
     .max(200)
-    .regex(new RegExp(`^(${eventTargetKinds.join('|')})(/[^/]+)?$`), `must be KIND or KIND/NAME, KIND one of ${eventTargetKinds.join(', ')}`)
+    .regex(new RegExp(`^(${eventTargetKinds.join('|')})(/.+)?$`), `must be KIND or KIND/NAME, KIND one of ${eventTargetKinds.join(', ')}`)
     .optional()
-    .describe('workload/NAME, node/NAME, service/NAME, queue/NAME, team/NAME, or a kind alone'),
+    .describe('workload/NAME, node/NAME, service/NAME, queue/NAME, team/NAME, cluster/NAME, or a kind alone'),
   actor: z.string().min(1).max(200).optional(),
   after: z.coerce.number().int().min(0).optional().describe('Only events after this id (to follow)'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -150,3 +150,19 @@ export const budgetStatusSchema = z.object({
   reason: z.string().nullable(),
 });
 export type BudgetStatusView = z.infer<typeof budgetStatusSchema>;
+
+export const alertSchema = z.object({
+  id: z.number().int().describe('The event that raised or resolved it'),
+  service: z.string(),
+  objective: z.enum(['availability', 'ttft']),
+  target: z.number(),
+  severity: z.enum(['page', 'ticket']),
+  state: z.enum(['firing', 'resolved']),
+  at: z.string(),
+  longBurn: z.number(),
+  shortBurn: z.number(),
+  changes: z.array(z.object({ at: z.string(), actor: z.string(), kind: z.string(), target: z.string(), message: z.string() })).describe('Changes to the service, its nodes and its queue in the hour before'),
+});
+export type AlertView = z.infer<typeof alertSchema>;
+
+export const alertsQuerySchema = z.strictObject({ since: timeRefSchema.default('24h').describe('How far back the history goes') });

@@ -2,12 +2,15 @@ import type { Cycle, Findings } from './cycle.js';
 import type { PlaceFailure } from './placement.js';
 import { describeRequest, isFractional } from './resources.js';
 import type { PendingWorkload } from './types.js';
+import { planeOfLabel } from '../core/cluster-types.js';
 
 /** Why `workload` found no room on `model`, in the words a user would look for. */
 export function describeRoomFailure(cycle: Cycle, workload: PendingWorkload, model: string | null, failure: PlaceFailure): string {
   const { request, replicas } = workload;
   if (model === null) return `no ready node has ${request.cpus} CPUs and ${request.memoryMiB} MiB of memory free`;
   const what = `${describeRequest(request)} of ${model}`;
+  const plane = failure.topology === null ? null : planeOfLabel(failure.topology);
+  if (plane !== null) return `${plane.noRoom} for ${replicas > 1 ? `all ${replicas} replicas of ` : ''}${what} (${plane.why})`;
   if (failure.topology !== null) {
     const where = failure.topology === 'node' ? 'one node' : `one ${failure.topology}`;
     return `no ${failure.topology === 'node' ? 'node' : failure.topology} has room for all ${replicas} replicas of ${what} (required: all in ${where})`;

@@ -70,6 +70,7 @@ export async function listEvents(db: Db, f: EventFilter) {
     q = q.where((eb) =>
       eb.or([
         eb('target_kind', '=', 'node'),
+        eb('target_kind', '=', 'cluster'),
         eb.and([eb('target_kind', '=', 'team'), eb('target_id', '=', teamId)]),
         eb.and([eb('target_kind', '=', 'workload'), eb('target_id', 'in', eb.selectFrom('workloads').select('workloads.id').where('workloads.team_id', '=', teamId))]),
         eb.and([eb('target_kind', '=', 'service'), eb('target_id', 'in', eb.selectFrom('services').select('services.id').where('services.team_id', '=', teamId))]),
@@ -83,7 +84,7 @@ export async function listEvents(db: Db, f: EventFilter) {
 /** The name of each target, by kind and id; targets gone from their table keep no name. */
 export async function targetNames(db: Db, targets: ReadonlyArray<{ target_kind: string; target_id: string }>): Promise<Map<string, string>> {
   const ids = (kind: string) => [...new Set(targets.filter((t) => t.target_kind === kind).map((t) => t.target_id))];
-  const tables = { workload: 'workloads', node: 'nodes', service: 'services', queue: 'queues', team: 'teams' } as const;
+  const tables = { workload: 'workloads', node: 'nodes', service: 'services', queue: 'queues', team: 'teams', cluster: 'clusters' } as const;
   const names = new Map<string, string>();
   await Promise.all(
     Object.entries(tables).map(async ([kind, table]) => {
@@ -98,7 +99,14 @@ export async function targetNames(db: Db, targets: ReadonlyArray<{ target_kind: 
 
 /** Ids a target of this kind has had under this name (names repeat once earlier holders are gone). */
 export async function targetIdsNamed(db: Db, kind: string, name: string): Promise<string[]> {
-  const tables: Record<string, 'workloads' | 'nodes' | 'services' | 'queues' | 'teams'> = { workload: 'workloads', node: 'nodes', service: 'services', queue: 'queues', team: 'teams' };
+  const tables: Record<string, 'workloads' | 'nodes' | 'services' | 'queues' | 'teams' | 'clusters'> = {
+    workload: 'workloads',
+    node: 'nodes',
+    service: 'services',
+    queue: 'queues',
+    team: 'teams',
+    cluster: 'clusters',
+  };
   const table = tables[kind];
   if (table === undefined) return [];
   return (await db.selectFrom(table).select('id').where('name', '=', name).execute()).map((r) => r.id);

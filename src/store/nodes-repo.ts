@@ -78,7 +78,6 @@ export async function replaceGpus(db: Db, nodeId: string, gpus: Gpu[]): Promise<
     .execute();
 }
 
-/** Records a heartbeat; a silent node that speaks again is ready again. */
 /** Records a heartbeat, with the latest sample of the node's GPUs when it sent one. */
 export function touchHeartbeat(db: Db, nodeId: string, now: Date, gpuStats?: readonly unknown[]): Promise<NodeRow | undefined> {
   return db
@@ -86,10 +85,19 @@ export function touchHeartbeat(db: Db, nodeId: string, now: Date, gpuStats?: rea
     .set({
       ...(gpuStats ? { gpu_stats: JSON.stringify(gpuStats), gpu_stats_at: now } : {}),
       last_heartbeat_at: now,
-      state: sql<NodeState>`case when state in ('suspect', 'lost') then 'ready' else state end`,
-      version: sql`case when state in ('suspect', 'lost') then version + 1 else version end`,
     })
     .where('id', '=', nodeId)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** A silent node that speaks again is ready again; returns it only if it was suspect or lost. */
+export function reviveNode(db: Db, nodeId: string, now: Date): Promise<NodeRow | undefined> {
+  return db
+    .updateTable('nodes')
+    .set({ state: 'ready', version: sql`version + 1`, updated_at: now })
+    .where('id', '=', nodeId)
+    .where('state', 'in', ['suspect', 'lost'])
     .returningAll()
     .executeTakeFirst();
 }

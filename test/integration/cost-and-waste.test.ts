@@ -2,15 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, ServerProcess, runCli, submit, tempDir, waitFor, waitForState } from '../support/fleet.js';
-import { ClientError, type HttpClient } from '../../src/client/http.js';
+import { serverTargets } from '../support/targets.js';
+import { ClientError, HttpClient } from '../../src/client/http.js';
 import type { CostReportView, GpuTopRow, WasteReportView } from '../../src/core/telemetry-api.js';
 
 /**
  * The agent's usage summaries reach the server and feed cost, waste and top: one job keeps its
  * simulated GPU busy, one holds its GPU idle, and only the idle one is reported as waste.
  */
-describe('cost, waste and top from a real agent’s GPU usage', () => {
+for (const target of serverTargets())
+describe(`cost, waste and top from a real agent’s GPU usage (${target.name})`, () => {
   let server: ServerProcess;
+  let drop: () => Promise<void>;
   let agent: AgentProcess;
   let client: HttpClient;
   /** After both jobs started and the busy one was seen busy: the reports start here, past the time a GPU is held before its job runs. */
@@ -20,7 +23,9 @@ describe('cost, waste and top from a real agent’s GPU usage', () => {
     const prices = join(tempDir('prices'), 'prices.yaml');
     // 3600 per GPU-hour: one per GPU-second, so costs are easy to check against held time.
     writeFileSync(prices, 'models:\n  H100-80GB:\n    - { from: 2020-01-01, pricePerGpuHour: 3600 }\n');
-    server = await new ServerProcess({ extraArgs: ['--price-book', prices] }).start();
+    const db = await target.prepare();
+    drop = db.drop;
+    server = await new ServerProcess({ databaseUrl: db.databaseUrl, extraArgs: ['--price-book', prices] }).start();
     agent = await new AgentProcess(server, 'cost-node', '4xH100-80GB', {}, ['--telemetry-interval-ms', '200', '--usage-window-ms', '1000']).start();
     client = server.client();
     await submit(client, { name: 'busy', gpus: 1, command: ['sleep', '300'], gracePeriodSeconds: 1, env: { GPUFLEET_SIM_GPU_UTIL: '0.9' } });
@@ -37,6 +42,7 @@ describe('cost, waste and top from a real agent’s GPU usage', () => {
   afterAll(async () => {
     await agent?.stop();
     await server?.stop();
+    await drop?.();
   });
 
   it('reports the idle job as waste once it held its GPUs idle longer than the threshold, and not the busy one', async () => {
@@ -99,6 +105,16 @@ describe('cost, waste and top from a real agent’s GPU usage', () => {
     expect(waste.stdout).not.toMatch(/^busy\s/m);
     const top = await runCli(server, ['top']);
     expect(top.stdout).toMatch(/^cost-node\s+\d\s+H100-80GB\s+busy\s+default\s+(8\d|9\d)%/m);
+  });
+
+  it('shows a member only their team’s rows, without the fleet-wide ones, and refuses them another team', async () => {
+    await client.request('PUT', '/v1/teams/ml', { body: {} });
+    const created = await client.request<{ token: string }>('POST', '/v1/tokens', { body: { name: 'ml-member', role: 'member', team: 'ml' } });
+    const member = new HttpClient({ baseUrl: server.url, token: created.token });
+    const report = await member.request<CostReportView>('GET', '/v1/cost', { query: { since } });
+    expect(report).toMatchObject({ byWorkload: [], byTeam: [], byQueue: [], idle: null, unallocatedUse: null, totals: null });
+    const err = await member.request('GET', '/v1/waste', { query: { team: 'default' } }).catch((e: unknown) => e);
+    expect((err as ClientError).status).toBe(403);
   });
 
   it('refuses a bad window with a 400 naming the field', async () => {

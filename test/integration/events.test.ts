@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, ServerProcess, runCli, submit, waitFor, waitForState } from '../support/fleet.js';
+import { serverTargets } from '../support/targets.js';
 import { ClientError, HttpClient } from '../../src/client/http.js';
 import type { Node } from '../../src/core/api-types.js';
 import type { EventView } from '../../src/core/telemetry-api.js';
 
 /** Every change is an event with actor, target and time; GET /v1/events and `gpufleet events` filter them. */
-describe('the fleet’s events on a real server and agent', () => {
+for (const target of serverTargets())
+describe(`the fleet’s events on a real server and agent (${target.name})`, () => {
+  let drop: () => Promise<void>;
   let server: ServerProcess;
   let agent: AgentProcess;
   let admin: HttpClient;
@@ -15,7 +18,9 @@ describe('the fleet’s events on a real server and agent', () => {
   const events = (query: Record<string, string | number> = {}) => admin.request<{ items: EventView[] }>('GET', '/v1/events', { query }).then((r) => r.items);
 
   beforeAll(async () => {
-    server = await new ServerProcess({ suspectAfterMs: 1000, lostAfterMs: 2000, heartbeatIntervalMs: 300 }).start();
+    const db = await target.prepare();
+    drop = db.drop;
+    server = await new ServerProcess({ databaseUrl: db.databaseUrl, suspectAfterMs: 1000, lostAfterMs: 2000, heartbeatIntervalMs: 300 }).start();
     agent = await new AgentProcess(server, 'ev-node', '2xH100-80GB').start();
     admin = server.client();
     adminName = (await admin.request<{ name: string }>('GET', '/v1/whoami')).name;
@@ -30,6 +35,7 @@ describe('the fleet’s events on a real server and agent', () => {
   afterAll(async () => {
     await agent?.stop();
     await server?.stop();
+    await drop?.();
   });
 
   it('records apply, submit, admission, the end, scaling and the node joining, each with its actor and target', async () => {
@@ -48,7 +54,9 @@ describe('the fleet’s events on a real server and agent', () => {
   });
 
   it('filters by target, kind family, actor, time and count', async () => {
-    expect((await events({ target: 'workload/hello' })).map((e) => e.kind)).toEqual(['workload.submitted', 'workload.admitted', 'workload.running', 'workload.succeeded']);
+    // A job that ends before its agent's first report is never seen running.
+    const hello = (await events({ target: 'workload/hello' })).map((e) => e.kind).filter((k) => k !== 'workload.running');
+    expect(hello).toEqual(['workload.submitted', 'workload.admitted', 'workload.succeeded']);
     const family = await events({ kind: 'service.' });
     expect(new Set(family.map((e) => e.kind))).toEqual(new Set(['service.created', 'service.scaled']));
     expect((await events({ kind: 'team.created,node.joined' })).map((e) => e.kind).sort()).toEqual(['node.joined', 'team.created']);
@@ -83,10 +91,22 @@ describe('the fleet’s events on a real server and agent', () => {
     await agent.kill('SIGKILL');
     await waitFor('the node lost event', async () => (await events({ kind: 'node.lost' })).length === 1, 20_000, 250);
     const node = await events({ target: 'node/ev-node', kind: 'node.' });
-    expect(node.map((e) => [e.kind, e.actor])).toEqual([['node.joined', `node:${nodeId}`], ['node.suspect', 'system'], ['node.lost', 'system']]);
+    const seen = node.map((e) => [e.kind, e.actor]);
+    expect(seen[0]).toEqual(['node.joined', `node:${nodeId}`]);
+    expect(seen.slice(-2)).toEqual([['node.suspect', 'system'], ['node.lost', 'system']]);
+    // On a loaded machine a late heartbeat can make the node suspect before the kill: it is heard from again, and says so.
+    const between = seen.slice(1, -2);
+    expect(between).toEqual(between.flatMap((_, i) => (i % 2 === 0 ? [['node.suspect', 'system'], ['node.ready', `node:${nodeId}`]] : [])));
     const cli = await runCli(server, ['events', '--target', 'node/ev-node']);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^TIME\s+ACTOR\s+KIND\s+TARGET\s+MESSAGE$/m);
     expect(cli.stdout).toMatch(/\ssystem\s+node\.lost\s+node\/ev-node\s+node ev-node is lost/);
+  });
+
+  it('records a lost node heard from again as ready, by the node', async () => {
+    await agent.start();
+    await waitFor('the node ready event', async () => (await events({ kind: 'node.ready' })).length > 0, 20_000, 250);
+    const last = (await events({ target: 'node/ev-node', kind: 'node.' })).at(-1)!;
+    expect([last.kind, last.actor, last.message]).toEqual(['node.ready', `node:${nodeId}`, 'node ev-node is ready again']);
   });
 });

@@ -1,17 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, ServerProcess, submit, waitFor, waitForState } from '../support/fleet.js';
+import { serverTargets } from '../support/targets.js';
 import { PrometheusProcess, type PromSample } from '../support/prometheus.js';
 import type { HttpClient } from '../../src/client/http.js';
 
 /** Debian's Prometheus scrapes a real server and an agent on simulated GPUs; PromQL sees the fleet. */
-describe('a real Prometheus scraping the server and an agent', () => {
+for (const target of serverTargets())
+describe(`a real Prometheus scraping the server and an agent (${target.name})`, () => {
+  let drop: () => Promise<void>;
   let server: ServerProcess;
   let agent: AgentProcess;
   let prometheus: PrometheusProcess;
   let client: HttpClient;
 
   beforeAll(async () => {
-    server = await new ServerProcess().start();
+    const db = await target.prepare();
+    drop = db.drop;
+    server = await new ServerProcess({ databaseUrl: db.databaseUrl }).start();
     agent = await new AgentProcess(server, 'prom-node', '4xH100-80GB', {}, ['--telemetry-interval-ms', '500']).start();
     client = server.client();
     const agentMetrics = await waitFor('the agent to print its metrics URL', async () => /metrics at/.test(agent.output()) && agent.metricsUrl());
@@ -30,6 +35,7 @@ describe('a real Prometheus scraping the server and an agent', () => {
     await prometheus?.stop();
     await agent?.stop();
     await server?.stop();
+    await drop?.();
   });
 
   const one = (samples: PromSample[]) => (samples.length === 1 ? samples[0]!.value : NaN);

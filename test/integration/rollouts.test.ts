@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, GatewayProcess, ServerProcess, repoRoot, waitFor } from '../support/fleet.js';
@@ -13,6 +14,8 @@ interface Outcome {
   status: number;
   /** A 200 stream that ended with [DONE]. */
   complete: boolean;
+  /** The start of the body when it did not. */
+  detail?: string;
 }
 
 /** Real processes: server, agent with sim-model replicas, gateway under steady streaming load while versions roll out. */
@@ -57,7 +60,8 @@ describe('rollouts of a service under load', () => {
     if (!res) return { version: '?', status: 0, complete: false };
     const text = await res.text().catch(() => '');
     const version = (await service().catch(() => undefined))?.version ?? '?';
-    return { version, status: res.status, complete: res.status === 200 && text.includes('data: [DONE]') };
+    const complete = res.status === 200 && text.includes('data: [DONE]');
+    return { version, status: res.status, complete, ...(complete ? {} : { detail: text.slice(0, 160) }) };
   };
 
   beforeAll(async () => {
@@ -68,13 +72,15 @@ describe('rollouts of a service under load', () => {
     gateway = await new GatewayProcess(server).start();
     await apply('v1');
     await waitFor('two ready v1 replicas', () => settledOn('v1'), 120_000, 250);
+    // The gateway reads the services every second: start the load once it routes to both.
+    await waitFor('the gateway to route to both', async () => /gpufleet_gateway_replicas\{model="e2e-roll",version="v1"[^}]*\} 2/.test(await (await fetch(`${gateway.url}/metrics`)).text()), 30_000, 100);
     stop = false;
     loops = Array.from({ length: 6 }, () =>
       (async () => {
         while (!stop) outcomes.push(await stream());
       })(),
     );
-    await waitFor('load to be flowing', async () => outcomes.length >= 30, 60_000);
+    await waitFor('load to be flowing', async () => outcomes.filter((o) => o.complete).length >= 30, 60_000);
   }, 240_000);
   afterAll(async () => {
     stop = true;
@@ -148,4 +154,17 @@ describe('rollouts of a service under load', () => {
     const failed = outcomes.slice(before).filter((o) => !o.complete);
     expect(failed, JSON.stringify(failed.slice(0, 5))).toEqual([]);
   }, 400_000);
+
+  it('shows the rollout with `gpufleet rollout status`, and refuses a promote when none is in progress', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, GPUFLEET_HOME: server.home, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken }, encoding: 'utf8', timeout: 60_000 });
+    const status = cli('rollout', 'status', 'roll');
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/roll\s+promoted\s+v\d → v5 \(blue-green\)\s+1\/1\s+v5=100%/);
+    const json = JSON.parse(cli('rollout', 'status', 'roll', '-o', 'json').stdout) as RolloutStatus;
+    expect(json.rollout).toMatchObject({ phase: 'promoted', canaryVersion: 'v5' });
+    const promote = cli('rollout', 'promote', 'roll');
+    expect(promote.status).not.toBe(0);
+    expect(promote.stderr).toMatch(/rollout: none in progress/);
+  });
 });

@@ -9,6 +9,7 @@ import type { Cluster } from '../../src/core/cluster-types.js';
 import { SlurmRestClient, type SlurmJob } from '../../src/executors/slurm/rest-client.js';
 import { AgentProcess, ServerProcess, getWorkload, readAllLogs, repoRoot, submit, tempDir, waitFor, waitForState } from '../support/fleet.js';
 import { startSlurmCluster, type SlurmCluster } from '../support/slurm-cluster.js';
+import { serverTargets } from '../support/targets.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +24,9 @@ let server: ServerProcess;
 let agent: AgentProcess;
 let client: HttpClient;
 let rest: SlurmRestClient;
+let dropDatabase: () => Promise<void> = async () => undefined;
+// One Slurm per file, so one server: on PostgreSQL when DATABASE_URL is set (CI), else the embedded database.
+const target = serverTargets().at(-1)!;
 const dir = tempDir('slurm-plane');
 const tokenFile = join(dir, 'slurm.jwt');
 
@@ -30,18 +34,26 @@ beforeAll(async () => {
   slurm = await startSlurmCluster();
   rest = new SlurmRestClient({ url: slurm.restUrl, userName: slurm.userName, token: slurm.token });
   writeFileSync(tokenFile, `SLURM_JWT=${slurm.token}\n`, { mode: 0o600 });
-  server = await new ServerProcess().start();
+  // Preemption at once: the default protects a job for its first minute.
+  const schedulerConfig = join(dir, 'scheduler.yaml');
+  writeFileSync(schedulerConfig, 'minRuntimeMs: 0\n');
+  const db = await target.prepare();
+  dropDatabase = db.drop;
+  server = await new ServerProcess({ schedulerConfig, ...(db.databaseUrl ? { databaseUrl: db.databaseUrl } : {}) }).start();
   // The agent's GPUs are another model, so a job can be sent to either plane by its model alone.
   agent = await new AgentProcess(server, 'agent-node', '4xA100-80GB').start();
   client = server.client();
   await client.request('PUT', '/v1/teams/ml', { body: {} });
   await client.request('PUT', '/v1/queues/ml', { body: { team: 'ml', quotas: [{ guaranteed: 0, limit: 5 }] } });
+  await client.request('PUT', '/v1/teams/hpc', { body: {} });
+  await client.request('PUT', '/v1/queues/hpc', { body: { team: 'hpc', quotas: [{ guaranteed: 8 }] } });
 }, 180_000);
 
 afterAll(async () => {
   await agent?.stop();
   await server?.stop();
   await slurm?.stop();
+  await dropDatabase();
 });
 
 function putCluster(name: string, token: { file: string }): Promise<{ result: string; cluster: Cluster }> {
@@ -62,7 +74,7 @@ async function slurmJobsOf(workload: Workload): Promise<SlurmJob[]> {
   return (await rest.jobs()).filter((j) => j.name === workload.name);
 }
 
-describe('a Slurm cluster as a second plane', () => {
+describe(`a Slurm cluster as a second plane (${target.name})`, () => {
   it('a bad token is a clear error on the cluster, and the token is never shown', async () => {
     const badFile = join(dir, 'bad.jwt');
     writeFileSync(badFile, 'eyJhbGciOiJIUzI1NiJ9.eyJzdW4iOiJyb290In0.not-a-signature\n');
@@ -72,6 +84,9 @@ describe('a Slurm cluster as a second plane', () => {
     const failed = await waitForCluster('wrong-key', 'unauthorized');
     expect(failed.message).toMatch(/JWT is most likely invalid/);
     expect(failed.nodes).toBe(0);
+
+    const events = await client.request<{ items: { kind: string; target: string | null; message: string }[] }>('GET', '/v1/events', { query: { target: 'cluster/wrong-key' } });
+    expect(events.items.map((e) => [e.kind, e.target])).toEqual([['cluster.created', 'wrong-key'], ['cluster.unauthorized', 'wrong-key']]);
 
     await putCluster('no-file', { file: join(dir, 'missing.jwt') });
     expect((await waitForCluster('no-file', 'unauthorized')).message).toBe(`cannot read the Slurm JWT: cannot read the secret file ${join(dir, 'missing.jwt')} (ENOENT)`);
@@ -88,10 +103,16 @@ describe('a Slurm cluster as a second plane', () => {
     expect(node).toMatchObject({ plane: 'slurm:hpc', state: 'ready', cpus: 16, labels: { 'cluster.gpufleet.dev/hpc': 'hpc', 'slurm.gpufleet.dev/partitions': 'gpu' } });
     expect(node.gpus.map((g) => g.model)).toEqual(Array(8).fill('H100-80GB'));
     expect(nodes.find((n) => n.name === 'agent-node')).toMatchObject({ plane: 'agent' });
+    const joined = await client.request<{ items: { kind: string; message: string }[] }>('GET', '/v1/events', { query: { target: `node/hpc/${slurm.nodeName}` } });
+    expect(joined.items[0]).toMatchObject({ kind: 'node.joined', message: `node hpc/${slurm.nodeName} of cluster hpc synced with 8 GPUs` });
 
     const { stdout } = await run(process.execPath, [join(repoRoot, 'bin', 'gpufleet.js'), 'nodes'], { env: { ...process.env, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken } });
     expect(stdout).toMatch(new RegExp(`hpc/${slurm.nodeName}\\s+slurm:hpc\\s+ready\\s+8x H100-80GB`));
     expect(stdout).toMatch(/agent-node\s+agent\s+ready/);
+
+    const listed = await run(process.execPath, [join(repoRoot, 'bin', 'gpufleet.js'), 'get', 'clusters'], { env: { ...process.env, GPUFLEET_URL: server.url, GPUFLEET_TOKEN: server.adminToken } });
+    expect(listed.stdout).toMatch(/hpc\s+slurm\s+http:\S+\s+ready\s+1\s+8\s+\d+s ago\s+-/);
+    expect(listed.stdout).toMatch(/wrong-key\s+slurm\s+http:\S+\s+unauthorized\s+0\s+0\s+never\s+slurmctld .* rejected/);
 
     const manifest = join(dir, 'cluster.yaml');
     writeFileSync(manifest, `apiVersion: gpufleet.dev/v1\nkind: Cluster\nmetadata: {name: hpc}\nspec: {backend: slurm, url: "${slurm.restUrl}", user: ${slurm.userName}, token: {file: ${tokenFile}}, outputDir: ${slurm.outputDir}, gpuModels: {h100: H100-80GB}}\n`);
@@ -154,6 +175,17 @@ describe('a Slurm cluster as a second plane', () => {
     await waitForState(client, onAgent.id, ['cancelled']);
   });
 
+  it('a share of a GPU is kept to the agents: it waits for one rather than go to Slurm', async () => {
+    const filler = await submit(client, { name: 'agent-filler', team: 'hpc', gpuModel: 'A100-80GB', gpus: 4, command: ['sh', '-c', 'sleep 120'], gracePeriodSeconds: 1 });
+    await waitForState(client, filler.id, ['running'], 30_000);
+    const share = await submit(client, { name: 'a-share', team: 'hpc', gpus: 0.5, command: ['sh', '-c', 'echo shared'] });
+    // The cluster has 8 free GPUs all along; the share still waits for the agent.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await getWorkload(client, share.id)).state).toBe('pending');
+    await client.request('POST', `/v1/workloads/${filler.id}/cancel`);
+    expect(await waitForState(client, share.id, ['succeeded'], 30_000)).toMatchObject({ node: 'agent-node' });
+  });
+
   it('a job cancelled in Slurm behind gpufleet’s back is reported as such', async () => {
     const job = await submit(client, { name: 'scancelled', team: 'ml', cluster: 'hpc', gpus: 1, command: ['sh', '-c', 'sleep 120'] });
     await waitForState(client, job.id, ['running'], 60_000);
@@ -198,10 +230,64 @@ describe('a Slurm cluster as a second plane', () => {
     expect(await slurmJobsOf(job)).toHaveLength(1);
   });
 
-  it('every workload gpufleet placed on the cluster became exactly one Slurm job, and the token never reached the logs', async () => {
-    const workloads = (await client.request<{ items: Workload[] }>('GET', '/v1/workloads', { query: { team: 'ml' } })).items.filter((w) => w.node?.startsWith('hpc/'));
-    expect(workloads.length).toBeGreaterThanOrEqual(5);
-    for (const w of workloads) expect({ name: w.name, jobs: (await slurmJobsOf(w)).length }).toEqual({ name: w.name, jobs: 1 });
+  it('preemption cancels the Slurm job; the preempted workload runs again later as a new job', async () => {
+    const marker = join(slurm.outputDir, 'preempt-marker');
+    const low = await submit(client, {
+      name: 'preempted-low', team: 'hpc', cluster: 'hpc', gpus: 8, priorityClass: 'batch', gracePeriodSeconds: 1,
+      command: ['sh', '-c', `if [ -f ${marker} ]; then echo second run; exit 0; fi; touch ${marker}; echo first run; sleep 120`],
+    });
+    await waitForState(client, low.id, ['running'], 60_000);
+    const high = await submit(client, { name: 'preempting-high', team: 'hpc', cluster: 'hpc', gpus: 8, priorityClass: 'inference', command: ['sh', '-c', 'echo high ran'] });
+    expect(await waitForState(client, high.id, ['succeeded'], 60_000)).toMatchObject({ exitCode: 0 });
+    const again = await waitForState(client, low.id, ['succeeded'], 60_000);
+    expect(again.attempts).toBe(2);
+    // Slurm's own line about the cancel is part of the job's output, as the user would see it in Slurm.
+    expect(await readAll(client, low.id)).toMatch(/^first run\n(slurmstepd.*CANCELLED.*\n)?second run\n$/);
+    // The first job ends on the SIGTERM (FAILED by signal) or on the SIGKILL after the grace period (CANCELLED).
+    const [first, second] = (await slurmJobsOf(low)).sort((a, b) => a.job_id - b.job_id);
+    expect(first!.job_state).toMatch(/^(CANCELLED|FAILED)$/);
+    expect(second!.job_state).toBe('COMPLETED');
+  });
+
+  it('a job lost with its Slurm node is reported lost and admitted again once the node is back', async () => {
+    const job = await submit(client, { name: 'node-fails', team: 'hpc', cluster: 'hpc', gpus: 1, command: ['sh', '-c', 'echo attempt; sleep 5'] });
+    await waitForState(client, job.id, ['running'], 60_000);
+    await scontrol('update', `nodename=${slurm.nodeName}`, 'state=down', 'reason=gpufleet-test');
+    try {
+      const requeued = await waitFor('the workload to be requeued', async () => {
+        const events = await client.request<{ items: { kind: string; message: string }[] }>('GET', `/v1/workloads/${job.id}/events`);
+        return events.items.find((e) => e.kind === 'workload.requeued');
+      }, 30_000);
+      // Slurm 22.05 requeues a batch job whose node failed (even one submitted with requeue off); gpufleet
+      // reports that, admits the workload again as a new job, and cancels the requeued one.
+      expect(requeued.message).toMatch(/^node-fails requeued: (its Slurm node failed|Slurm requeued the job \(restart 1\); it is pending again)$/);
+    } finally {
+      // With ReturnToService=2 slurmd may have brought the node back already; then there is nothing to resume.
+      await scontrol('update', `nodename=${slurm.nodeName}`, 'state=resume').catch((err: Error) => {
+        if (!/Invalid node state specified/.test(err.message)) throw err;
+      });
+    }
+    const done = await waitForState(client, job.id, ['succeeded'], 90_000);
+    expect(done.attempts).toBe(2);
+    const jobs = (await slurmJobsOf(job)).sort((a, b) => a.job_id - b.job_id);
+    expect(jobs.map((j) => [j.comment.slice(-2), j.job_state])).toEqual([['.1', expect.stringMatching(/^(CANCELLED|NODE_FAIL)$/)], ['.2', 'COMPLETED']]);
+    // Each generation ran once: the requeued copy never ran again (Slurm's line about the failure is part of the output).
+    expect(await readAll(client, job.id)).toMatch(/^attempt\n(slurmstepd.*NODE FAILURE.*\n)?attempt\n$/);
+  });
+
+  it('every admission gpufleet made on the cluster became exactly one Slurm job, and the token never reached the logs', async () => {
+    const workloads = (await client.request<{ items: Workload[] }>('GET', '/v1/workloads')).items.filter((w) => w.node?.startsWith('hpc/'));
+    expect(workloads.length).toBeGreaterThanOrEqual(8);
+    for (const w of workloads) {
+      const comments = (await slurmJobsOf(w)).map((j) => j.comment);
+      expect({ name: w.name, jobs: comments.length, distinct: new Set(comments).size }).toEqual({ name: w.name, jobs: w.attempts, distinct: w.attempts });
+    }
     expect(server.output()).not.toContain(slurm.token);
   });
 });
+
+function scontrol(...args: string[]): Promise<unknown> {
+  return run('scontrol', args, { env: { ...process.env, PATH: `${process.env['PATH']}:/usr/sbin:/sbin`, SLURM_CONF: join(slurm.dir, 'conf', 'slurm.conf') } });
+}
+
+const readAll = readAllLogs;

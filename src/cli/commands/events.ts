@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { EventView } from '../../core/telemetry-api.js';
+import type { AlertView, EventView } from '../../core/telemetry-api.js';
 import type { CliContext } from '../context.js';
 import { formatStructured, outputOption, renderTable, type OutputFormat } from '../output.js';
 import { wholeNumber } from '../parsers.js';
@@ -23,7 +23,29 @@ interface EventsOptions {
   output: OutputFormat;
 }
 
+export function renderAlerts(alerts: readonly AlertView[]): string {
+  return renderTable(
+    ['time', 'severity', 'state', 'service', 'objective', 'burn (long/short)', 'changes before'],
+    alerts.map((a) => [a.at, a.severity, a.state, a.service, `${a.objective} ${a.target}`, `${a.longBurn.toFixed(1)}× / ${a.shortBurn.toFixed(1)}×`, a.changes.map((c) => c.kind).join(', ') || '-']),
+  );
+}
+
 export function registerEvents(program: Command, ctx: CliContext): void {
+  program
+    .command('alerts')
+    .description('SLO burn-rate alerts firing now (--history: raised and resolved since --since), with the changes in the hour before each')
+    .option('--since <when>', 'how far back the history goes', '24h')
+    .option('--history', 'every alert raised or resolved since --since, not only those firing')
+    .addOption(outputOption())
+    .action(async (options: { since: string; history?: boolean; output: OutputFormat }) => {
+      const client = await ctx.client();
+      const alerts = await client.listAlerts(options.since);
+      const shown = options.history ? alerts.history : alerts.firing;
+      if (options.output !== 'table') return void ctx.stdout.write(formatStructured(shown, options.output));
+      if (shown.length === 0) return void ctx.stderr.write(options.history ? 'No alerts.\n' : 'No alert is firing.\n');
+      ctx.stdout.write(renderAlerts(shown));
+    });
+
   program
     .command('events')
     .description('what changed in the fleet: applies, submissions, admissions, preemptions, scaling, nodes joining and lost')

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { Queue, Quota, Team } from '../../core/api-types.js';
+import type { Cluster } from '../../core/cluster-types.js';
 import type { CliContext } from '../context.js';
+import type { GpufleetClient } from '../../client/api-client.js';
 import { registerGetServices } from './services.js';
 import { formatAge, outputOption, writeList, writeOne, type Column, type OutputFormat } from '../output.js';
 
@@ -34,32 +36,67 @@ export const queueColumns: Column<Queue>[] = [
   { header: 'in use', value: (q) => describeUsage(q.usage) },
 ];
 
+export function clusterColumns(now: number): Column<Cluster>[] {
+  return [
+    { header: 'name', value: (c) => c.name },
+    { header: 'backend', value: (c) => c.spec.backend },
+    { header: 'url', value: (c) => c.spec.url },
+    { header: 'status', value: (c) => c.status },
+    { header: 'nodes', value: (c) => String(c.nodes) },
+    { header: 'gpus', value: (c) => String(c.gpus) },
+    { header: 'synced', value: (c) => (c.syncedAt ? `${formatAge(c.syncedAt, now)} ago` : 'never') },
+    { header: 'message', value: (c) => c.message ?? '-' },
+  ];
+}
+
 type GetOptions = { output: OutputFormat };
 
+/** `get KINDS [name]`: the list, or the one named, as a table or -o json|yaml. */
+interface Listing<T> {
+  kind: string;
+  description: string;
+  columns(now: number): Column<T>[];
+  list(client: GpufleetClient): Promise<T[]>;
+  one(client: GpufleetClient, name: string): Promise<T>;
+}
+
+function registerListing<T>(get: Command, ctx: CliContext, l: Listing<T>): void {
+  get
+    .command(`${l.kind}s`)
+    .alias(l.kind)
+    .description(l.description)
+    .argument('[name]', `${l.kind} name`)
+    .addOption(outputOption())
+    .action(async (name: string | undefined, options: GetOptions) => {
+      const client = await ctx.client();
+      const columns = l.columns(ctx.now());
+      if (name) writeOne(ctx, options.output, await l.one(client, name), columns);
+      else writeList(ctx, options.output, await l.list(client), columns, `${l.kind}s`);
+    });
+}
+
 export function registerGet(program: Command, ctx: CliContext): void {
-  const get = program.command('get').description('show teams, queues or services');
-  get
-    .command('teams')
-    .alias('team')
-    .description('list teams, or show the one named')
-    .argument('[name]', 'team name')
-    .addOption(outputOption())
-    .action(async (name: string | undefined, options: GetOptions) => {
-      const client = await ctx.client();
-      const columns = teamColumns(ctx.now());
-      if (name) writeOne(ctx, options.output, await client.getTeam(name), columns);
-      else writeList(ctx, options.output, await client.listTeams(), columns, 'teams');
-    });
-  get
-    .command('queues')
-    .alias('queue')
-    .description('list queues with their quotas and GPUs in use, or show the one named')
-    .argument('[name]', 'queue name')
-    .addOption(outputOption())
-    .action(async (name: string | undefined, options: GetOptions) => {
-      const client = await ctx.client();
-      if (name) writeOne(ctx, options.output, await client.getQueue(name), queueColumns);
-      else writeList(ctx, options.output, await client.listQueues(), queueColumns, 'queues');
-    });
+  const get = program.command('get').description('show teams, queues, clusters or services');
+  registerListing(get, ctx, {
+    kind: 'team',
+    description: 'list teams, or show the one named',
+    columns: teamColumns,
+    list: (c) => c.listTeams(),
+    one: (c, name) => c.getTeam(name),
+  });
+  registerListing(get, ctx, {
+    kind: 'queue',
+    description: 'list queues with their quotas and GPUs in use, or show the one named',
+    columns: () => queueColumns,
+    list: (c) => c.listQueues(),
+    one: (c, name) => c.getQueue(name),
+  });
+  registerListing(get, ctx, {
+    kind: 'cluster',
+    description: 'list clusters (other planes, such as Slurm) with their sync status, or show the one named',
+    columns: clusterColumns,
+    list: (c) => c.listClusters(),
+    one: (c, name) => c.getCluster(name),
+  });
   registerGetServices(get, ctx);
 }

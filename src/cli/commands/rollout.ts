@@ -26,7 +26,7 @@ export function registerRollout(program: Command, ctx: CliContext): void {
   program
     .command('rollout')
     .description("show, promote or abort the rollout of a service's new version (started by applying a new version)")
-    .addArgument(new Argument('<action>', 'status: where it stands; promote: all traffic to the new version now; abort: back to the stable version now').choices(['status', 'promote', 'abort']))
+    .addArgument(new Argument('<action>', 'status: where it stands; promote: the new version at full size, promoted once ready; abort: back to the stable version now').choices(['status', 'promote', 'abort']))
     .argument('<service>', 'service name')
     .option('--team <team>', 'the team of the service (admins; default: default)')
     .addOption(outputOption())

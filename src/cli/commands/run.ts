@@ -28,6 +28,7 @@ export interface RunOptions {
   env?: Record<string, string>;
   workdir?: string;
   priority?: number;
+  cluster?: string;
   wait?: boolean;
   output: OutputFormat;
 }
@@ -56,6 +57,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--env <KEY=VALUE>', 'environment variable for the job (repeatable)', envVariable)
     .option('--workdir <dir>', 'working directory on the node')
     .option('--priority <p>', 'higher runs first within its queue', integer)
+    .option('--cluster <name>', 'run only on this cluster (e.g. a Slurm cluster); default: wherever fits best')
     .option('--wait', 'show progress until the job ends, then exit with its exit code')
     .addOption(outputOption())
     // Flags after the program's name belong to the program, not to gpufleet.
@@ -95,6 +97,7 @@ export function submitBody(command: string[], options: RunOptions): WorkloadSubm
     env: options.env,
     workdir: options.workdir,
     priority: options.priority,
+    cluster: options.cluster,
   };
 }
 

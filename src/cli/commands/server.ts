@@ -19,6 +19,8 @@ interface ServerCommandOptions {
   priceBook?: string;
   budgets?: string;
   budgetRefreshMs?: number;
+  alertWebhook?: string[];
+  sloIntervalMs?: number;
   usageRetention?: number;
 }
 
@@ -33,6 +35,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--scheduler-config <file>', 'YAML file of scheduler settings: placement, preemption, fair share (default: $GPUFLEET_SCHEDULER_CONFIG)')
     .option('--price-book <file>', 'YAML prices per GPU-hour by GPU model and node, for gpufleet cost and waste (default: $GPUFLEET_PRICE_BOOK)')
     .option('--budgets <file>', 'YAML GPU-hour or money budgets per team and period; a team over budget only runs preemptible work (default: $GPUFLEET_BUDGETS)')
+    .option('--alert-webhook <url>', 'POST every SLO alert as JSON to this URL (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--usage-retention <duration>', 'how long GPU usage summaries are kept, e.g. 30d', durationMs)
     .addOption(logLevelOption())
     // Tests shorten the node health timings; people have no reason to.
@@ -40,6 +43,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .addOption(new Option('--node-lost-after-ms <ms>').argParser(wholeNumber).hideHelp())
     .addOption(new Option('--heartbeat-interval-ms <ms>').argParser(wholeNumber).hideHelp())
     .addOption(new Option('--budget-refresh-ms <ms>').argParser(wholeNumber).hideHelp())
+    .addOption(new Option('--slo-interval-ms <ms>').argParser(wholeNumber).hideHelp())
     .action(async (options: ServerCommandOptions) => {
       const { startServer } = await import('../../control/main.js');
       const server = await startServer({
@@ -56,6 +60,8 @@ export function registerServer(program: Command, ctx: CliContext): void {
         usageRetentionMs: options.usageRetention,
         budgetsFile: options.budgets ?? (ctx.env.GPUFLEET_BUDGETS || undefined),
         budgetRefreshMs: options.budgetRefreshMs,
+        alertWebhooks: options.alertWebhook,
+        sloIntervalMs: options.sloIntervalMs,
       });
       shutdownOnSignals(() => server.close(), ctx.stderr);
       const out = ctx.stdout;

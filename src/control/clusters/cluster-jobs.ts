@@ -14,6 +14,8 @@ import { clusterFailure } from './cluster-executor.js';
 
 export interface JobsPass {
   outcomes: LifecycleOutcome[];
+  /** Jobs found lost: the plane's machines may have changed, so the inventory is synced next. */
+  lost: number;
   /** Workloads whose output grew. */
   logsOf: string[];
 }
@@ -28,6 +30,8 @@ export interface JobsPass {
 export class ClusterJobs {
   // Stops in flight: a stop waits out the grace period, which must not hold up the pass.
   private readonly stopping = new Set<string>();
+  // Jobs of lost replicas still to cancel: no replica asks for it any more, so it is kept here until done.
+  private readonly orphans = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -37,7 +41,7 @@ export class ClusterJobs {
   ) {}
 
   async reconcile(now: () => Date): Promise<JobsPass> {
-    const pass: JobsPass = { outcomes: [], logsOf: [] };
+    const pass: JobsPass = { outcomes: [], lost: 0, logsOf: [] };
     const rows = await listClusterReplicas(this.db, this.cluster.id);
     for (const row of rows) {
       if (row.external_id !== null) continue;
@@ -53,6 +57,8 @@ export class ClusterJobs {
     }
     const launched = rows.filter((r): r is ClusterReplicaRow & { external_id: string } => r.external_id !== null);
     for (const row of launched) if (row.desired === 'stop') this.stop(row.external_id, row.spec.gracePeriodSeconds * 1000);
+    for (const orphan of this.orphans) this.stop(orphan, 0);
+    if (launched.length === 0) return pass;
     const statuses = await this.executor.status(launched.map((r) => r.external_id));
     for (const row of launched) {
       const status = statuses.get(row.external_id);
@@ -61,7 +67,9 @@ export class ClusterJobs {
       if (shipped.grew) pass.logsOf.push(row.workload_id);
       if (status.state === 'lost') {
         pass.outcomes.push(await this.lose(row, status, now()));
+        pass.lost++;
         // A requeued job may still be pending in the plane: the new generation must be its only copy.
+        this.orphans.add(row.external_id);
         this.stop(row.external_id, 0);
       } else if (isActiveReplicaState(status.state) || shipped.done) {
         pass.outcomes.push(await this.report(row, status, now()));
@@ -107,6 +115,7 @@ export class ClusterJobs {
     this.stopping.add(externalId);
     this.executor
       .stop(externalId, gracePeriodMs)
+      .then(() => this.orphans.delete(externalId))
       .catch((err: unknown) => this.logger.warn({ cluster: this.cluster.name, job: externalId, err: String(err) }, 'stopping a job failed; the next pass tries again'))
       .finally(() => this.stopping.delete(externalId));
   }

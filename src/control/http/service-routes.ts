@@ -44,7 +44,7 @@ export function serviceRoutes(serving: ServingService): RouteDef[] {
       handler: async ({ principal, params, query }) => rolloutOf(await serving.get(requireUser(principal), params.name, query.team)),
     }),
     route({
-      method: 'POST', path: '/v1/services/:name/rollout/promote', summary: 'Promote the new version now: all traffic to it, the old replicas drain', tag: 'services', auth: 'user',
+      method: 'POST', path: '/v1/services/:name/rollout/promote', summary: 'Promote the new version: sized to the full count, promoted (all traffic, old replicas drain) once those replicas are ready', tag: 'services', auth: 'user',
       params: nameParams, query: teamQuery, response: rolloutResponse,
       handler: async ({ principal, params, query }) => rolloutOf(await serving.endRollout(requireUser(principal), params.name, query.team, 'promote')),
     }),

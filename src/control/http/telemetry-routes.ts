@@ -3,13 +3,18 @@ import { costQuerySchema, costReportSchema, eventSchema, eventsQuerySchema, gpuT
 import type { CostService } from '../services/cost-service.js';
 import type { EventService } from '../services/event-service.js';
 import type { BudgetService } from '../services/budget-service.js';
-import { budgetStatusSchema } from '../../core/telemetry-api.js';
+import { alertSchema, alertsQuerySchema, budgetStatusSchema } from '../../core/telemetry-api.js';
 import { requireUser } from './principal.js';
 import { route, type RouteDef } from './routes.js';
 
 /** Cost, waste and the live GPU view (docs/cost.md); the fleet's events. */
 export function telemetryRoutes(cost: CostService, events: EventService, budgets: BudgetService): RouteDef[] {
   return [
+    route({
+      method: 'GET', path: '/v1/alerts', summary: 'SLO burn-rate alerts: those firing now, and the history since `since`', tag: 'telemetry', auth: 'user',
+      query: alertsQuerySchema, response: z.object({ firing: z.array(alertSchema), history: z.array(alertSchema) }),
+      handler: async ({ principal, query }) => events.alerts(requireUser(principal), query.since),
+    }),
     route({
       method: 'GET', path: '/v1/budgets', summary: 'Each team budget: its limits, what the team spent this period, whether it is over', tag: 'telemetry', auth: 'user',
       response: z.object({ items: z.array(budgetStatusSchema) }),

@@ -91,6 +91,7 @@ export class ClusterLoop {
       const syncInventory = plane.passes++ % inventoryEvery === 0 || cluster.status !== 'ready';
       if (syncInventory) this.watchNodes(plane, await syncClusterInventory(this.ctx.db, cluster, await plane.executor.syncInventory(), now));
       const pass = await plane.jobs.reconcile(() => this.ctx.now());
+      if (pass.lost > 0) plane.passes = 0;
       for (const outcome of pass.outcomes) this.nodes.afterLifecycle(outcome);
       this.ctx.wakeups.wake(pass.logsOf.map(topics.logs));
       if (cluster.status !== 'ready') {

@@ -1,31 +1,24 @@
 import { pruneGpuUsage } from '../../store/usage-repo.js';
 import type { ControlContext } from '../context.js';
+import { IntervalDuty } from './interval-duty.js';
 
 /** How often the leader deletes usage windows older than the retention. */
 const pruneEveryMs = 10 * 60_000;
 
 /** Keeps the GPU usage windows for `usageRetentionMs` (the cost and waste reports reach no further back). */
 export class UsageRetentionLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
+  private readonly duty: IntervalDuty;
 
-  constructor(private readonly ctx: ControlContext) {}
-
-  start(): void {
-    const run = () => {
-      if (this.busy) return;
-      this.busy = this.prune()
-        .then(() => undefined)
-        .catch((err: unknown) => this.ctx.logger.error({ err }, 'pruning GPU usage failed; retrying later'))
-        .finally(() => (this.busy = undefined));
-    };
-    run();
-    this.timer = setInterval(run, pruneEveryMs);
+  constructor(private readonly ctx: ControlContext) {
+    this.duty = new IntervalDuty(pruneEveryMs, () => this.prune(), (err) => ctx.logger.error({ err }, 'pruning GPU usage failed; retrying later'), true);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.busy;
+  start(): void {
+    this.duty.start();
+  }
+
+  stop(): Promise<void> {
+    return this.duty.stop();
   }
 
   prune(): Promise<number> {

@@ -1,4 +1,4 @@
-import { resolveTimeRef, type EventsQuery, type EventView } from '../../core/telemetry-api.js';
+import { alertSchema, resolveTimeRef, type AlertView, type EventsQuery, type EventView } from '../../core/telemetry-api.js';
 import { listEvents, targetIdsNamed, targetNames } from '../../store/events-repo.js';
 import type { ControlContext } from '../context.js';
 import type { UserPrincipal } from '../http/principal.js';
@@ -13,7 +13,9 @@ export class EventService {
   async list(user: UserPrincipal, query: EventsQuery): Promise<EventView[]> {
     const db = this.ctx.db;
     const now = this.ctx.now().getTime();
-    const [targetKind, targetName] = query.target?.split('/') ?? [];
+    // A cluster's node is named CLUSTER/MACHINE: only the first slash ends the kind.
+    const slash = query.target?.indexOf('/') ?? -1;
+    const [targetKind, targetName] = query.target === undefined ? [] : slash < 0 ? [query.target] : [query.target.slice(0, slash), query.target.slice(slash + 1)];
     const rows = await listEvents(db, {
       since: query.since === undefined ? undefined : new Date(resolveTimeRef(query.since, now)),
       until: query.until === undefined ? undefined : new Date(resolveTimeRef(query.until, now)),
@@ -22,7 +24,7 @@ export class EventService {
       targetKind,
       targetIds: targetKind !== undefined && targetName !== undefined ? await targetIdsNamed(db, targetKind, targetName) : undefined,
       afterId: query.after,
-      // A member sees their team's objects and the fleet's nodes.
+      // A member sees their team's objects and the fleet's nodes and clusters.
       teamId: user.role === 'admin' ? undefined : (user.teamId ?? '-'),
       limit: query.limit,
     });
@@ -38,5 +40,17 @@ export class EventService {
       message: e.message,
       data: e.data,
     }));
+  }
+
+  /** SLO alerts (events `alert.firing` / `alert.resolved`) since `since`: those still firing, and the history, oldest first. */
+  async alerts(user: UserPrincipal, since: string): Promise<{ firing: AlertView[]; history: AlertView[] }> {
+    const events = await this.list(user, { since, kind: 'alert.', limit: 1000 });
+    const history = events.flatMap((e) => {
+      const parsed = alertSchema.omit({ id: true }).safeParse(e.data);
+      return parsed.success ? [{ id: e.id, ...parsed.data }] : [];
+    });
+    const latest = new Map<string, AlertView>();
+    for (const a of history) latest.set(`${a.service}\u0000${a.objective}\u0000${a.severity}`, a);
+    return { firing: [...latest.values()].filter((a) => a.state === 'firing'), history };
   }
 }

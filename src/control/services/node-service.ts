@@ -10,6 +10,7 @@ import {
   listNodes,
   replaceGpus,
   reregisterNode,
+  reviveNode,
   touchHeartbeat,
 } from '../../store/nodes-repo.js';
 import { getReplicas, listActiveReplicas, listAssignmentsForNode } from '../../store/replicas-repo.js';
@@ -75,6 +76,8 @@ export class NodeService {
     const outcome = await inTransaction(this.ctx.db, async (tx) => {
       const node = await touchHeartbeat(tx, nodeId, now, req.gpuStats);
       if (!node) throw new ApiError('unauthenticated', 'this node is no longer registered; register again');
+      const silent = node.state === 'suspect' || node.state === 'lost';
+      if (silent && (await reviveNode(tx, nodeId, now))) await insertEvents(tx, [{ actor: `node:${nodeId}`, kind: 'node.ready', targetKind: 'node', targetId: nodeId, message: `node ${node.name} is ready again` }]);
       if (req.gpus) await replaceGpus(tx, nodeId, req.gpus);
       if (req.usage) await insertGpuUsage(tx, nodeId, req.usage);
       return applyReplicaReports(tx, nodeId, req.replicas, now);

@@ -32,6 +32,7 @@ export function startRollout(existing: ServiceRow, spec: ServiceSpec, now: Date)
     startedAt: at,
     stepStartedAt: at,
     waitingSince: at,
+    promoteRequestedBy: null,
     finishedAt: null,
     message: `waiting for ${spec.version}'s replicas`,
     windowStart: {},
@@ -101,6 +102,16 @@ export async function advanceRollout(tx: Db, row: ServiceRow, seen: RolloutObser
   const updated = await updateServiceAt(tx, row.id, row.version, { rollout: JSON.stringify(next) });
   if (!updated) return [];
   return decision.action === 'step' ? reconcileSlots(tx, updated, serviceWants(updated), 'drain', `rollout of ${state.canaryVersion}`, seen.now, events) : [];
+}
+
+/** A person's promote: the new version grows to the full count, and the serving loop promotes it once ready. */
+export async function requestPromotion(tx: Db, row: ServiceRow, by: string, now: Date, events: NewEvent[]): Promise<string[]> {
+  const state = row.rollout!;
+  const next: RolloutState = { ...state, promoteRequestedBy: by, message: `promotion requested by ${by}: waiting for ${state.canaryVersion}'s replicas` };
+  const updated = await updateServiceAt(tx, row.id, row.version, { rollout: JSON.stringify(next) });
+  if (!updated) throw new ApiError('version_conflict', `service ${row.name} changed meanwhile; try again`);
+  events.push({ actor: by, kind: 'rollout.promote_requested', targetKind: 'service', targetId: row.id, message: `service ${row.name}: ${next.message}` });
+  return reconcileSlots(tx, updated, serviceWants(updated), 'drain', `promotion of ${state.canaryVersion}`, now, events);
 }
 
 /**

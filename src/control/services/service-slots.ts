@@ -26,7 +26,7 @@ export function serviceWants(row: ServiceRow): SlotWant[] {
   const spec = row.spec as ServiceSpec;
   const rollout = row.rollout;
   if (rollout?.phase !== 'progressing') return [{ version: row.model_version, spec, count: row.replicas }];
-  const canary = rollout.strategy === 'blue-green' ? row.replicas : Math.max(1, Math.ceil((row.replicas * rollout.weight) / 100));
+  const canary = rollout.strategy === 'blue-green' || rollout.promoteRequestedBy ? row.replicas : Math.max(1, Math.ceil((row.replicas * rollout.weight) / 100));
   return [
     { version: rollout.stableVersion, spec: rollout.stableSpec as ServiceSpec, count: row.replicas },
     { version: rollout.canaryVersion, spec, count: canary },

@@ -17,7 +17,7 @@ import { topics } from '../wakeups.js';
 import type { GatewayReport } from '../../core/gateway-report.js';
 import { saveGatewayReport } from '../../store/gateway-reports-repo.js';
 import { reconcileSlots, serviceWants, slotVersion, stopSlots } from './service-slots.js';
-import { finishRollout, rolloutView, startRollout, versionWeights } from './rollouts.js';
+import { finishRollout, requestPromotion, rolloutView, startRollout, versionWeights } from './rollouts.js';
 import type { WorkloadService } from './workload-service.js';
 
 /**
@@ -130,7 +130,10 @@ export class ServingService {
     }
   }
 
-  /** Ends the service's rollout now: `promote` gives the new version all traffic, `rollback` returns to the stable one. */
+  /**
+   * `rollback` ends the service's rollout now, back to the stable version; `promote` sizes the new
+   * version to the full count and has the serving loop promote it as soon as those replicas are ready.
+   */
   async endRollout(user: UserPrincipal, name: string, teamName: string | undefined, how: 'promote' | 'rollback'): Promise<Service> {
     const team = await this.workloads.resolveTeam(this.ctx.db, user, teamName);
     const now = this.ctx.now();
@@ -139,8 +142,10 @@ export class ServingService {
       if (!row) throw new ApiError('not_found', `service ${name} not found in team ${team.name}`);
       if (row.rollout?.phase !== 'progressing') throw new ApiError('conflict', `service ${name} has no rollout in progress`, { issues: [{ path: 'rollout', message: 'none in progress' }] });
       const events: NewEvent[] = [];
-      const message = how === 'promote' ? `${row.rollout.canaryVersion} promoted by ${user.name}` : `${row.rollout.canaryVersion} rolled back by ${user.name}`;
-      const nodes = await finishRollout(tx, row, row.rollout, how, message, user.name, now, events);
+      const nodes =
+        how === 'promote'
+          ? await requestPromotion(tx, row, user.name, now, events)
+          : await finishRollout(tx, row, row.rollout, 'rollback', `${row.rollout.canaryVersion} rolled back by ${user.name}`, user.name, now, events);
       await insertEvents(tx, events);
       return nodes;
     });
@@ -201,14 +206,14 @@ export class ServingService {
 
 /** Everything of a spec but the replica count and policies: what, when changed, replaces the replicas. */
 function template(spec: ServiceSpec): unknown {
-  const { replicas: _replicas, autoscaling: _autoscaling, rollout: _rollout, ...rest } = spec;
+  const { replicas: _replicas, autoscaling: _autoscaling, rollout: _rollout, slo: _slo, ...rest } = spec;
   // As stored: JSON drops undefined fields (and jsonb reorders keys, which the comparison ignores).
   return JSON.parse(JSON.stringify(rest));
 }
 
 /** The policies: changing them alone touches no replica. */
 function policies(spec: ServiceSpec): unknown {
-  return JSON.parse(JSON.stringify({ autoscaling: spec.autoscaling, rollout: spec.rollout }));
+  return JSON.parse(JSON.stringify({ autoscaling: spec.autoscaling, rollout: spec.rollout, slo: spec.slo }));
 }
 
 /** An autoscaled service keeps its count within [min, max]; the first apply starts at `replicas` so clamped. */

@@ -16,7 +16,7 @@ import type {
 } from '../spi.js';
 import { gresRequest, parseGpuGres } from './gres.js';
 import { SlurmApiError, type SlurmJob, type SlurmNode, type SlurmRestClient } from './rest-client.js';
-import { mapSlurmJobState, unknownJobStatus } from './state-map.js';
+import { mapSlurmJobState, slurmHoldsJob, unknownJobStatus } from './state-map.js';
 
 export interface SlurmExecutorOptions {
   /** Names the cluster, e.g. `slurm:prod`. */
@@ -116,14 +116,18 @@ export class SlurmExecutor implements Executor {
 
   async stop(externalId: string, gracePeriodMs: number): Promise<void> {
     const jobId = Number(externalId);
+    const job = await this.client.job(jobId);
+    const held = job ? slurmHoldsJob(job.job_state) : null;
     // A job that had already ended keeps the state it ended in.
-    if (!(await this.isActive(jobId))) return;
+    if (held === null) return;
     this.stopRequested.add(externalId);
+    // Nothing of it runs yet (pending, or requeued by Slurm): cancel it outright.
+    if (held === 'waiting') return this.signalIgnoringEnded(jobId, 'SIGKILL');
     await this.signalIgnoringEnded(jobId, 'SIGTERM');
     const deadline = Date.now() + gracePeriodMs;
     while (Date.now() < deadline) {
       await sleep(Math.min(this.options.stopPollMs ?? 250, Math.max(0, deadline - Date.now())));
-      if (!(await this.isActive(jobId))) return;
+      if (!(await this.isHeld(jobId))) return;
     }
     await this.signalIgnoringEnded(jobId, 'SIGKILL');
   }
@@ -159,9 +163,9 @@ export class SlurmExecutor implements Executor {
     return matches.sort((a, b) => a.job_id - b.job_id)[0];
   }
 
-  private async isActive(jobId: number): Promise<boolean> {
+  private async isHeld(jobId: number): Promise<boolean> {
     const job = await this.client.job(jobId);
-    return job !== null && isActiveReplicaState(this.mapJob(job).state);
+    return job !== null && slurmHoldsJob(job.job_state) !== null;
   }
 
   private async signalIgnoringEnded(jobId: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
@@ -169,7 +173,7 @@ export class SlurmExecutor implements Executor {
       await this.client.signalJob(jobId, signal);
     } catch (err) {
       // The job may end between the check and the signal; that is the outcome stop() wants.
-      if (err instanceof SlurmApiError && !(await this.isActive(jobId))) return;
+      if (err instanceof SlurmApiError && !(await this.isHeld(jobId))) return;
       throw err;
     }
   }

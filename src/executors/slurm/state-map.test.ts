@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapSlurmJobState, type SlurmJobFacts } from './state-map.js';
+import { mapSlurmJobState, slurmHoldsJob, type SlurmJobFacts } from './state-map.js';
 
 const job = (jobState: string, more: Partial<SlurmJobFacts> = {}): SlurmJobFacts => ({ jobState, exitCode: 0, restartCount: 0, stateReason: null, ...more });
 
@@ -47,5 +47,22 @@ describe('mapSlurmJobState', () => {
 
   it('a failure that is not a signal stays a failure even when a stop was asked for', () => {
     expect(mapSlurmJobState(job('FAILED', { exitCode: 1 << 8 }), { stopRequested: true }).state).toBe('failed');
+  });
+});
+
+describe('slurmHoldsJob', () => {
+  it.each([
+    ['PENDING', 'waiting'],
+    ['REQUEUED', 'waiting'],
+    ['REQUEUE_HOLD', 'waiting'],
+    ['RUNNING', 'running'],
+    ['COMPLETING', 'running'],
+    ['SUSPENDED', 'running'],
+    ['COMPLETED', null],
+    ['CANCELLED by 0', null],
+    ['NODE_FAIL', null],
+    ['FAILED', null],
+  ])('%s', (state, expected) => {
+    expect(slurmHoldsJob(state)).toBe(expected);
   });
 });

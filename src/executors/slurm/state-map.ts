@@ -78,6 +78,18 @@ export function mapSlurmJobState(job: SlurmJobFacts, options: MapOptions = { sto
   }
 }
 
+/**
+ * Whether Slurm may still run the job: `running` (its processes exist), `waiting` (pending, or
+ * requeued to run again), or null once it is over. What a stop must end, whatever the replica
+ * state says: a job Slurm requeued is `lost` to gpufleet but would still run if left alone.
+ */
+export function slurmHoldsJob(jobState: string): 'running' | 'waiting' | null {
+  const state = baseState(jobState);
+  if (['PENDING', 'CONFIGURING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'SPECIAL_EXIT'].includes(state)) return 'waiting';
+  if (['RUNNING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'SIGNALING', 'STAGE_OUT', 'RESIZING'].includes(state)) return 'running';
+  return null;
+}
+
 export const unknownJobStatus: ExecutorReplicaStatus = lost('Slurm no longer knows the job');
 
 /** Slurm reports flags after the base state on some paths (`CANCELLED by 0`, `RUNNING,COMPLETING`). */
