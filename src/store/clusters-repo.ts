@@ -42,6 +42,13 @@ export async function setClusterStatus(db: Db, id: string, status: ClusterStatus
     .execute();
 }
 
+/** Sets the status and message; true only if the status itself changed, so its change is told once. */
+export async function changeClusterStatus(db: Db, id: string, status: ClusterStatus, message: string | null): Promise<boolean> {
+  const before = await db.selectFrom('clusters').select('status').where('id', '=', id).forUpdate().executeTakeFirst();
+  await setClusterStatus(db, id, status, message, null);
+  return before !== undefined && before.status !== status;
+}
+
 export async function deleteCluster(db: Db, id: string): Promise<void> {
   await db.deleteFrom('clusters').where('id', '=', id).execute();
 }

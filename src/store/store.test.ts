@@ -9,6 +9,8 @@ import { insertNode, replaceGpus } from './nodes-repo.js';
 import { insertReplica } from './replicas-repo.js';
 import { insertLogChunks, readLogChunks } from './logs-repo.js';
 import { isUniqueViolation } from './transaction.js';
+import { changeClusterStatus, getClusterByName, insertCluster } from './clusters-repo.js';
+import { clusterSpecSchema } from '../core/cluster-types.js';
 
 for (const target of databaseTargets()) {
   describe(`store on ${target.name}`, () => {
@@ -85,6 +87,15 @@ for (const target of databaseTargets()) {
       await insertLogChunks(store.db, owner, [chunk, { ...chunk, offset: 6, data: 'world\n' }]);
       await insertLogChunks(store.db, new Map(), [{ ...chunk, offset: 99 }]);
       expect((await readLogChunks(store.db, 'j-5', 0, 100)).map((c) => c.data)).toEqual(['hello\n', 'world\n']);
+    });
+
+    it('tells a cluster status change once, however its message changes while it lasts', async () => {
+      const spec = clusterSpecSchema.parse({ backend: 'slurm', url: 'http://127.0.0.1:6820', user: 'root', token: { env: 'SLURM_JWT' }, outputDir: '/srv/slurm-out' });
+      const cluster = await insertCluster(store.db, { id: 'c-1', name: 'hpc', spec });
+      expect(await changeClusterStatus(store.db, cluster.id, 'unauthorized', 'refused GET /nodes')).toBe(true);
+      expect(await changeClusterStatus(store.db, cluster.id, 'unauthorized', 'refused GET /jobs')).toBe(false);
+      expect(await getClusterByName(store.db, 'hpc')).toMatchObject({ status: 'unauthorized', message: 'refused GET /jobs' });
+      expect(await changeClusterStatus(store.db, cluster.id, 'ready', null)).toBe(true);
     });
   });
 }

@@ -1,6 +1,7 @@
 import type { ClusterStatus } from '../../core/cluster-types.js';
 import type { Executor } from '../../executors/spi.js';
-import { listClusterNodes, listClusters, setClusterStatus, setClusterWorkloadsReason } from '../../store/clusters-repo.js';
+import { inTransaction } from '../../store/transaction.js';
+import { changeClusterStatus, listClusterNodes, listClusters, setClusterStatus, setClusterWorkloadsReason } from '../../store/clusters-repo.js';
 import { setNodeState } from '../../store/nodes-repo.js';
 import { insertEvents } from '../../store/events-repo.js';
 import type { ClusterRow } from '../../store/schema.js';
@@ -136,7 +137,9 @@ export class ClusterLoop {
   }
 
   private async changeStatus(cluster: ClusterRow, status: ClusterStatus, message: string | null): Promise<void> {
-    await setClusterStatus(this.ctx.db, cluster.id, status, message, null);
+    // A failure that only changed its words (or a pass that read the row before another wrote it) is no new event.
+    const changed = await inTransaction(this.ctx.db, (tx) => changeClusterStatus(tx, cluster.id, status, message));
+    if (!changed) return;
     await insertEvents(this.ctx.db, [
       { actor: 'system', kind: `cluster.${status}`, targetKind: 'cluster', targetId: cluster.id, message: `cluster ${cluster.name} is ${status}${message ? `: ${message}` : ''}` },
     ]);
