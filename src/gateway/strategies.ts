@@ -4,8 +4,8 @@
  * version by the strategy. Strategies are pure functions of the candidates and the load counts,
  * so they are tested without HTTP.
  */
-export type StrategyName = 'round-robin' | 'least-outstanding' | 'prefix-affinity';
-export const strategyNames: readonly StrategyName[] = ['round-robin', 'least-outstanding', 'prefix-affinity'];
+export type StrategyName = 'random' | 'round-robin' | 'least-outstanding' | 'prefix-affinity';
+export const strategyNames: readonly StrategyName[] = ['random', 'round-robin', 'least-outstanding', 'prefix-affinity'];
 
 export interface Candidate {
   id: string;
@@ -28,16 +28,31 @@ export interface Strategy {
 export interface StrategyOptions {
   /** Prefix affinity's load valve: leave the affine replica when its outstanding > least + bound. */
   loadBound?: number;
+  /** Random's source of numbers in [0, 1); tests pass a fixed one. */
+  random?: () => number;
 }
 
 export function createStrategy(name: StrategyName, options: StrategyOptions = {}): Strategy {
   switch (name) {
+    case 'random':
+      return new RandomPick(options.random ?? Math.random);
     case 'round-robin':
       return new RoundRobin();
     case 'least-outstanding':
       return new LeastOutstanding();
     case 'prefix-affinity':
       return new PrefixAffinity(options.loadBound ?? 4);
+  }
+}
+
+/** Any replica, each as likely: the reference that routing studies (llm-d's among them) compare against. */
+class RandomPick implements Strategy {
+  readonly name = 'random' as const;
+
+  constructor(private readonly random: () => number) {}
+
+  pick<R extends Candidate>(candidates: readonly R[]): R | undefined {
+    return candidates[Math.floor(this.random() * candidates.length)];
   }
 }
 

@@ -189,6 +189,14 @@ describe('strategies', () => {
     expect(rendezvous(replicas.filter((r) => r.id === affine.id || r.id !== replicas.find((x) => x.id !== affine.id)!.id), key)!.id).toBe(affine.id);
   });
 
+  it('random picks every replica, as the numbers say', () => {
+    const numbers = [0, 0.3, 0.5, 0.99];
+    const random = createStrategy('random', { random: () => numbers.shift()! });
+    const ctx = { outstanding: () => 0, group: 'g' };
+    expect(Array.from({ length: 4 }, () => random.pick(replicas, ctx)!.id)).toEqual(['r0', 'r1', 'r2', 'r3']);
+    expect(createStrategy('random').pick([], ctx)).toBeUndefined();
+  });
+
   it('round-robin cycles', () => {
     const rr = createStrategy('round-robin');
     const ctx = { outstanding: () => 0, group: 'g' };
