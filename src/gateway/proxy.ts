@@ -266,7 +266,7 @@ export class GatewayProxy {
           this.options.limiter?.charge(labels.team, used);
           metrics.requests.inc({ ...labels, status: String(status) });
           if (status >= 500) metrics.errors.inc({ ...labels, reason: `upstream_${status}` });
-          this.options.logger.debug({ ...labels, replica: replica.id, status, stream, ...traceFields(span) }, 'request');
+          if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ ...labels, replica: replica.id, status, stream, ...traceFields(span) }, 'request');
         });
         up.on('error', () => {
           release();

@@ -104,7 +104,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (workload) span.setAttribute('gpufleet.workload', workload);
       endRequestSpan(span, reply.statusCode);
     }
-    deps.logger.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ...requestFields(request) }, 'request');
+    // Built only when wanted: this runs on every request.
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ...requestFields(request) }, 'request');
   });
 
   for (const def of deps.routes) {
