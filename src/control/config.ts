@@ -33,6 +33,8 @@ export const serverOptionsSchema = z.strictObject({
   sloIntervalMs: z.number().int().min(100).default(60_000),
   /** How long the agents' GPU usage windows are kept; default 30 days. */
   usageRetentionMs: z.number().int().min(60_000).default(30 * 86_400_000),
+  /** OTLP/HTTP traces URL: one span per API request is exported there; no tracing without it. */
+  otlpTracesUrl: z.string().url().optional(),
   /** Settings given directly (tests), instead of a file. */
   schedulerSettings: z.custom<SchedulerSettings>((v) => typeof v === 'object' && v !== null).optional(),
 });

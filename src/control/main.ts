@@ -83,7 +83,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const fleetGauges = new FleetGauges(registry, store.db, ctx.now);
   const metricsSource = { registry, refresh: () => fleetGauges.refresh() };
   const routes = [...systemRoutes(ctx, metricsSource, () => (openapi ??= buildOpenApi(apiRoutes, packageVersion)), consolePath), ...apiRoutes];
-  const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http });
+  const tracing = config.otlpTracesUrl === undefined ? undefined : new (await import('../observe/tracing.js')).Tracing({ serviceName: 'gpufleet-server', tracesUrl: config.otlpTracesUrl });
+  const app = buildApp({ logger, routes, authenticate: (bearer, kind) => auth.authenticate(bearer, kind), metrics: ctx.metrics.http, tracing });
 
   const leadership = new Leadership(ctx, [
     new SchedulerLoop(ctx, () => budgets.heldTeams()),
@@ -105,7 +106,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   await leadership.start();
-  logger.info({ url, store: store.location }, 'server started');
+  logger.info({ url, store: store.location, traces: config.otlpTracesUrl }, 'server started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -119,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= (async () => {
         await leadership.stop();
         await app.close();
+        await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not send the last spans'));
         await wakeups.stop();
         await store.close();
         logger.info('server stopped');

@@ -42,6 +42,8 @@ export interface GatewayOptions {
   coldStart?: { maxHeld?: number; timeoutMs?: number };
   /** Request header naming the team for metrics when there is no server to check keys (default `x-gpufleet-team`). */
   teamHeader?: string;
+  /** OTLP/HTTP traces URL: one span per inference request is exported there; no tracing without it. */
+  otlpTracesUrl?: string | undefined;
   logLevel?: string;
   logger?: Logger;
 }
@@ -71,6 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     holds.release(table);
   };
   useTable(options.table ?? { models: [] });
+  const tracing = options.otlpTracesUrl === undefined ? undefined : new (await import('../observe/tracing.js')).Tracing({ serviceName: 'gpufleet-gateway', tracesUrl: options.otlpTracesUrl });
   const proxy = new GatewayProxy({
     getTable: () => table,
     strategy: createStrategy(options.strategy ?? 'least-outstanding', { loadBound: options.loadBound ?? 4 }),
@@ -81,6 +84,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.server ? { authenticate: new ApiKeyVerifier({ serverUrl: options.server.url }).verify } : {}),
     ...(options.rateLimits ? { limiter: new RateLimiter(options.rateLimits) } : {}),
     holds,
+    tracing,
   });
   const feed = options.server
     ? new ServiceFeed({ serverUrl: options.server.url, token: options.server.token, intervalMs: options.server.refreshMs, logger, onTable: useTable })
@@ -98,7 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, strategy: options.strategy ?? 'least-outstanding', models: table.models(), server: options.server?.url }, 'gateway listening');
+  logger.info({ url, strategy: options.strategy ?? 'least-outstanding', models: table.models(), server: options.server?.url, traces: options.otlpTracesUrl }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -117,6 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await closed;
         proxy.destroy();
+        await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not send the last spans'));
         logger.info('gateway stopped');
       })();
       return closing;

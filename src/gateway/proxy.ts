@@ -6,6 +6,8 @@ import type { ResolvedModel, RoutedReplica, RoutingTable } from './routing-table
 import { promptPrefix, VersionPicker, type Strategy } from './strategies.js';
 import type { RateLimiter } from './rate-limits.js';
 import type { ColdStartHolds } from './cold-start.js';
+import { endRequestSpan, traceFields, type Span } from '../observe/request-span.js';
+import type { Tracing } from '../observe/tracing.js';
 
 const maxBodyBytes = 16 * 1024 * 1024;
 const inferenceRoutes = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
@@ -27,6 +29,8 @@ export interface ProxyOptions {
   limiter?: RateLimiter;
   /** Where requests wait for a model that has no replica yet (scale from zero); 503 at once when absent. */
   holds?: ColdStartHolds;
+  /** A span per inference request, its context passed on to the model server; none when absent. */
+  tracing?: Tracing | undefined;
 }
 
 export type AuthVerdict = { ok: true; team: string } | { ok: false; status: 401 | 503; message: string };
@@ -63,10 +67,12 @@ export class GatewayProxy {
     const path = q === -1 ? url : url.slice(0, q);
     if (req.method === 'POST' && inferenceRoutes.has(path)) {
       this.inFlight++;
+      const span = this.options.tracing?.startRequestSpan(`POST ${path}`, req.headers, { 'http.request.method': 'POST', 'http.route': path });
       res.once('close', () => {
+        if (span) endRequestSpan(span, res.statusCode);
         if (--this.inFlight === 0) this.idle?.();
       });
-      this.readBody(req, res, (body) => this.withTeam(req, res, (team) => this.route(req, res, body, path, team)));
+      this.readBody(req, res, (body) => this.withTeam(req, res, (team) => this.route(req, res, body, path, team, span)));
       return;
     }
     if (req.method === 'GET' && path === '/v1/models') {
@@ -130,7 +136,8 @@ export class GatewayProxy {
     );
   }
 
-  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string, team: string): void {
+  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string, team: string, span: Span | undefined): void {
+    span?.setAttribute('gpufleet.team', team);
     const started = performance.now();
     let parsed: unknown;
     try {
@@ -144,6 +151,7 @@ export class GatewayProxy {
       sendJson(res, 400, openAiError('`model` is required', 'invalid_request_error', 'model', 'missing_model'));
       return;
     }
+    span?.setAttribute('gpufleet.model', model);
     const route = this.options.getTable().lookup(model);
     if (route === undefined) {
       this.options.metrics.requests.inc({ model: 'unknown', version: 'none', team, status: '404' });
@@ -160,6 +168,7 @@ export class GatewayProxy {
       return;
     }
     const stream = (parsed as { stream?: unknown }).stream === true;
+    span?.setAttribute('gpufleet.stream', stream);
     const prefixKey = this.options.strategy.name === 'prefix-affinity' ? promptPrefix(parsed, this.options.prefixChars) : undefined;
     const tried = new Set<string>();
     const refuse = (reason: string, message: string, code = reason, headers: OutgoingHttpHeaders = {}): void => {
@@ -186,9 +195,9 @@ export class GatewayProxy {
         return;
       }
       tried.add(replica.id);
-      this.forward(req, res, body, path, replica, { model, version: replica.version, team }, stream, started, (err) => {
+      this.forward(req, res, body, path, replica, { model, version: replica.version, team }, stream, started, span, (err) => {
         this.options.metrics.retries.inc({ model, version: replica.version, team });
-        this.options.logger.warn({ replica: replica.id, err: err.message }, 'upstream connection failed before any byte; retrying on another replica');
+        this.options.logger.warn({ replica: replica.id, model, team, err: err.message, ...traceFields(span) }, 'upstream connection failed before any byte; retrying on another replica');
         attempt();
       });
     };
@@ -213,10 +222,17 @@ export class GatewayProxy {
     labels: RequestLabels,
     stream: boolean,
     started: number,
+    span: Span | undefined,
     retry: (err: Error) => void,
   ): void {
     const { metrics } = this.options;
     const headers = forwardHeaders(req.headers);
+    if (span) {
+      // The last replica tried is the one that answered.
+      span.setAttributes({ 'gpufleet.version': replica.version, 'gpufleet.replica': replica.id });
+      // The model server's own spans join the trace under the gateway's span.
+      this.options.tracing?.inject(span, headers);
+    }
     // The caller's gpufleet key is for this gateway, not for the model server.
     if (this.options.authenticate) delete headers.authorization;
     headers['content-length'] = body.length;
@@ -250,6 +266,7 @@ export class GatewayProxy {
           this.options.limiter?.charge(labels.team, used);
           metrics.requests.inc({ ...labels, status: String(status) });
           if (status >= 500) metrics.errors.inc({ ...labels, reason: `upstream_${status}` });
+          if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ ...labels, replica: replica.id, status, stream, ...traceFields(span) }, 'request');
         });
         up.on('error', () => {
           release();

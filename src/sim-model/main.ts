@@ -50,7 +50,11 @@ export async function startSimModel(options: SimModelOptions = {}): Promise<SimM
     options.onCrash?.();
   };
   const handler = new SimModelHandler({ config, engine, loop, metrics, faults, now: clock.now, crash });
-  server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => handler.handle(req, res));
+  server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    // The trace context a gateway passed on, so a request can be followed into the model server.
+    if (req.method === 'POST') logger.debug({ path: req.url, traceparent: req.headers.traceparent }, 'request');
+    handler.handle(req, res);
+  });
   const listening = server;
   await new Promise<void>((resolve, reject) => {
     listening.once('error', reject);

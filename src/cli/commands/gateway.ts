@@ -5,6 +5,7 @@ import { CliError } from '../errors.js';
 import { logLevelOption } from '../log-level.js';
 import { port, wholeNumber } from '../parsers.js';
 import { shutdownOnSignals } from '../shutdown.js';
+import { otlpTracesUrl } from '../../observe/otlp-endpoint.js';
 import { strategyNames, type StrategyName } from '../../gateway/main.js';
 
 interface GatewayCommandOptions {
@@ -17,6 +18,7 @@ interface GatewayCommandOptions {
   coldStartTimeoutMs: number;
   coldStartMaxHeld: number;
   logLevel: string;
+  otlpEndpoint?: string;
 }
 
 export function registerGateway(program: Command, ctx: CliContext): void {
@@ -31,6 +33,7 @@ export function registerGateway(program: Command, ctx: CliContext): void {
     .option('--rate-limits <file.yaml>', 'requests and tokens per minute, by default and per team (see docs/gateway.md)')
     .option('--cold-start-timeout-ms <ms>', 'how long a request for an autoscaled model with no ready replica waits for one', wholeNumber, 60_000)
     .option('--cold-start-max-held <n>', 'requests held per model during a cold start; more get 503 at once', wholeNumber, 256)
+    .option('--otlp-endpoint <url>', 'export a trace span per inference request over OTLP/HTTP to this collector (default: $OTEL_EXPORTER_OTLP_ENDPOINT)')
     .addOption(logLevelOption())
     .action(async (o: GatewayCommandOptions) => {
       // The server and token of the CLI config (or GPUFLEET_URL / GPUFLEET_TOKEN): an admin token, to see every service.
@@ -47,6 +50,7 @@ export function registerGateway(program: Command, ctx: CliContext): void {
         ...(rateLimits ? { rateLimits } : {}),
         coldStart: { timeoutMs: Math.max(1, o.coldStartTimeoutMs), maxHeld: o.coldStartMaxHeld },
         logLevel: o.logLevel,
+        otlpTracesUrl: otlpTracesUrl(ctx.env, o.otlpEndpoint),
       });
       shutdownOnSignals(() => gateway.close(), ctx.stderr);
       ctx.stdout.write(`gpufleet gateway on ${gateway.url} (OpenAI API under /v1, metrics at /metrics), routing for ${config.url}\n`);

@@ -5,6 +5,7 @@ import type { CliContext } from '../context.js';
 import { logLevelOption } from '../log-level.js';
 import { durationMs, port, wholeNumber } from '../parsers.js';
 import { shutdownOnSignals } from '../shutdown.js';
+import { otlpTracesUrl } from '../../observe/otlp-endpoint.js';
 
 interface ServerCommandOptions {
   host: string;
@@ -22,6 +23,7 @@ interface ServerCommandOptions {
   alertWebhook?: string[];
   sloIntervalMs?: number;
   usageRetention?: number;
+  otlpEndpoint?: string;
 }
 
 export function registerServer(program: Command, ctx: CliContext): void {
@@ -37,6 +39,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--budgets <file>', 'YAML GPU-hour or money budgets per team and period; a team over budget only runs preemptible work (default: $GPUFLEET_BUDGETS)')
     .option('--alert-webhook <url>', 'POST every SLO alert as JSON to this URL (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--usage-retention <duration>', 'how long GPU usage summaries are kept, e.g. 30d', durationMs)
+    .option('--otlp-endpoint <url>', 'export a trace span per API request over OTLP/HTTP to this collector (default: $OTEL_EXPORTER_OTLP_ENDPOINT)')
     .addOption(logLevelOption())
     // Tests shorten the node health timings; people have no reason to.
     .addOption(new Option('--node-suspect-after-ms <ms>').argParser(wholeNumber).hideHelp())
@@ -62,6 +65,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         budgetRefreshMs: options.budgetRefreshMs,
         alertWebhooks: options.alertWebhook,
         sloIntervalMs: options.sloIntervalMs,
+        otlpTracesUrl: otlpTracesUrl(ctx.env, options.otlpEndpoint),
       });
       shutdownOnSignals(() => server.close(), ctx.stderr);
       const out = ctx.stdout;

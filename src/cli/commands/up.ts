@@ -8,6 +8,7 @@ import { isAgentJoinedMessage, type AgentJoinedMessage } from '../agent-ipc.js';
 import { configPath, gpufleetHome, loadConfig, readConfigFile, writeConfig } from '../config.js';
 import type { Gateway } from '../../gateway/main.js';
 import { createLogger, fileDestination } from '../../observe/logger.js';
+import { otlpTracesUrl } from '../../observe/otlp-endpoint.js';
 import type { CliContext, Writer } from '../context.js';
 import { CliError } from '../errors.js';
 import { binPath } from '../package-info.js';
@@ -51,6 +52,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         databaseUrl: ctx.env.DATABASE_URL || undefined,
         logFile,
         schedulerConfigFile: options.schedulerConfig ?? (ctx.env.GPUFLEET_SCHEDULER_CONFIG || undefined),
+        otlpTracesUrl: otlpTracesUrl(ctx.env),
       });
       let agent: ChildProcess | null = null;
       let gateway: Gateway | null = null;
@@ -113,7 +115,7 @@ async function startUpGateway(ctx: CliContext, serverUrl: string, host: string, 
     return null;
   }
   const { startGateway } = await import('../../gateway/main.js');
-  return startGateway({ host, port: gatewayPort, server: { url: serverUrl, token }, logger: createLogger({ name: 'gateway', destination: fileDestination(logFile) }) });
+  return startGateway({ host, port: gatewayPort, server: { url: serverUrl, token }, logger: createLogger({ name: 'gateway', destination: fileDestination(logFile) }), otlpTracesUrl: otlpTracesUrl(ctx.env) });
 }
 
 function spawnAgent(ctx: CliContext, o: UpOptions & { serverUrl: string; home: string; joinToken: string }): ChildProcess {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyRequest } from 'fastify';
 import type { Logger } from '../../observe/logger.js';
 import { ApiError } from '../../core/errors.js';
 import { parseOrThrow } from '../../core/zod-issues.js';
@@ -7,12 +7,16 @@ import { IllegalTransitionError } from '../../core/workload-state.js';
 import type { Principal } from './principal.js';
 import type { RouteDef } from './routes.js';
 import type { HttpMetrics } from '../metrics.js';
+import { endRequestSpan, traceFields, type Span } from '../../observe/request-span.js';
+import type { Tracing } from '../../observe/tracing.js';
 
 export interface AppDeps {
   logger: Logger;
   routes: RouteDef[];
   authenticate(bearer: string | undefined, auth: RouteDef['auth']): Promise<Principal>;
   metrics: HttpMetrics;
+  /** Request spans; none when no OTLP endpoint is configured. */
+  tracing?: Tracing | undefined;
 }
 
 function bearerOf(header: string | undefined): string | undefined {
@@ -45,6 +49,13 @@ function rejectUnstorableText(def: RouteDef, parts: Record<string, unknown>): vo
   }
 }
 
+/** The workload a request is about, for its span and log lines: the `:ref` of a workload route. */
+function workloadOf(route: string, params: unknown): string | undefined {
+  if (!route.startsWith('/v1/workloads/:ref')) return undefined;
+  const ref = (params as { ref?: unknown } | undefined)?.ref;
+  return typeof ref === 'string' ? ref : undefined;
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -55,18 +66,46 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
   });
 
+  const spans = new WeakMap<object, Span>();
+  /** The fields every log line about a request carries: Fastify's request id, the trace, the workload. */
+  const requestFields = (request: FastifyRequest) => {
+    const workload = workloadOf(request.routeOptions.url ?? '', request.params);
+    return { request_id: request.id, ...traceFields(spans.get(request)), ...(workload ? { workload } : {}) };
+  };
+
   app.setErrorHandler((err, request, reply) => {
     const apiError = toApiError(err);
-    if (apiError.code === 'internal') deps.logger.error({ err, url: request.url, method: request.method }, 'request failed');
+    if (apiError.code === 'internal') deps.logger.error({ err, url: request.url, method: request.method, ...requestFields(request) }, 'request failed');
     void reply.status(apiError.status).send(apiError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`).toBody());
   });
 
+  const { tracing } = deps;
+  if (tracing) {
+    app.addHook('onRequest', async (request) => {
+      const route = request.routeOptions.url;
+      const span = tracing.startRequestSpan(route ? `${request.method} ${route}` : request.method, request.headers, {
+        'http.request.method': request.method,
+        'url.path': request.url.split('?', 1)[0],
+        ...(route ? { 'http.route': route } : {}),
+      });
+      spans.set(request, span);
+    });
+  }
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    const span = spans.get(request);
+    if (span) {
+      const workload = workloadOf(route, request.params);
+      if (workload) span.setAttribute('gpufleet.workload', workload);
+      endRequestSpan(span, reply.statusCode);
+    }
+    // Built only when wanted: this runs on every request.
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ...requestFields(request) }, 'request');
   });
 
   for (const def of deps.routes) {

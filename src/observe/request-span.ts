@@ -1,0 +1,18 @@
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
+
+/** What request handlers touch of tracing: the API package only, so nothing of the SDK loads when tracing is off. */
+export type { Span };
+
+/** Ends a request span with its HTTP status; a 5xx marks it failed (OTel HTTP semantic conventions). */
+export function endRequestSpan(span: Span, status: number): void {
+  span.setAttribute('http.response.status_code', status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/** The ids a log line carries so it can be found next to its trace. */
+export function traceFields(span: Span | undefined): { trace_id?: string; span_id?: string } {
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
