@@ -12,38 +12,16 @@ export const apiVersion = 'gpufleet.dev/v1';
 const metadataSchema = z.strictObject({ name: nameSchema });
 const teamScopedMetadataSchema = z.strictObject({ name: nameSchema, team: nameSchema.optional() });
 
-export const teamManifestSchema = z.strictObject({
-  apiVersion: z.literal(apiVersion),
-  kind: z.literal('Team'),
-  metadata: metadataSchema,
-  spec: z.strictObject({}).optional(),
-});
-export const queueManifestSchema = z.strictObject({
-  apiVersion: z.literal(apiVersion),
-  kind: z.literal('Queue'),
-  metadata: metadataSchema,
-  spec: queueSpecSchema,
-});
-export const jobManifestSchema = z.strictObject({
-  apiVersion: z.literal(apiVersion),
-  kind: z.literal('Job'),
-  metadata: teamScopedMetadataSchema,
-  spec: jobSpecSchema,
-});
+/** One kind's document: the same envelope around its own metadata and spec. */
+function manifestSchema<K extends string, M extends z.ZodType, S extends z.ZodType>(kind: K, metadata: M, spec: S) {
+  return z.strictObject({ apiVersion: z.literal(apiVersion), kind: z.literal(kind), metadata, spec });
+}
 
-export const serviceManifestSchema = z.strictObject({
-  apiVersion: z.literal(apiVersion),
-  kind: z.literal('Service'),
-  metadata: teamScopedMetadataSchema,
-  spec: serviceSpecSchema,
-});
-
-export const clusterManifestSchema = z.strictObject({
-  apiVersion: z.literal(apiVersion),
-  kind: z.literal('Cluster'),
-  metadata: metadataSchema,
-  spec: clusterSpecSchema,
-});
+export const teamManifestSchema = manifestSchema('Team', metadataSchema, z.strictObject({}).optional());
+export const queueManifestSchema = manifestSchema('Queue', metadataSchema, queueSpecSchema);
+export const jobManifestSchema = manifestSchema('Job', teamScopedMetadataSchema, jobSpecSchema);
+export const serviceManifestSchema = manifestSchema('Service', teamScopedMetadataSchema, serviceSpecSchema);
+export const clusterManifestSchema = manifestSchema('Cluster', metadataSchema, clusterSpecSchema);
 
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 export type QueueManifest = z.infer<typeof queueManifestSchema>;

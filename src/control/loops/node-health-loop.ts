@@ -5,32 +5,28 @@ import { inTransaction } from '../../store/transaction.js';
 import type { ControlContext } from '../context.js';
 import type { NodeService } from '../services/node-service.js';
 import { loseReplicasOfNode } from '../services/replica-lifecycle.js';
+import { IntervalDuty } from './interval-duty.js';
 
 /**
  * Marks silent agent nodes suspect, then lost. A lost node's replicas are requeued (with a generation
  * bump at their next admission), so a node that comes back is told to kill its stale copies.
  */
 export class NodeHealthLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
+  private readonly duty: IntervalDuty;
 
   constructor(
     private readonly ctx: ControlContext,
     private readonly nodes: NodeService,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (this.busy) return;
-      this.busy = this.check()
-        .catch((err) => this.ctx.logger.error({ err }, 'node health check failed'))
-        .finally(() => (this.busy = undefined));
-    }, this.ctx.config.healthCheckIntervalMs);
+  ) {
+    this.duty = new IntervalDuty(ctx.config.healthCheckIntervalMs, () => this.check(), (err) => ctx.logger.error({ err }, 'node health check failed'));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.busy;
+  start(): void {
+    this.duty.start();
+  }
+
+  stop(): Promise<void> {
+    return this.duty.stop();
   }
 
   async check(): Promise<void> {

@@ -13,6 +13,7 @@ import { readReplicaLoad, type ReplicaLoad } from '../services/replica-metrics.j
 import { reconcileSlots, serviceWants, slotVersion, stopSlots } from '../services/service-slots.js';
 import { advanceRollout } from '../services/rollouts.js';
 import { isServing } from '../services/serving-service.js';
+import { IntervalDuty } from './interval-duty.js';
 
 /** A draining replica is stopped once it has nothing in flight and this long has passed (every gateway has dropped it from its table). */
 export const drainSettleMs = 3000;
@@ -32,24 +33,19 @@ interface ServiceMemory {
  * Prometheus endpoints) and the gateways' reports, then drains, autoscales and moves rollouts on.
  */
 export class ServingLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
+  private readonly duty: IntervalDuty;
   private readonly memory = new Map<string, ServiceMemory>();
 
-  constructor(private readonly ctx: ControlContext) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (this.busy) return;
-      this.busy = this.tick()
-        .catch((err) => this.ctx.logger.error({ err }, 'serving loop failed'))
-        .finally(() => (this.busy = undefined));
-    }, this.ctx.config.servingIntervalMs);
+  constructor(private readonly ctx: ControlContext) {
+    this.duty = new IntervalDuty(ctx.config.servingIntervalMs, () => this.tick(), (err) => ctx.logger.error({ err }, 'serving loop failed'));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.busy;
+  start(): void {
+    this.duty.start();
+  }
+
+  stop(): Promise<void> {
+    return this.duty.stop();
   }
 
   async tick(): Promise<void> {
