@@ -9,6 +9,8 @@ import { runningWorkload } from './workload-objects.js';
 
 export interface RunningState {
   source: RunningWorkload;
+  /** The node of each allocation, in order (null where the node is not in the snapshot): looked up once a cycle. */
+  nodes: (NodeState | null)[];
   queue: QueueState | null;
   amounts: Amounts;
   endAt: number;
@@ -176,11 +178,13 @@ export class Cycle {
     const releasing = source.releasing;
     const endAt = releasing ? this.now : source.timeLimitMs === null ? Infinity : source.startedAt + source.timeLimitMs;
     const stoppable = !releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
-    const state: RunningState = { source, queue, amounts, endAt, stoppable, evicted: false, tentative: null };
+    const nodes = this.nodesOf(source.allocations);
+    const state: RunningState = { source, nodes, queue, amounts, endAt, stoppable, evicted: false, tentative: null };
     let last: NodeState | undefined;
-    for (const allocation of source.allocations) {
-      const node = this.fleet.byId.get(allocation.nodeId);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
       if (!node) continue;
+      const allocation = source.allocations[i]!;
       this.fleet.applyTo(node, allocation, 1, endAt);
       chargeAllocation(amounts, allocation);
       // A gang's replicas on one node make it one holder there.
@@ -197,10 +201,13 @@ export class Cycle {
   }
 
   private hold(state: RunningState): void {
-    for (const a of state.source.allocations) {
-      const node = this.fleet.byId.get(a.nodeId);
-      if (node && !this.holders[node.ordinal]!.includes(state)) this.holders[node.ordinal]!.push(state);
-    }
+    for (const node of state.nodes) if (node && !this.holders[node.ordinal]!.includes(state)) this.holders[node.ordinal]!.push(state);
+  }
+
+  private nodesOf(allocations: readonly ReplicaAllocation[]): (NodeState | null)[] {
+    const nodes = new Array<NodeState | null>(allocations.length);
+    for (let i = 0; i < allocations.length; i++) nodes[i] = this.fleet.byId.get(allocations[i]!.nodeId) ?? null;
+    return nodes;
   }
 
   private holdClaims(): void {
@@ -217,7 +224,7 @@ export class Cycle {
   /** Records a placement of this cycle as a holder of its nodes, so later actions see who holds what. */
   placed(p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[], endAt: number): void {
     const source = runningWorkload(p.source, { startedAt: this.now, allocations, releasing: false, releasingFor: null });
-    const state: RunningState = { source, queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p };
+    const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p };
     this.hold(state);
     if (state.stoppable && p.queue) {
       const list = this.stoppableByQueue.get(p.queue) ?? [];
@@ -263,7 +270,11 @@ export class Cycle {
 
   /** Gives back, or takes again, what a running workload holds on the nodes (not its queue's usage). */
   occupy(r: RunningState, sign: 1 | -1): void {
-    for (const allocation of r.source.allocations) this.fleet.apply(allocation, sign, r.endAt);
+    const { allocations } = r.source;
+    for (let i = 0; i < allocations.length; i++) {
+      const node = r.nodes[i];
+      if (node) this.fleet.applyTo(node, allocations[i]!, sign, r.endAt);
+    }
   }
 }
 

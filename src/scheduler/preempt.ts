@@ -168,14 +168,8 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   const nodes = new Set<NodeState>();
   for (const [queue, list] of cycle.stoppableByQueue) {
     if (!eligibility.queue(queue)) continue;
-    for (const r of list) {
-      if (!eligibility.workload(r)) continue;
-      for (const a of r.source.allocations) {
-        if (a.gpuModel !== model) continue;
-        const node = cycle.fleet.byId.get(a.nodeId)!;
-        if (inDomain === null || inDomain.has(node)) nodes.add(node);
-      }
-    }
+    // The model is the cheaper test: most running work holds another model.
+    for (const r of list) if (holdsModel(r, model) && eligibility.workload(r)) addNodesOf(r, model, inDomain, nodes);
   }
   const offers = new NodeOffers(cycle, nodes, p.source.request.gpus, model, eligible);
   const place = () => (domain === null ? cycle.placer.place(single, model) : cycle.placer.placeOn(single, model, domain));
@@ -198,6 +192,19 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
     taken.push(...placed);
   }
   return { victims, allocations: taken };
+}
+
+function holdsModel(r: RunningState, model: string): boolean {
+  for (const a of r.source.allocations) if (a.gpuModel === model) return true;
+  return false;
+}
+
+function addNodesOf(r: RunningState, model: string, inDomain: ReadonlySet<NodeState> | null, into: Set<NodeState>): void {
+  const { allocations } = r.source;
+  for (let i = 0; i < allocations.length; i++) {
+    const node = r.nodes[i];
+    if (node && allocations[i]!.gpuModel === model && (inDomain === null || inDomain.has(node))) into.add(node);
+  }
 }
 
 /**
@@ -304,26 +311,37 @@ class NodeOffers {
     const candidates: { r: RunningState; gpus: number }[] = [];
     let reachable = free;
     for (const r of cycle.holdersOn(node)) {
-      if (!this.eligible(r)) continue;
-      const gpus = wholeGpusOn(r, node.id, model);
-      if (gpus === 0) continue;
+      // GPUs first: most holders of a node hold another model or a share, which is cheaper to tell than eligibility.
+      const gpus = wholeGpusOn(r, node, model);
+      if (gpus === 0 || !this.eligible(r)) continue;
       candidates.push({ r, gpus });
       reachable += gpus;
     }
     if (reachable < need || candidates.length === 0) return null;
-    candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || b.gpus - a.gpus || b.r.source.startedAt - a.r.source.startedAt);
+    if (candidates.length > 1)
+      candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || b.gpus - a.gpus || b.r.source.startedAt - a.r.source.startedAt);
     const chosen: typeof candidates = [];
     let freed = free;
     // Each victim is judged with those chosen before it gone: together they must leave their queues their guarantees.
+    // They are taken off their queues only when a later candidate is judged; most nodes need one victim.
     const tree = cycle.tree;
+    let uncharged = 0;
     for (const c of candidates) {
       if (freed >= need) break;
-      if (chosen.length > 0 && !this.eligible(c.r)) continue;
+      if (chosen.length > 0) {
+        for (; uncharged < chosen.length; uncharged++) {
+          const v = chosen[uncharged]!.r;
+          if (v.queue) tree.charge(v.queue, v.amounts, -1);
+        }
+        if (!this.eligible(c.r)) continue;
+      }
       chosen.push(c);
       freed += c.gpus;
-      if (c.r.queue) tree.charge(c.r.queue, c.r.amounts, -1);
     }
-    for (const c of chosen) if (c.r.queue) tree.charge(c.r.queue, c.r.amounts, 1);
+    for (let i = 0; i < uncharged; i++) {
+      const v = chosen[i]!.r;
+      if (v.queue) tree.charge(v.queue, v.amounts, 1);
+    }
     if (freed < need) return null;
     // Drop any victim the others make unnecessary, the most expensive first.
     for (let i = chosen.length - 1; i >= 0; i--) {
@@ -344,9 +362,13 @@ class NodeOffers {
   }
 }
 
-function wholeGpusOn(r: RunningState, nodeId: string, model: string): number {
+function wholeGpusOn(r: RunningState, node: NodeState, model: string): number {
+  const { allocations } = r.source;
   let gpus = 0;
-  for (const a of r.source.allocations) if (a.nodeId === nodeId && a.gpuModel === model && a.gpuFraction === null) gpus += a.gpuIndices.length;
+  for (let i = 0; i < allocations.length; i++) {
+    const a = allocations[i]!;
+    if (r.nodes[i] === node && a.gpuModel === model && a.gpuFraction === null) gpus += a.gpuIndices.length;
+  }
   return gpus;
 }
 
