@@ -16,7 +16,7 @@ export const autoscalingSchema = z
     metric: z
       .enum(autoscalingMetrics)
       .default('in-flight')
-      .describe('in-flight: running + waiting requests (vllm:num_requests_running + vllm:num_requests_waiting); queue-depth: vllm:num_requests_waiting; kv-cache: vllm:kv_cache_usage_perc'),
+      .describe('in-flight: running + waiting requests; queue-depth: waiting requests; kv-cache: share of the KV cache in use. Read from the replica\'s /metrics under vLLM\'s, SGLang\'s or TGI\'s names (TGI reports no KV-cache share)'),
     scaleUpWindowSeconds: z.number().min(0).max(3600).default(0).describe('Scale up to the lowest count recommended over this window (0: at once)'),
     scaleDownWindowSeconds: z.number().min(0).max(86_400).default(300).describe('Scale down to the highest count recommended over this window'),
     scaleToZeroAfterSeconds: z.number().min(1).max(86_400).default(300).describe('With min 0: no request for this long scales to zero'),

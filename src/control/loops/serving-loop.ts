@@ -115,7 +115,9 @@ export class ServingLoop {
         if (now.getTime() - w.created_at.getTime() < spec.warmupSeconds * 1000) warming++;
         continue;
       }
-      samples.push(spec.metric === 'queue-depth' ? load.waiting : spec.metric === 'kv-cache' ? load.kvCacheUsage : load.running + load.waiting);
+      const sample = spec.metric === 'queue-depth' ? load.waiting : spec.metric === 'kv-cache' ? load.kvCacheUsage : load.running + load.waiting;
+      // A server that does not report its KV cache (TGI) gives no sample for a kv-cache target.
+      if (sample !== null) samples.push(sample);
       const before = memory.finished.get(w.id);
       active ||= load.running + load.waiting > 0 || (before !== undefined && load.finished > before);
       memory.finished.set(w.id, load.finished);
