@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+const histogramSchema = z.strictObject({
+  le: z.array(z.number().positive()).max(64).describe('Upper bounds of the buckets, ascending (the last, +Inf, left out)'),
+  counts: z.array(z.number().nonnegative()).max(65).describe('Cumulative count per bucket, then the +Inf bucket'),
+});
+export type CumulativeHistogram = z.infer<typeof histogramSchema>;
+
 /**
  * What a gateway reports to the server every second: per model and version its cumulative
  * counters (what rollouts compare), and per model the requests it holds waiting for a replica
@@ -9,10 +15,8 @@ import { z } from 'zod';
 export const versionCountersSchema = z.strictObject({
   requests: z.number().nonnegative().describe('Answered by a replica of this version (the gateway’s own refusals excluded)'),
   errors: z.number().nonnegative().describe('5xx from the replica, or a stream broken after it began'),
-  ttft: z.strictObject({
-    le: z.array(z.number().positive()).max(64).describe('Upper bounds of the buckets, ascending (the last, +Inf, left out)'),
-    counts: z.array(z.number().nonnegative()).max(65).describe('Cumulative count per bucket, then the +Inf bucket'),
-  }),
+  ttft: histogramSchema.describe('Time to first token, seconds'),
+  itl: histogramSchema.optional().describe('Gaps between streamed tokens, seconds (absent from gateways that do not report it)'),
 });
 export type VersionCounters = z.infer<typeof versionCountersSchema>;
 
@@ -31,27 +35,39 @@ export const gatewayReportSchema = z.strictObject({
 export type GatewayReport = z.infer<typeof gatewayReportSchema>;
 
 export function emptyCounters(le: readonly number[] = []): VersionCounters {
-  return { requests: 0, errors: 0, ttft: { le: [...le], counts: new Array<number>(le.length + 1).fill(0) } };
+  return { requests: 0, errors: 0, ttft: emptyHistogram(le), itl: emptyHistogram() };
+}
+
+function emptyHistogram(le: readonly number[] = []): CumulativeHistogram {
+  return { le: [...le], counts: new Array<number>(le.length + 1).fill(0) };
 }
 
 /** a + b (several gateways); histograms with different buckets keep a's. */
 export function addCounters(a: VersionCounters, b: VersionCounters): VersionCounters {
-  const sameBuckets = a.ttft.le.length === b.ttft.le.length && a.ttft.le.every((v, i) => v === b.ttft.le[i]);
-  if (a.ttft.le.length === 0 && a.ttft.counts.every((c) => c === 0)) return { requests: a.requests + b.requests, errors: a.errors + b.errors, ttft: { le: [...b.ttft.le], counts: [...b.ttft.counts] } };
-  return {
-    requests: a.requests + b.requests,
-    errors: a.errors + b.errors,
-    ttft: sameBuckets ? { le: a.ttft.le, counts: a.ttft.counts.map((c, i) => c + (b.ttft.counts[i] ?? 0)) } : a.ttft,
-  };
+  return { requests: a.requests + b.requests, errors: a.errors + b.errors, ttft: addHistograms(a.ttft, b.ttft), itl: addHistograms(a.itl ?? emptyHistogram(), b.itl ?? emptyHistogram()) };
+}
+
+function addHistograms(a: CumulativeHistogram, b: CumulativeHistogram): CumulativeHistogram {
+  if (a.le.length === 0 && a.counts.every((c) => c === 0)) return { le: [...b.le], counts: [...b.counts] };
+  return sameBuckets(a, b) ? { le: a.le, counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)) } : a;
 }
 
 /** now − then; undefined when a counter went backwards (a gateway restarted): start a new window. */
 export function subtractCounters(now: VersionCounters, then: VersionCounters): VersionCounters | undefined {
   if (now.requests < then.requests || now.errors < then.errors) return undefined;
-  const sameBuckets = now.ttft.le.length === then.ttft.le.length && now.ttft.le.every((v, i) => v === then.ttft.le[i]);
-  const counts = sameBuckets ? now.ttft.counts.map((c, i) => c - (then.ttft.counts[i] ?? 0)) : now.ttft.counts;
-  if (counts.some((c) => c < 0)) return undefined;
-  return { requests: now.requests - then.requests, errors: now.errors - then.errors, ttft: { le: now.ttft.le, counts } };
+  const ttft = subtractHistograms(now.ttft, then.ttft);
+  const itl = subtractHistograms(now.itl ?? emptyHistogram(), then.itl ?? emptyHistogram());
+  if (ttft === undefined || itl === undefined) return undefined;
+  return { requests: now.requests - then.requests, errors: now.errors - then.errors, ttft, itl };
+}
+
+function subtractHistograms(now: CumulativeHistogram, then: CumulativeHistogram): CumulativeHistogram | undefined {
+  const counts = sameBuckets(now, then) ? now.counts.map((c, i) => c - (then.counts[i] ?? 0)) : now.counts;
+  return counts.some((c) => c < 0) ? undefined : { le: now.le, counts };
+}
+
+function sameBuckets(a: CumulativeHistogram, b: CumulativeHistogram): boolean {
+  return a.le.length === b.le.length && a.le.every((v, i) => v === b.le[i]);
 }
 
 /** The q-quantile of a cumulative histogram, interpolated linearly within its bucket (Prometheus's way); undefined when empty. */

@@ -9,7 +9,7 @@ const state = (over: Partial<RolloutState> = {}): RolloutState => ({
   phase: 'progressing', strategy: 'canary', stableVersion: 'v1', canaryVersion: 'v2', stableSpec: {}, steps: [10, 50, 100], step: 0, weight: 10,
   startedAt: new Date(t0).toISOString(), stepStartedAt: new Date(t0).toISOString(), waitingSince: null, promoteRequestedBy: null, finishedAt: null, message: '', windowStart: {}, stable: null, canary: null, stableReference: null, ...over,
 });
-const win = (requests: number, errors = 0, ttftP95Ms: number | null = 50): VersionWindow => ({ requests, errors, errorRate: requests ? errors / requests : null, ttftP95Ms, ttftSamples: ttftP95Ms === null ? 0 : requests });
+const win = (requests: number, errors = 0, ttftP95Ms: number | null = 50): VersionWindow => ({ requests, errors, errorRate: requests ? errors / requests : null, ttftP95Ms, ttftSamples: ttftP95Ms === null ? 0 : requests, itlP95Ms: null, itlSamples: 0 });
 const input = (over: Partial<Parameters<typeof decideRollout>[0]> = {}) => ({ now: t0 + 31_000, spec, state: state(), canaryWanted: 1, canaryReady: 1, canaryRestarts: 0, stable: win(200), canary: win(25), ...over });
 
 describe('rollout decisions', () => {
@@ -35,6 +35,19 @@ describe('rollout decisions', () => {
   it('rolls back on a slow TTFT p95, with a tolerance for noise', () => {
     expect(decideRollout(input({ canary: win(25, 0, 1200) }))).toMatchObject({ action: 'rollback', message: expect.stringMatching(/TTFT p95 1200 ms against 50 ms/) });
     expect(judge(spec, win(25, 0, 170), win(200, 0, 50))).toBeUndefined();
+  });
+
+  it('rolls back on a slow inter-token latency p95 of streamed responses, with its own tolerance', () => {
+    const streamed = (itlP95Ms: number, samples = 500): VersionWindow => ({ ...win(25), itlP95Ms, itlSamples: samples });
+    expect(decideRollout(input({ stable: streamed(20), canary: streamed(80) }))).toMatchObject({
+      action: 'rollback',
+      message: expect.stringMatching(/inter-token latency p95 80 ms against 20 ms for the stable version \(allowed: 40 ms\)/),
+    });
+    expect(judge(spec, streamed(39), streamed(20))).toBeUndefined();
+    // Too few tokens streamed to judge, or a stable window stored before inter-token latency was kept: not judged.
+    expect(judge(spec, streamed(80, 10), streamed(20))).toBeUndefined();
+    expect(judge(spec, streamed(80), { ...win(200), itlP95Ms: null, itlSamples: 0 })).toBeUndefined();
+    expect(decideRollout(input({ stable: streamed(20), canary: streamed(25) }))).toMatchObject({ action: 'step', message: expect.stringMatching(/inter-token p95 25 ms/) });
   });
 
   it('compares with the stable version’s last busy window when it has no traffic now', () => {
@@ -65,7 +78,8 @@ describe('rollout decisions', () => {
     expect(histogramQuantile(0.95, [0.1, 0.2, 0.4], [0, 100, 100, 100])).toBeCloseTo(0.195);
     expect(histogramQuantile(0.95, [0.1], [0, 10])).toBe(0.1);
     expect(histogramQuantile(0.95, [0.1], [0, 0])).toBeUndefined();
-    expect(windowOf({ requests: 10, errors: 1, ttft: { le: [0.05, 0.1], counts: [10, 10, 10] } })).toMatchObject({ errorRate: 0.1, ttftSamples: 10 });
+    expect(windowOf({ requests: 10, errors: 1, ttft: { le: [0.05, 0.1], counts: [10, 10, 10] } })).toMatchObject({ errorRate: 0.1, ttftSamples: 10, itlP95Ms: null, itlSamples: 0 });
+    expect(windowOf({ requests: 1, errors: 0, ttft: { le: [0.05], counts: [1, 1] }, itl: { le: [0.01, 0.02], counts: [0, 100, 100] } })).toMatchObject({ itlSamples: 100, itlP95Ms: expect.closeTo(19.5, 5) });
   });
 
   it('validates its spec: increasing steps ending at 100', () => {

@@ -1,4 +1,4 @@
-import { histogramQuantile, type VersionCounters } from './gateway-report.js';
+import { histogramQuantile, type CumulativeHistogram, type VersionCounters } from './gateway-report.js';
 import type { RolloutSpec, RolloutState, VersionWindow } from './rollout-types.js';
 
 /**
@@ -25,15 +25,21 @@ export interface RolloutInput {
 }
 
 export function windowOf(counters: VersionCounters | undefined): VersionWindow {
-  if (counters === undefined) return { requests: 0, errors: 0, errorRate: null, ttftP95Ms: null, ttftSamples: 0 };
-  const p95 = histogramQuantile(0.95, counters.ttft.le, counters.ttft.counts);
+  if (counters === undefined) return { requests: 0, errors: 0, errorRate: null, ttftP95Ms: null, ttftSamples: 0, itlP95Ms: null, itlSamples: 0 };
   return {
     requests: counters.requests,
     errors: counters.errors,
     errorRate: counters.requests > 0 ? counters.errors / counters.requests : null,
-    ttftP95Ms: p95 === undefined ? null : p95 * 1000,
+    ttftP95Ms: p95Ms(counters.ttft),
     ttftSamples: counters.ttft.counts.at(-1) ?? 0,
+    itlP95Ms: counters.itl ? p95Ms(counters.itl) : null,
+    itlSamples: counters.itl?.counts.at(-1) ?? 0,
   };
+}
+
+function p95Ms(h: CumulativeHistogram): number | null {
+  const p95 = histogramQuantile(0.95, h.le, h.counts);
+  return p95 === undefined ? null : p95 * 1000;
 }
 
 /** Why the new version is worse than the stable one, or undefined when it is not (yet) judged worse. */
@@ -43,11 +49,18 @@ export function judge(spec: RolloutSpec, canary: VersionWindow, stable: VersionW
     if (canary.errorRate > base + spec.maxErrorRateIncrease)
       return `error rate ${pct(canary.errorRate)} against ${pct(base)} for the stable version (allowed: +${pct(spec.maxErrorRateIncrease)})`;
   }
-  if (stable !== null && canary.ttftP95Ms !== null && stable.ttftP95Ms !== null && canary.ttftSamples >= spec.minRequests && stable.ttftSamples >= spec.minRequests) {
-    const allowed = stable.ttftP95Ms * spec.maxTtftP95Ratio + spec.ttftP95ToleranceMs;
-    if (canary.ttftP95Ms > allowed) return `TTFT p95 ${ms(canary.ttftP95Ms)} against ${ms(stable.ttftP95Ms)} for the stable version (allowed: ${ms(allowed)})`;
-  }
-  return undefined;
+  if (stable === null) return undefined;
+  return (
+    slower('TTFT p95', spec.minRequests, canary.ttftP95Ms, canary.ttftSamples, stable.ttftP95Ms, stable.ttftSamples, spec.maxTtftP95Ratio, spec.ttftP95ToleranceMs) ??
+    slower('inter-token latency p95', spec.minRequests, canary.itlP95Ms, canary.itlSamples, stable.itlP95Ms, stable.itlSamples, spec.maxItlP95Ratio, spec.itlP95ToleranceMs)
+  );
+}
+
+/** Why the new version's latency is too far above the stable one's, once both have enough samples. */
+function slower(what: string, minSamples: number, canaryMs: number | null, canarySamples: number, stableMs: number | null, stableSamples: number, ratio: number, toleranceMs: number): string | undefined {
+  if (canaryMs === null || stableMs === null || canarySamples < minSamples || stableSamples < minSamples) return undefined;
+  const allowed = stableMs * ratio + toleranceMs;
+  return canaryMs > allowed ? `${what} ${ms(canaryMs)} against ${ms(stableMs)} for the stable version (allowed: ${ms(allowed)})` : undefined;
 }
 
 export function decideRollout(input: RolloutInput): RolloutDecision {
@@ -70,7 +83,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   if (heldMs < spec.stepSeconds * 1000) return { action: 'wait', restartClock: false, message: `${stepName}: held ${Math.floor(heldMs / 1000)} of ${spec.stepSeconds} s` };
   if (canary.requests < spec.minRequests)
     return { action: 'wait', restartClock: false, message: `${stepName}: ${state.canaryVersion} answered ${canary.requests} of the ${spec.minRequests} requests needed to judge it` };
-  const healthy = `${canary.requests} requests, error rate ${pct(canary.errorRate ?? 0)}${canary.ttftP95Ms === null ? '' : `, TTFT p95 ${ms(canary.ttftP95Ms)}`}`;
+  const healthy = `${canary.requests} requests, error rate ${pct(canary.errorRate ?? 0)}${canary.ttftP95Ms === null ? '' : `, TTFT p95 ${ms(canary.ttftP95Ms)}`}${canary.itlP95Ms === null ? '' : `, inter-token p95 ${ms(canary.itlP95Ms)}`}`;
   const next = state.step + 1;
   if (next >= state.steps.length) return { action: 'promote', message: `${state.canaryVersion} promoted: ${healthy}` };
   return { action: 'step', step: next, weight: state.steps[next]!, message: `${stepName} healthy (${healthy}): ${state.steps[next]} % of traffic` };

@@ -18,10 +18,12 @@ export const rolloutSpecSchema = z
     maxErrorRateIncrease: z.number().min(0).max(1).default(0.05).describe('Roll back when the new version’s error rate exceeds the stable one’s by more than this'),
     maxTtftP95Ratio: z.number().min(1).max(100).default(1.5).describe('Roll back when the new version’s TTFT p95 exceeds the stable one’s × this + ttftP95ToleranceMs'),
     ttftP95ToleranceMs: z.number().min(0).max(60_000).default(100),
+    maxItlP95Ratio: z.number().min(1).max(100).default(1.5).describe('Roll back when the new version’s inter-token latency p95 (streamed responses) exceeds the stable one’s × this + itlP95ToleranceMs'),
+    itlP95ToleranceMs: z.number().min(0).max(60_000).default(10),
     maxRestarts: z.number().int().min(1).max(1000).default(3).describe('Roll back when a replica of the new version has ended this many times in a row'),
     readyTimeoutSeconds: z.number().min(1).max(86_400).default(600).describe('Roll back when the new version’s replicas are not all ready this long after they were wanted'),
   })
-  .default({ strategy: 'canary', steps: [10, 50, 100], stepSeconds: 60, minRequests: 20, maxErrorRateIncrease: 0.05, maxTtftP95Ratio: 1.5, ttftP95ToleranceMs: 100, maxRestarts: 3, readyTimeoutSeconds: 600 });
+  .default({ strategy: 'canary', steps: [10, 50, 100], stepSeconds: 60, minRequests: 20, maxErrorRateIncrease: 0.05, maxTtftP95Ratio: 1.5, ttftP95ToleranceMs: 100, maxItlP95Ratio: 1.5, itlP95ToleranceMs: 10, maxRestarts: 3, readyTimeoutSeconds: 600 });
 export type RolloutSpec = z.infer<typeof rolloutSpecSchema>;
 
 export const rolloutPhases = ['progressing', 'promoted', 'rolled-back'] as const;
@@ -34,6 +36,9 @@ export const versionWindowSchema = z.object({
   errorRate: z.number().nullable(),
   ttftP95Ms: z.number().nullable(),
   ttftSamples: z.number(),
+  // Windows stored before inter-token latency was compared have neither.
+  itlP95Ms: z.number().nullable().default(null),
+  itlSamples: z.number().default(0),
 });
 export type VersionWindow = z.infer<typeof versionWindowSchema>;
 

@@ -17,6 +17,9 @@ describe('the counters a gateway reports', () => {
     m.errors.inc({ ...v1, team: 'a', reason: 'cold_start_timeout' }, 3);
     m.ttft.observe({ ...v1, team: 'a' }, 0.03);
     m.ttft.observe({ ...v1, team: 'b' }, 0.3);
+    m.interToken.observe({ ...v1, team: 'a' }, 0.004);
+    m.interToken.observe({ ...v1, team: 'b' }, 0.004);
+    m.interToken.observe({ ...v1, team: 'b' }, 0.2);
     m.requests.inc({ model: 'm', version: 'v2', team: 'a', status: '200' }, 1);
     const counters = await versionCounters(m);
     const c = counters.get('m')!.get('v1')!;
@@ -25,6 +28,9 @@ describe('the counters a gateway reports', () => {
     expect(c.ttft.le.length).toBeGreaterThan(5);
     expect(c.ttft.counts.at(-1)).toBe(2);
     expect(c.ttft.counts[c.ttft.le.indexOf(0.04)]).toBe(1);
+    // Inter-token gaps, summed over teams the same way.
+    expect(c.itl!.counts.at(-1)).toBe(3);
+    expect(c.itl!.counts[c.itl!.le.indexOf(0.005)]).toBe(2);
     expect(counters.get('m')!.get('v2')).toMatchObject({ requests: 1, errors: 0 });
   });
 });

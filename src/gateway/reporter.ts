@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GpufleetClient } from '../client/api-client.js';
-import type { GatewayReport, VersionCounters } from '../core/gateway-report.js';
+import type { CumulativeHistogram, GatewayReport, VersionCounters } from '../core/gateway-report.js';
 import type { Logger } from '../observe/logger.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -9,7 +9,7 @@ const ownRefusals = new Set(['rate_limited', 'no_replica', 'all_replicas_failed'
 
 /**
  * The gateway's per-version counters, summed over teams: requests a replica answered, the errors
- * among them (5xx, or a stream broken after it began) and the TTFT histogram.
+ * among them (5xx, or a stream broken after it began), and the TTFT and inter-token histograms.
  */
 export async function versionCounters(metrics: GatewayMetrics): Promise<Map<string, Map<string, VersionCounters>>> {
   const out = new Map<string, Map<string, VersionCounters>>();
@@ -17,7 +17,7 @@ export async function versionCounters(metrics: GatewayMetrics): Promise<Map<stri
     let versions = out.get(model);
     if (versions === undefined) out.set(model, (versions = new Map()));
     let c = versions.get(version);
-    if (c === undefined) versions.set(version, (c = { requests: 0, errors: 0, ttft: { le: [], counts: [] } }));
+    if (c === undefined) versions.set(version, (c = { requests: 0, errors: 0, ttft: { le: [], counts: [] }, itl: { le: [], counts: [] } }));
     return c;
   };
   for (const v of (await metrics.requests.get()).values) entry(String(v.labels.model), String(v.labels.version)).requests += v.value;
@@ -27,8 +27,20 @@ export async function versionCounters(metrics: GatewayMetrics): Promise<Map<stri
     if (ownRefusals.has(reason)) c.requests -= v.value;
     else if (reason.startsWith('upstream_5') || reason === 'stream_broken') c.errors += v.value;
   }
+  await readHistogram(metrics.ttft, entry, (c, h) => (c.ttft = h));
+  await readHistogram(metrics.interToken, entry, (c, h) => (c.itl = h));
+  for (const versions of out.values()) for (const [version, c] of versions) if (version === 'none' || c.requests < 0) versions.delete(version);
+  return out;
+}
+
+/** A prom-client histogram's buckets, summed over teams, per model and version. */
+async function readHistogram(
+  histogram: GatewayMetrics['ttft'],
+  entry: (model: string, version: string) => VersionCounters,
+  set: (c: VersionCounters, h: CumulativeHistogram) => void,
+): Promise<void> {
   const buckets = new Map<VersionCounters, Map<number, number>>();
-  for (const v of (await metrics.ttft.get()).values) {
+  for (const v of (await histogram.get()).values) {
     if (!v.metricName?.endsWith('_bucket')) continue;
     const c = entry(String(v.labels.model), String(v.labels.version));
     const bound = (v.labels as Record<string, string | number | undefined>).le;
@@ -39,10 +51,8 @@ export async function versionCounters(metrics: GatewayMetrics): Promise<Map<stri
   }
   for (const [c, byLe] of buckets) {
     const les = [...byLe.keys()].sort((a, b) => a - b);
-    c.ttft = { le: les.filter(Number.isFinite), counts: les.map((le) => byLe.get(le)!) };
+    set(c, { le: les.filter(Number.isFinite), counts: les.map((le) => byLe.get(le)!) });
   }
-  for (const versions of out.values()) for (const [version, c] of versions) if (version === 'none' || c.requests < 0) versions.delete(version);
-  return out;
 }
 
 export interface ReporterOptions {

@@ -109,6 +109,15 @@ describe('rollouts of a service under load', () => {
     await waitFor('only v1 replicas left', () => settledOn('v1'), 120_000, 250);
   }, 400_000);
 
+  it('rolls back a canary whose inter-token latency p95 is too slow', async () => {
+    // Six times the stable version's decode time per token: its first token comes about as fast, the stream does not.
+    await apply('v3b', ['--decode-ms-per-token', '60']);
+    const done = await waitFor('the slow-streaming canary to be rolled back', () => finished('v3b'), 180_000, 250);
+    expect(done.rollout).toMatchObject({ phase: 'rolled-back', message: expect.stringMatching(/v3b rolled back: inter-token latency p95/) });
+    console.log(`rollout e2e: ${done.rollout?.message} (printed, not asserted)`);
+    await waitFor('only v1 replicas left', () => settledOn('v1'), 120_000, 250);
+  }, 400_000);
+
   it('rolls back a canary whose replicas keep crashing before they are ready', async () => {
     await apply('v3c', ['--crash-after-ms', '100']);
     const done = await waitFor('the crashing canary to be rolled back', () => finished('v3c'), 180_000, 250);

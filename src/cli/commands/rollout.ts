@@ -7,7 +7,8 @@ import { outputOption, writeOne, type Column, type OutputFormat } from '../outpu
 function figures(w: VersionWindow | null | undefined): string {
   if (!w) return '-';
   const errors = w.errorRate === null ? '-' : `${(w.errorRate * 100).toFixed(1)}%`;
-  return `${w.requests} req, ${errors} errors, p95 TTFT ${w.ttftP95Ms === null ? '-' : `${Math.round(w.ttftP95Ms)}ms`}`;
+  const itl = w.itlP95Ms === null || w.itlP95Ms === undefined ? '' : `, p95 inter-token ${Math.round(w.itlP95Ms)}ms`;
+  return `${w.requests} req, ${errors} errors, p95 TTFT ${w.ttftP95Ms === null ? '-' : `${Math.round(w.ttftP95Ms)}ms`}${itl}`;
 }
 
 const columns: Column<RolloutStatus>[] = [
