@@ -6,6 +6,7 @@ import { listGatewayReports } from '../../store/gateway-reports-repo.js';
 import { listServices } from '../../store/services-repo.js';
 import type { ControlContext } from '../context.js';
 import { IntervalDuty } from './interval-duty.js';
+import { WebhookDelivery } from '../services/webhook-delivery.js';
 
 const hourMs = 3_600_000;
 
@@ -18,17 +19,20 @@ const hourMs = 3_600_000;
 export class SloLoop {
   private readonly monitor = new SloMonitor();
   private readonly duty: IntervalDuty;
+  private readonly webhooks: WebhookDelivery;
 
   constructor(private readonly ctx: ControlContext) {
     this.duty = new IntervalDuty(ctx.config.sloIntervalMs, () => this.tick(), (err) => ctx.logger.error({ err }, 'SLO evaluation failed; retrying on the next tick'));
+    this.webhooks = new WebhookDelivery(ctx.logger, ctx.metrics.alertWebhookDeliveries);
   }
 
   start(): void {
     this.duty.start();
   }
 
-  stop(): Promise<void> {
-    return this.duty.stop();
+  async stop(): Promise<void> {
+    await this.duty.stop();
+    await this.webhooks.stop();
   }
 
   async tick(): Promise<void> {
@@ -72,15 +76,7 @@ export class SloLoop {
         data: alert,
       },
     ]);
-    await Promise.all(this.ctx.config.alertWebhooks.map((url) => this.post(url, alert)));
-  }
-
-  private async post(url: string, alert: unknown): Promise<void> {
-    try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alert), signal: AbortSignal.timeout(5000) });
-      if (!res.ok) this.ctx.logger.warn({ url, status: res.status }, 'alert webhook refused the alert');
-    } catch (err) {
-      this.ctx.logger.warn({ url, err: (err as Error).message }, 'alert webhook unreachable');
-    }
+    // Retried in the background: a slow or failing receiver must not hold up the next evaluation.
+    for (const url of this.ctx.config.alertWebhooks) this.webhooks.send(url, alert);
   }
 }
