@@ -1,9 +1,10 @@
 import { changesBefore } from '../../core/slo/burn-rate.js';
-import { SloMonitor, type SloTransition } from '../../core/slo/monitor.js';
+import { SloMonitor, historyMs, type SloTransition } from '../../core/slo/monitor.js';
 import type { ServiceSpec } from '../../core/service-types.js';
 import { insertEvents, listEvents, targetNames } from '../../store/events-repo.js';
 import { listGatewayReports } from '../../store/gateway-reports-repo.js';
 import { listServices } from '../../store/services-repo.js';
+import { insertSloBuckets, listFiringAlerts, listSloBuckets, pruneSloBuckets } from '../../store/slo-repo.js';
 import type { ControlContext } from '../context.js';
 import { IntervalDuty } from './interval-duty.js';
 import { WebhookDelivery } from '../services/webhook-delivery.js';
@@ -14,10 +15,13 @@ const hourMs = 3_600_000;
  * Evaluates the services' SLOs from the gateways' reports every `sloIntervalMs` (docs/slo.md): an
  * alert that starts or stops firing is an event (`alert.firing`, `alert.resolved`) carrying the
  * changes to the service, its nodes and its queue in the hour before, and is posted to every
- * `--alert-webhook`. The burn history is this leader's memory: a new leader starts it afresh.
+ * `--alert-webhook`. The burn history is stored (`slo_buckets`) and which alerts fire is in the
+ * events, so a new leader goes on where the last one stopped: it neither raises an alert again nor
+ * forgets one that is firing.
  */
 export class SloLoop {
-  private readonly monitor = new SloMonitor();
+  /** Read from the database at the first tick of each lead: another leader may have been at work meanwhile. */
+  private monitor: SloMonitor | undefined;
   private readonly duty: IntervalDuty;
   private readonly webhooks: WebhookDelivery;
 
@@ -27,6 +31,7 @@ export class SloLoop {
   }
 
   start(): void {
+    this.monitor = undefined;
     this.duty.start();
   }
 
@@ -42,7 +47,12 @@ export class SloLoop {
       const slo = (s.spec as ServiceSpec).slo;
       return slo === undefined ? [] : [{ id: s.id, name: s.name, model: s.model, slo, queueId: s.queue_id }];
     });
-    const transitions = this.monitor.observe(now.getTime(), monitored, reports);
+    const since = new Date(now.getTime() - historyMs());
+    this.monitor ??= new SloMonitor(undefined, { buckets: await listSloBuckets(this.ctx.db, since), firing: await listFiringAlerts(this.ctx.db) });
+    const { transitions, buckets } = this.monitor.observe(now.getTime(), monitored, reports);
+    // Stored before any alert is raised: a leader that dies in between leaves a successor that raises it.
+    await insertSloBuckets(this.ctx.db, buckets);
+    await pruneSloBuckets(this.ctx.db, since);
     for (const t of transitions) await this.raise(t, monitored.find((s) => s.id === t.serviceId)!.queueId);
   }
 
