@@ -51,6 +51,12 @@ export function createServerMetrics(registry: Registry) {
       registers: [registry],
     }),
     requeued: new Counter({ name: 'gpufleet_workloads_requeued_total', help: 'Workloads sent back to pending', labelNames: ['reason'], registers: [registry] }),
+    alertWebhookDeliveries: new Counter({
+      name: 'gpufleet_alert_webhook_deliveries_total',
+      help: 'Alerts POSTed to a webhook, by outcome: delivered, or failed once its tries were spent',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     leader: new Gauge({ name: 'gpufleet_scheduler_leader', help: '1 while this server runs the scheduler (holds the lead)', registers: [registry] }),
     queueWait: new Histogram({
       name: 'gpufleet_queue_wait_seconds',

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Store } from '../store/db.js';
+import { outsideRequest } from '../observe/log-context.js';
 
 /**
  * Wakes whoever waits on a topic: the scheduler (`schedule`), an agent's watch (`node:<id>`), a log
@@ -30,7 +31,10 @@ export class Wakeups {
   wake(topics: string[]): void {
     if (topics.length === 0) return;
     const unique = [...new Set(topics)];
-    for (const topic of unique) this.emitter.emit(topic);
+    // A loop woken by a request runs on its own, and its log lines must not carry the request's ids.
+    outsideRequest(() => {
+      for (const topic of unique) this.emitter.emit(topic);
+    });
     if (this.store.kind === 'postgres') void this.store.notify(this.channel, unique.join(',')).catch(() => undefined);
   }
 

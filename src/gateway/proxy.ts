@@ -6,8 +6,10 @@ import type { ResolvedModel, RoutedReplica, RoutingTable } from './routing-table
 import { promptPrefix, VersionPicker, type Strategy } from './strategies.js';
 import type { RateLimiter } from './rate-limits.js';
 import type { ColdStartHolds } from './cold-start.js';
-import { endRequestSpan, traceFields, type Span } from '../observe/request-span.js';
+import { endRequestSpan, type Span } from '../observe/request-span.js';
 import type { Tracing } from '../observe/tracing.js';
+import { runWithLogFields, type LogFields } from '../observe/log-context.js';
+import { formatTraceparent, newRequestId, parseTraceparent, requestTrace, traceFields, type RequestTrace } from '../observe/trace-context.js';
 
 const maxBodyBytes = 16 * 1024 * 1024;
 const inferenceRoutes = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
@@ -31,6 +33,13 @@ export interface ProxyOptions {
   holds?: ColdStartHolds;
   /** A span per inference request, its context passed on to the model server; none when absent. */
   tracing?: Tracing | undefined;
+}
+
+/** One inference request as the gateway serves it: its span (when traced), its trace context, its log fields. */
+interface Inbound {
+  span: Span | undefined;
+  trace: RequestTrace;
+  log: LogFields;
 }
 
 export type AuthVerdict = { ok: true; team: string } | { ok: false; status: 401 | 503; message: string };
@@ -68,11 +77,15 @@ export class GatewayProxy {
     if (req.method === 'POST' && inferenceRoutes.has(path)) {
       this.inFlight++;
       const span = this.options.tracing?.startRequestSpan(`POST ${path}`, req.headers, { 'http.request.method': 'POST', 'http.route': path });
+      const trace = requestTrace(req.headers, span);
+      const inbound: Inbound = { span, trace, log: { request_id: newRequestId(), ...traceFields(trace) } };
+      res.setHeader('traceparent', formatTraceparent(trace));
       res.once('close', () => {
         if (span) endRequestSpan(span, res.statusCode);
         if (--this.inFlight === 0) this.idle?.();
       });
-      this.readBody(req, res, (body) => this.withTeam(req, res, (team) => this.route(req, res, body, path, team, span)));
+      // The body's events come in the socket's context: the request's log context is entered after it.
+      this.readBody(req, res, (body) => runWithLogFields(inbound.log, () => this.withTeam(req, res, (team) => this.route(req, res, body, path, team, inbound))));
       return;
     }
     if (req.method === 'GET' && path === '/v1/models') {
@@ -136,7 +149,8 @@ export class GatewayProxy {
     );
   }
 
-  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string, team: string, span: Span | undefined): void {
+  private route(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string, team: string, inbound: Inbound): void {
+    const { span } = inbound;
     span?.setAttribute('gpufleet.team', team);
     const started = performance.now();
     let parsed: unknown;
@@ -195,9 +209,10 @@ export class GatewayProxy {
         return;
       }
       tried.add(replica.id);
-      this.forward(req, res, body, path, replica, { model, version: replica.version, team }, stream, started, span, (err) => {
+      this.forward(req, res, body, path, replica, { model, version: replica.version, team }, stream, started, inbound, (err) => {
         this.options.metrics.retries.inc({ model, version: replica.version, team });
-        this.options.logger.warn({ replica: replica.id, model, team, err: err.message, ...traceFields(span) }, 'upstream connection failed before any byte; retrying on another replica');
+        // Named here, not only by the log context: a pooled socket's events may come in another request's.
+        this.options.logger.warn({ replica: replica.id, model, team, err: err.message, ...inbound.log }, 'upstream connection failed before any byte; retrying on another replica');
         attempt();
       });
     };
@@ -222,16 +237,22 @@ export class GatewayProxy {
     labels: RequestLabels,
     stream: boolean,
     started: number,
-    span: Span | undefined,
+    inbound: Inbound,
     retry: (err: Error) => void,
   ): void {
     const { metrics } = this.options;
     const headers = forwardHeaders(req.headers);
+    const { span } = inbound;
     if (span) {
       // The last replica tried is the one that answered.
       span.setAttributes({ 'gpufleet.version': replica.version, 'gpufleet.replica': replica.id });
       // The model server's own spans join the trace under the gateway's span.
       this.options.tracing?.inject(span, headers);
+    } else if (parseTraceparent(req.headers.traceparent) === null) {
+      // Untraced, a caller's valid traceparent goes through unchanged; without one the model
+      // server gets the trace this request's log lines name.
+      headers.traceparent = formatTraceparent(inbound.trace);
+      delete headers.tracestate;
     }
     // The caller's gpufleet key is for this gateway, not for the model server.
     if (this.options.authenticate) delete headers.authorization;
@@ -266,7 +287,7 @@ export class GatewayProxy {
           this.options.limiter?.charge(labels.team, used);
           metrics.requests.inc({ ...labels, status: String(status) });
           if (status >= 500) metrics.errors.inc({ ...labels, reason: `upstream_${status}` });
-          if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ ...labels, replica: replica.id, status, stream, ...traceFields(span) }, 'request');
+          if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ ...labels, replica: replica.id, status, stream, ...inbound.log }, 'request');
         });
         up.on('error', () => {
           release();

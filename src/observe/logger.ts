@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { currentLogFields } from './log-context.js';
 
 export type { Logger };
 
@@ -9,10 +10,13 @@ export interface LoggerOptions {
   destination?: DestinationStream | undefined;
 }
 
-/** Structured JSON logs; every process names itself so merged logs stay readable. */
+/**
+ * Structured JSON logs; every process names itself so merged logs stay readable. A line written
+ * while a request is served carries that request's ids (log-context.ts), whoever writes it.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
-    { name: options.name, level: options.level ?? 'info', base: { process: options.name, pid: process.pid } },
+    { name: options.name, level: options.level ?? 'info', base: { process: options.name, pid: process.pid }, mixin: currentLogFields },
     options.destination ?? pino.destination({ dest: 2, sync: false }),
   );
 }

@@ -9,10 +9,3 @@ export function endRequestSpan(span: Span, status: number): void {
   if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
 }
-
-/** The ids a log line carries so it can be found next to its trace. */
-export function traceFields(span: Span | undefined): { trace_id?: string; span_id?: string } {
-  if (!span) return {};
-  const { traceId, spanId } = span.spanContext();
-  return { trace_id: traceId, span_id: spanId };
-}

@@ -249,6 +249,15 @@ export interface SchemaMigrationsTable {
   applied_at: CreatedAt;
 }
 
+/** One bucket of good and bad events of one service's SLO objective (migration 0008). */
+export interface SloBucketsTable {
+  service_id: string;
+  objective: string;
+  t: Date;
+  good: number;
+  bad: number;
+}
+
 export interface Database {
   teams: TeamsTable;
   queues: QueuesTable;
@@ -263,6 +272,7 @@ export interface Database {
   events: EventsTable;
   api_tokens: ApiTokensTable;
   gpu_usage: GpuUsageTable;
+  slo_buckets: SloBucketsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -63,6 +63,7 @@ export function listGpuAllocations(db: Db, since: Date, until: Date) {
       'nodes.name as node',
       'replicas.gpu_indices',
       'replicas.gpu_model',
+      'replicas.gpu_fraction',
       'replicas.state',
       'replicas.created_at',
       'replicas.finished_at',

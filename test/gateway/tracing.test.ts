@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, staticTable } from '../../src/gateway/main.js';
 import { startSimModel } from '../../src/sim-model/main.js';
@@ -67,5 +69,49 @@ describe('gateway tracing', () => {
     expect(res.status).toBe(200);
     await res.text();
     expect(sim.traceparents()).toEqual([traceparent]);
+  });
+
+  it('without an OTLP endpoint writes the request and trace ids on its lines and answers them in traceparent', async () => {
+    const sim = await replica();
+    // A replica that cannot be reached: the first try there fails and the request is retried on the other.
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ name: 'gateway', level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    const gw = await startGateway({ port: 0, logger, table: staticTable({ m: [deadUrl, sim.url] }), strategy: 'round-robin' });
+    closers.push(() => gw.close());
+
+    const answered: string[] = [];
+    for (const headers of [{ traceparent }, {}, {}] as Record<string, string>[]) {
+      const res = await ask(gw.url, headers);
+      expect(res.status).toBe(200);
+      await res.text();
+      answered.push(res.headers.get('traceparent') ?? '');
+    }
+    const requests = await waitFor('a line per request', async () => {
+      const found = lines.filter((l) => l.msg === 'request');
+      return found.length === 3 && found;
+    });
+    // The caller's trace continues under the gateway's own span id; the model server got the caller's traceparent.
+    expect(answered[0]).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(answered[0]!.split('-')[2]).not.toBe('b7ad6b7169203331');
+    expect(sim.traceparents()[0]).toBe(traceparent);
+    // Without one, a new trace: answered, on the lines, and passed to the model server.
+    expect(answered[1]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(answered[1]!.split('-')[1]).not.toBe(answered[2]!.split('-')[1]);
+    expect(sim.traceparents().slice(1)).toEqual(answered.slice(1));
+    const ids = answered.map((a) => ({ trace_id: a.split('-')[1], span_id: a.split('-')[2] }));
+    for (const [i, line] of requests.entries()) expect(line).toMatchObject({ model: 'm', status: 200, ...ids[i], request_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(new Set(requests.map((l) => l.request_id)).size).toBe(3);
+    // The retry's warning names the request it happened in.
+    const retries = lines.filter((l) => String(l.msg).startsWith('upstream connection failed'));
+    expect(retries.length).toBeGreaterThan(0);
+    for (const warning of retries) {
+      const request = requests.find((r) => r.request_id === warning.request_id);
+      expect(request).toBeDefined();
+      expect(warning).toMatchObject({ trace_id: request!.trace_id, span_id: request!.span_id });
+    }
   });
 });

@@ -106,7 +106,7 @@ export class ClusterJobs {
         memoryMiB: row.memory_mib,
       }),
     );
-    this.logger.info({ cluster: this.cluster.name, replica: row.id, job: handle.externalId, created: handle.created }, handle.created ? 'submitted to the cluster' : 'found the job already submitted');
+    this.logger.info({ cluster: this.cluster.name, replica: row.id, workload_id: row.workload_id, job: handle.externalId, created: handle.created }, handle.created ? 'submitted to the cluster' : 'found the job already submitted');
     return handle.externalId;
   }
 

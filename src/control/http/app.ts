@@ -7,8 +7,10 @@ import { IllegalTransitionError } from '../../core/workload-state.js';
 import type { Principal } from './principal.js';
 import type { RouteDef } from './routes.js';
 import type { HttpMetrics } from '../metrics.js';
-import { endRequestSpan, traceFields, type Span } from '../../observe/request-span.js';
+import { endRequestSpan, type Span } from '../../observe/request-span.js';
 import type { Tracing } from '../../observe/tracing.js';
+import { runWithLogFields, type LogFields } from '../../observe/log-context.js';
+import { formatTraceparent, newRequestId, requestTrace, traceFields } from '../../observe/trace-context.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -59,6 +61,7 @@ function workloadOf(route: string, params: unknown): string | undefined {
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: false,
+    genReqId: newRequestId,
     bodyLimit: 16 * 1024 * 1024,
     // Agents' long-polls sit idle up to a minute; keep-alive must outlast them.
     keepAliveTimeout: 75_000,
@@ -67,11 +70,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   const spans = new WeakMap<object, Span>();
-  /** The fields every log line about a request carries: Fastify's request id, the trace, the workload. */
-  const requestFields = (request: FastifyRequest) => {
-    const workload = workloadOf(request.routeOptions.url ?? '', request.params);
-    return { request_id: request.id, ...traceFields(spans.get(request)), ...(workload ? { workload } : {}) };
-  };
+  /** The fields every log line about a request carries: Fastify's request id, the trace, the workload (log-context.ts). */
+  const fields = new WeakMap<object, LogFields>();
+  const requestFields = (request: FastifyRequest): LogFields => ({ request_id: request.id, ...fields.get(request) });
 
   app.setErrorHandler((err, request, reply) => {
     const apiError = toApiError(err);
@@ -83,17 +84,29 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   const { tracing } = deps;
-  if (tracing) {
-    app.addHook('onRequest', async (request) => {
-      const route = request.routeOptions.url;
-      const span = tracing.startRequestSpan(route ? `${request.method} ${route}` : request.method, request.headers, {
-        'http.request.method': request.method,
-        'url.path': request.url.split('?', 1)[0],
-        ...(route ? { 'http.route': route } : {}),
-      });
-      spans.set(request, span);
+  // Callback hooks, so that what follows runs inside the request's log context: onRequest enters
+  // it, and preValidation enters it again because body parsing runs in the socket's context.
+  app.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    const span = tracing?.startRequestSpan(route ? `${request.method} ${route}` : request.method, request.headers, {
+      'http.request.method': request.method,
+      'url.path': request.url.split('?', 1)[0],
+      ...(route ? { 'http.route': route } : {}),
     });
-  }
+    if (span) spans.set(request, span);
+    const trace = requestTrace(request.headers, span);
+    void reply.header('traceparent', formatTraceparent(trace));
+    const workload = workloadOf(route ?? '', request.params);
+    const own: LogFields = { request_id: request.id, ...traceFields(trace), ...(workload ? { workload } : {}) };
+    fields.set(request, own);
+    // Fastify's own logger stays off (it would log each request at info and its listen address);
+    // what handlers write to request.log goes to the server's, with the request's fields.
+    request.log = deps.logger;
+    runWithLogFields(own, done);
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    runWithLogFields(fields.get(request) ?? {}, done);
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -1,11 +1,13 @@
 import { changesBefore } from '../../core/slo/burn-rate.js';
-import { SloMonitor, type SloTransition } from '../../core/slo/monitor.js';
+import { SloMonitor, historyMs, type SloTransition } from '../../core/slo/monitor.js';
 import type { ServiceSpec } from '../../core/service-types.js';
 import { insertEvents, listEvents, targetNames } from '../../store/events-repo.js';
 import { listGatewayReports } from '../../store/gateway-reports-repo.js';
 import { listServices } from '../../store/services-repo.js';
+import { insertSloBuckets, listFiringAlerts, listSloBuckets, pruneSloBuckets } from '../../store/slo-repo.js';
 import type { ControlContext } from '../context.js';
 import { IntervalDuty } from './interval-duty.js';
+import { WebhookDelivery } from '../services/webhook-delivery.js';
 
 const hourMs = 3_600_000;
 
@@ -13,22 +15,29 @@ const hourMs = 3_600_000;
  * Evaluates the services' SLOs from the gateways' reports every `sloIntervalMs` (docs/slo.md): an
  * alert that starts or stops firing is an event (`alert.firing`, `alert.resolved`) carrying the
  * changes to the service, its nodes and its queue in the hour before, and is posted to every
- * `--alert-webhook`. The burn history is this leader's memory: a new leader starts it afresh.
+ * `--alert-webhook`. The burn history is stored (`slo_buckets`) and which alerts fire is in the
+ * events, so a new leader goes on where the last one stopped: it neither raises an alert again nor
+ * forgets one that is firing.
  */
 export class SloLoop {
-  private readonly monitor = new SloMonitor();
+  /** Read from the database at the first tick of each lead: another leader may have been at work meanwhile. */
+  private monitor: SloMonitor | undefined;
   private readonly duty: IntervalDuty;
+  private readonly webhooks: WebhookDelivery;
 
   constructor(private readonly ctx: ControlContext) {
     this.duty = new IntervalDuty(ctx.config.sloIntervalMs, () => this.tick(), (err) => ctx.logger.error({ err }, 'SLO evaluation failed; retrying on the next tick'));
+    this.webhooks = new WebhookDelivery(ctx.logger, ctx.metrics.alertWebhookDeliveries);
   }
 
   start(): void {
+    this.monitor = undefined;
     this.duty.start();
   }
 
-  stop(): Promise<void> {
-    return this.duty.stop();
+  async stop(): Promise<void> {
+    await this.duty.stop();
+    await this.webhooks.stop();
   }
 
   async tick(): Promise<void> {
@@ -38,7 +47,12 @@ export class SloLoop {
       const slo = (s.spec as ServiceSpec).slo;
       return slo === undefined ? [] : [{ id: s.id, name: s.name, model: s.model, slo, queueId: s.queue_id }];
     });
-    const transitions = this.monitor.observe(now.getTime(), monitored, reports);
+    const since = new Date(now.getTime() - historyMs());
+    this.monitor ??= new SloMonitor(undefined, { buckets: await listSloBuckets(this.ctx.db, since), firing: await listFiringAlerts(this.ctx.db) });
+    const { transitions, buckets } = this.monitor.observe(now.getTime(), monitored, reports);
+    // Stored before any alert is raised: a leader that dies in between leaves a successor that raises it.
+    await insertSloBuckets(this.ctx.db, buckets);
+    await pruneSloBuckets(this.ctx.db, since);
     for (const t of transitions) await this.raise(t, monitored.find((s) => s.id === t.serviceId)!.queueId);
   }
 
@@ -72,15 +86,7 @@ export class SloLoop {
         data: alert,
       },
     ]);
-    await Promise.all(this.ctx.config.alertWebhooks.map((url) => this.post(url, alert)));
-  }
-
-  private async post(url: string, alert: unknown): Promise<void> {
-    try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alert), signal: AbortSignal.timeout(5000) });
-      if (!res.ok) this.ctx.logger.warn({ url, status: res.status }, 'alert webhook refused the alert');
-    } catch (err) {
-      this.ctx.logger.warn({ url, err: (err as Error).message }, 'alert webhook unreachable');
-    }
+    // Retried in the background: a slow or failing receiver must not hold up the next evaluation.
+    for (const url of this.ctx.config.alertWebhooks) this.webhooks.send(url, alert);
   }
 }

@@ -134,7 +134,7 @@ export class CostService {
     return { history: { inventory, allocations: allocations.list, samples }, workloadNames: allocations.workloadNames };
   }
 
-  /** One interval per GPU each replica held in the window, charged to its workload, team and queue. */
+  /** One interval per GPU (or share of one) each replica held in the window, charged to its workload, team and queue. */
   private async allocations(window: Window, team: string | undefined): Promise<{ list: AllocationInterval[]; workloadNames: Map<string, string> }> {
     const replicas = await listGpuAllocations(this.ctx.db, new Date(window.since), new Date(window.until));
     const workloadNames = new Map<string, string>();
@@ -145,7 +145,17 @@ export class CostService {
       const ended = !activeReplicaStates.includes(r.state);
       const to = r.finished_at?.getTime() ?? (ended ? r.updated_at.getTime() : null);
       for (const gpuIndex of r.gpu_indices)
-        list.push({ workloadId: r.workload_id, team: r.team, queue: r.queue, node: r.node, model: r.gpu_model ?? 'unknown', gpuIndex, from: r.created_at.getTime(), to });
+        list.push({
+          workloadId: r.workload_id,
+          team: r.team,
+          queue: r.queue,
+          node: r.node,
+          model: r.gpu_model ?? 'unknown',
+          gpuIndex,
+          ...(r.gpu_fraction === null ? {} : { share: r.gpu_fraction }),
+          from: r.created_at.getTime(),
+          to,
+        });
     }
     return { list, workloadNames };
   }

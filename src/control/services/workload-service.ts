@@ -19,6 +19,7 @@ import { canAccessTeam, type UserPrincipal } from '../http/principal.js';
 import { workloadView } from '../views.js';
 import { pendingWorkloadRow } from './workload-rows.js';
 import { topics } from '../wakeups.js';
+import { addLogFields } from '../../observe/log-context.js';
 
 const idPattern = new RegExp(`^${idPrefixes.workload}-[0-9a-z]{10}$`);
 
@@ -89,6 +90,7 @@ export class WorkloadService {
         throw new ApiError('conflict', `a workload named ${name} is already active in team ${team.name}`, { issues: [{ path: 'name', message: 'already in use' }] });
       throw err;
     }
+    addLogFields({ workload_id: row.id });
     this.ctx.metrics.submitted.inc();
     this.ctx.wakeups.wake([topics.schedule]);
     return workloadView(row, { team: team.name, queue: queue.name }, [], new Map());
@@ -110,6 +112,7 @@ export class WorkloadService {
       }
     }
     if (!row || !canAccessTeam(user, row.team_id)) throw new ApiError('not_found', `workload ${ref} not found`);
+    addLogFields({ workload_id: row.id });
     return row;
   }
 
@@ -201,6 +204,8 @@ export class WorkloadService {
       return nodeIds;
     });
     this.ctx.metrics.finished.inc({ state: 'cancelled' });
+    // The request's log context names the workload (find) and the request.
+    this.ctx.logger.info({ by: user.name, replicasStopping: nodes.length }, 'workload cancelled');
     this.ctx.wakeups.wake([...nodes.map(topics.node), topics.schedule]);
     return this.get(user, ref, teamName);
   }

@@ -10,7 +10,8 @@ const MODEL = 'H100-80GB';
 
 /**
  * The conservation law: when every allocation and every use lies on a listed GPU and no GPU is
- * double-booked, each listed GPU-instant lands in exactly one row, so
+ * double-booked, each listed GPU-instant lands in exactly one row (a shared GPU's instant split
+ * between its holders and idle), so
  *   Σ teams billable + unallocated use + idle = listed GPU-hours in the window, and
  *   Σ teams cost + unallocated use + idle = Σ over listed GPU-time of price(t) dt.
  * Workload, team and queue rows are three groupings of the same allocations, so their sums agree.
@@ -19,9 +20,10 @@ const gpuArbitrary = fc
   .record({
     listedFrom: fc.integer({ min: 0, max: 600 }),
     listedFor: fc.integer({ min: 1, max: 600 }),
-    // cut points inside the listed time; alternate pieces are allocated to one of three workloads
+    // cut points inside the listed time; each piece is held by one of three workloads, shared by
+    // two of them (shares of 0.5 and 0.3, the rest idle), or by nobody
     cuts: fc.uniqueArray(fc.integer({ min: 0, max: 1000 }), { maxLength: 6 }),
-    owners: fc.array(fc.constantFrom('w1', 'w2', 'w3', null), { minLength: 7, maxLength: 7 }),
+    owners: fc.array(fc.constantFrom('w1', 'w2', 'w3', 'w1+w3', null), { minLength: 7, maxLength: 7 }),
     samples: fc.array(fc.record({ at: fc.integer({ min: 0, max: 1000 }), activity: fc.double({ min: 0, max: 1, noNaN: true }), used: fc.boolean() }), { maxLength: 6 }),
   })
   .map(({ listedFrom, listedFor, cuts, owners, samples }) => ({ from: listedFrom * M, to: (listedFrom + listedFor) * M, cuts, owners, samples }));
@@ -44,7 +46,9 @@ function historyOf(gpus: GeneratedGpu[], stillListed: boolean): FleetHistory {
       const owner = g.owners[i] ?? null;
       if (owner === null || points[i]! >= points[i + 1]!) continue;
       const last = i + 2 === points.length && end === null;
-      allocations.push({ workloadId: owner, team: teamOf[owner]!, queue: `q-${owner}`, node, model: MODEL, gpuIndex, from: points[i]!, to: last ? null : points[i + 1]! });
+      const holders: Array<[string, number | undefined]> = owner === 'w1+w3' ? [['w1', 0.5], ['w3', 0.3]] : [[owner, undefined]];
+      for (const [workloadId, share] of holders)
+        allocations.push({ workloadId, team: teamOf[workloadId]!, queue: `q-${workloadId}`, node, model: MODEL, gpuIndex, ...(share === undefined ? {} : { share }), from: points[i]!, to: last ? null : points[i + 1]! });
     }
     for (const s of g.samples) samples.push({ node, gpuIndex, t: g.from + Math.floor((s.at / 1000) * span), engineActivity: s.activity, used: s.used });
     // the GPU leaves the inventory: nothing can run on it after

@@ -177,3 +177,83 @@ describe('cost report: efficiency', () => {
     expect(none.byWorkload[0]!.efficiency).toBeNull();
   });
 });
+
+describe('cost report: GPU shares', () => {
+  const share = (workloadId: string, fraction: number, from: number, to: number | null, team = 'vision') => alloc(workloadId, 0, from, to, { share: fraction, team });
+
+  it('charges two half shares of one GPU half the GPU each, with nothing idle', () => {
+    // GPU 0 at $2 for 1 h, held by a (vision) and b (nlp) at 0.5 each: 0.5 GPU-h and $1.00 each
+    const r = costReport({ inventory: [gpu(0)], allocations: [share('a', 0.5, 0, H), share('b', 0.5, 0, H, 'nlp')], samples: [] }, flat(2), { since: 0, until: H });
+    expect(r.byWorkload.map((w) => [w.workloadId, w.allocatedGpuHours, w.billableGpuHours, w.cost])).toEqual([
+      ['a', expect.closeTo(0.5, 9), expect.closeTo(0.5, 9), expect.closeTo(1, 9)],
+      ['b', expect.closeTo(0.5, 9), expect.closeTo(0.5, 9), expect.closeTo(1, 9)],
+    ]);
+    expect(r.byTeam.map((t) => [t.team, t.cost])).toEqual([
+      ['nlp', expect.closeTo(1, 9)],
+      ['vision', expect.closeTo(1, 9)],
+    ]);
+    expect(r.idle.gpuHours).toBeCloseTo(0, 9);
+    // the GPU's $2.00, not 2 × $2.00
+    expect(r.totals.cost).toBeCloseTo(2, 9);
+  });
+
+  it('charges a quarter share a quarter of the GPU and the rest to idle', () => {
+    // GPU 0 at $4 for 1 h, a 0.25 share throughout: 0.25 GPU-h = $1.00; idle 0.75 GPU-h = $3.00
+    const r = costReport({ inventory: [gpu(0)], allocations: [share('q', 0.25, 0, H)], samples: [sample(0, 0, 0.6, true)] }, flat(4), { since: 0, until: H });
+    const [q] = r.byWorkload;
+    expect(q!.allocatedGpuHours).toBeCloseTo(0.25, 9);
+    expect(q!.cost).toBeCloseTo(1, 9);
+    // the GPU's activity holds for its share: used 0.25 GPU-h, activity 0.6 × 0.25 = 0.15, efficiency 0.6
+    expect(q!.usedGpuHours).toBeCloseTo(0.25, 9);
+    expect(q!.activityGpuHours).toBeCloseTo(0.15, 9);
+    expect(q!.efficiency).toBeCloseTo(0.6, 9);
+    // the sample's use is the holder's to explain: none of it is unallocated use
+    expect(r.unallocatedUse.gpuHours).toBe(0);
+    expect(r.idle.gpuHours).toBeCloseTo(0.75, 9);
+    expect(r.idle.cost).toBeCloseTo(3, 9);
+    expect(r.totals.gpuHours).toBeCloseTo(1, 9);
+    expect(r.totals.cost).toBeCloseTo(4, 9);
+  });
+
+  it('prices a share across a price change', () => {
+    // a 0.5 share of GPU 0 for [0, 2 h): $2.00 until 1 h 30 min, then $3.00
+    // 0.5 × (1.5 × 2 + 0.5 × 3) = 0.5 × 4.5 = $2.25; the other half is idle, also $2.25
+    const book = parsePriceBook({ models: { [MODEL]: [{ from: 0, pricePerGpuHour: 2 }, { from: 90 * M, pricePerGpuHour: 3 }] } });
+    const r = costReport({ inventory: [gpu(0)], allocations: [share('w', 0.5, 0, 2 * H)], samples: [] }, book, { since: 0, until: 2 * H });
+    expect(r.byWorkload[0]!.cost).toBeCloseTo(2.25, 9);
+    expect(r.idle.cost).toBeCloseTo(2.25, 9);
+  });
+
+  it('charges a share over partial hours exactly', () => {
+    // a 0.25 share for 17 min at $3.00: 0.25 × 17/60 × 3 = $0.2125
+    const r = costReport({ inventory: [gpu(0)], allocations: [share('w', 0.25, 0, 17 * M)], samples: [] }, flat(3), { since: 0, until: H });
+    expect(r.byWorkload[0]!.allocatedGpuHours).toBeCloseTo(0.25 * (17 / 60), 9);
+    expect(r.byWorkload[0]!.cost).toBeCloseTo(0.2125, 9);
+    // idle: 0.75 of the GPU for 17 min and all of it for 43 min: (0.75 × 17 + 43) / 60 × 3 = $2.7875
+    expect(r.idle.cost).toBeCloseTo(2.7875, 9);
+    expect(r.totals.cost).toBeCloseTo(3, 9);
+  });
+
+  it('scales shares that add up to more than the GPU down to the whole GPU', () => {
+    // 0.7 + 0.6 = 1.3 of GPU 0 for 1 h at $2.60: charged 0.7/1.3 and 0.6/1.3 of $2.60 = $1.40 and $1.20
+    const r = costReport({ inventory: [gpu(0)], allocations: [share('a', 0.7, 0, H), share('b', 0.6, 0, H)], samples: [] }, flat(2.6), { since: 0, until: H });
+    expect(r.byWorkload.map((w) => [w.workloadId, w.cost])).toEqual([
+      ['a', expect.closeTo(1.4, 9)],
+      ['b', expect.closeTo(1.2, 9)],
+    ]);
+    expect(r.idle.gpuHours).toBe(0);
+    expect(r.totals.cost).toBeCloseTo(2.6, 9);
+  });
+
+  it('charges a share only for the time it is held, the GPU then idle or held by the next', () => {
+    // GPU 0 at $2 over 2 h: a holds 0.5 over [0, 1 h); b holds 0.5 over [30 min, 2 h)
+    // a: 0.5 × 1 × 2 = $1.00; b: 0.5 × 1.5 × 2 = $1.50; idle: 0.5 × 30 min + 0 + 0.5 × 1 h = 0.75 GPU-h = $1.50
+    const r = costReport({ inventory: [gpu(0)], allocations: [share('a', 0.5, 0, H), share('b', 0.5, 30 * M, 2 * H)], samples: [] }, flat(2), { since: 0, until: 2 * H });
+    expect(r.byWorkload.map((w) => [w.workloadId, w.cost])).toEqual([
+      ['a', expect.closeTo(1, 9)],
+      ['b', expect.closeTo(1.5, 9)],
+    ]);
+    expect(r.idle.gpuHours).toBeCloseTo(0.75, 9);
+    expect(r.idle.cost).toBeCloseTo(1.5, 9);
+  });
+});

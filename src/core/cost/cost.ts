@@ -68,6 +68,11 @@ function addUnheld(row: UnheldRow, hours: number, priced: PricedSpan): void {
   row.unpricedGpuHours += priced.unpricedGpuHours;
 }
 
+/** A fraction of one GPU's time over a segment, priced as that fraction of the whole GPU's. */
+function partOf(hours: number, priced: PricedSpan, fraction: number): { hours: number; priced: PricedSpan } {
+  return { hours: hours * fraction, priced: { cost: priced.cost * fraction, unpricedGpuHours: priced.unpricedGpuHours * fraction } };
+}
+
 function addHeld(row: Accumulator, segment: GpuSegment, hours: number, priced: PricedSpan): void {
   row.allocatedGpuHours += hours;
   row.billableGpuHours += hours;
@@ -108,23 +113,31 @@ export function costReport(history: FleetHistory, book: PriceBook, window: Windo
     const hours = hoursOf(segment);
     const priced: PricedSpan =
       segment.model === null ? { cost: 0, unpricedGpuHours: hours } : costOver(book, { node: segment.node, model: segment.model }, segment);
-    addUnheld(totals, hours, priced);
-    if (segment.allocations.length > 0) {
-      for (const a of segment.allocations) {
-        let workload = workloads.get(a.workloadId);
-        if (workload === undefined) {
-          workload = { workloadId: a.workloadId, team: a.team, queue: a.queue, row: emptyAccumulator() };
-          workloads.set(a.workloadId, workload);
-        }
-        addHeld(workload.row, segment, hours, priced);
-        addHeld(accumulatorFor(teams, a.team), segment, hours, priced);
-        addHeld(accumulatorFor(queues, a.queue), segment, hours, priced);
-      }
-    } else if (segment.sample?.used === true) {
-      addUnheld(unallocatedUse, hours, priced);
-    } else {
-      addUnheld(idle, hours, priced);
+    if (segment.allocations.length === 0) {
+      addUnheld(totals, hours, priced);
+      addUnheld(segment.sample?.used === true ? unallocatedUse : idle, hours, priced);
+      continue;
     }
+    let held = 0;
+    segment.allocations.forEach((a, i) => {
+      let workload = workloads.get(a.workloadId);
+      if (workload === undefined) {
+        workload = { workloadId: a.workloadId, team: a.team, queue: a.queue, row: emptyAccumulator() };
+        workloads.set(a.workloadId, workload);
+      }
+      const share = partOf(hours, priced, segment.charged[i]!);
+      for (const row of [workload.row, accumulatorFor(teams, a.team), accumulatorFor(queues, a.queue)]) addHeld(row, segment, share.hours, share.priced);
+      held += segment.charged[i]!;
+    });
+    // What the shares leave of a listed GPU is idle: a sample cannot say whether the use it saw is
+    // the holders' or not, and the holders are there to explain it.
+    const rest = segment.inInventory ? Math.max(0, 1 - held) : 0;
+    if (rest > 0) {
+      const part = partOf(hours, priced, rest);
+      addUnheld(idle, part.hours, part.priced);
+    }
+    const accounted = partOf(hours, priced, Math.min(1, held + rest));
+    addUnheld(totals, accounted.hours, accounted.priced);
   }
 
   return {

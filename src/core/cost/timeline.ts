@@ -8,8 +8,10 @@ export interface GpuSegment extends Span {
   /** From the inventory, else from the allocation; null only for use of a GPU nobody listed. */
   model: string | null;
   inInventory: boolean;
-  /** More than one only if the GPU was double-booked; each holder is then charged. */
+  /** More than one when the GPU is shared, or double-booked. */
   allocations: readonly AllocationInterval[];
+  /** The fraction of the GPU charged to each of `allocations`, in the same order. */
+  charged: readonly number[];
   /** The GPU's latest sample at the segment's start; null before its first sample. */
   sample: UsageSample | null;
 }
@@ -37,6 +39,18 @@ function byGpu(history: FleetHistory): GpuHistory[] {
   for (const a of history.allocations) entry(a.node, a.gpuIndex).allocations.push(a);
   for (const s of history.samples) entry(s.node, s.gpuIndex).samples.push(s);
   return [...gpus.values()];
+}
+
+/**
+ * Shares of one GPU that add up to more than the whole (rounded over, or overbooked) are scaled
+ * down to fill it exactly, so a shared GPU never costs more than the GPU. A whole GPU held twice is
+ * a double booking, a scheduler fault: each holder is charged in full to leave it visible.
+ */
+function chargedShares(allocations: readonly AllocationInterval[]): number[] {
+  const shares = allocations.map((a) => a.share ?? 1);
+  const total = shares.reduce((sum, s) => sum + s, 0);
+  if (total <= 1 || shares.some((s) => s >= 1)) return shares;
+  return shares.map((s) => s / total);
 }
 
 /**
@@ -73,6 +87,7 @@ export function* gpuSegments(history: FleetHistory, window: Window): Generator<G
         model: inventory?.model ?? allocations[0]?.model ?? null,
         inInventory: inventory !== undefined,
         allocations,
+        charged: chargedShares(allocations),
         sample,
       };
     }

@@ -3,7 +3,7 @@
  * is half-open [from, to), so two intervals that touch never count the same instant twice.
  */
 
-/** One GPU held by one workload; a workload holding 4 GPUs has 4 of these. */
+/** One GPU, or a share of one, held by one workload; a workload holding 4 GPUs has 4 of these. */
 export interface AllocationInterval {
   workloadId: string;
   team: string;
@@ -11,6 +11,8 @@ export interface AllocationInterval {
   node: string;
   model: string;
   gpuIndex: number;
+  /** The fraction of the GPU held, in (0, 1] (`gpus: 0.5`, or a `gpuMemory` share); absent: the whole GPU. */
+  share?: number;
   from: number;
   /** null while the workload still holds the GPU: it counts up to the end of the window. */
   to: number | null;

@@ -96,3 +96,14 @@ describe('waste report', () => {
     expect(wasteReport(history, book, window, { activityBelow: 0.25, longerThanMs: 10 * M })).toHaveLength(1);
   });
 });
+
+describe('waste report: GPU shares', () => {
+  it('counts only the idle share of a GPU', () => {
+    // a 0.5 share of GPU 0 held 2 h at activity 0: 1 GPU-h wasted, $2.50
+    const report = wasteReport({ inventory: [gpu(0)], allocations: [{ ...alloc('half', 0), share: 0.5 }], samples: [sample(0, 0, 0)] }, book, window);
+    expect(report).toHaveLength(1);
+    expect(report[0]!.longestIdleMs).toBe(2 * H);
+    expect(report[0]!.wastedGpuHours).toBeCloseTo(1, 9);
+    expect(report[0]!.cost).toBeCloseTo(2.5, 9);
+  });
+});

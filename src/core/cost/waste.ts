@@ -62,21 +62,24 @@ export function wasteReport(history: FleetHistory, book: PriceBook, window: Wind
 
   for (const segment of gpuSegments(history, window)) {
     const idle = segment.sample !== null && segment.sample.engineActivity < activityBelow;
-    for (const allocation of segment.allocations) {
+    segment.allocations.forEach((allocation, i) => {
       const stretch = open.get(allocation);
       if (stretch !== undefined && (!idle || stretch.to !== segment.from)) close(allocation, stretch);
-      if (!idle) continue;
+      if (!idle) return;
+      // A share of a GPU wastes only its part of the GPU.
+      const share = segment.charged[i]!;
       const priced = costOver(book, { node: segment.node, model: segment.model ?? allocation.model }, segment);
+      const gpuHours = hoursOf(segment) * share;
       const current = open.get(allocation);
       if (current === undefined) {
-        open.set(allocation, { node: segment.node, gpuIndex: segment.gpuIndex, from: segment.from, to: segment.to, gpuHours: hoursOf(segment), ...priced });
+        open.set(allocation, { node: segment.node, gpuIndex: segment.gpuIndex, from: segment.from, to: segment.to, gpuHours, cost: priced.cost * share, unpricedGpuHours: priced.unpricedGpuHours * share });
       } else {
         current.to = segment.to;
-        current.gpuHours += hoursOf(segment);
-        current.cost += priced.cost;
-        current.unpricedGpuHours += priced.unpricedGpuHours;
+        current.gpuHours += gpuHours;
+        current.cost += priced.cost * share;
+        current.unpricedGpuHours += priced.unpricedGpuHours * share;
       }
-    }
+    });
   }
   for (const [allocation, stretch] of [...open]) close(allocation, stretch);
 

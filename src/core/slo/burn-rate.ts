@@ -70,7 +70,12 @@ export interface AlertTransition {
 
 /** Turns repeated evaluations into transitions: one `firing` when a rule starts to fire, one `resolved` when it stops. */
 export class BurnAlertTracker {
-  private readonly firing = new Set<BurnRule['severity']>();
+  private readonly firing: Set<BurnRule['severity']>;
+
+  /** `firing`: the alerts already raised (by an earlier leader), so they are not raised again. */
+  constructor(firing: Iterable<BurnRule['severity']> = []) {
+    this.firing = new Set(firing);
+  }
 
   update(evaluations: readonly BurnEvaluation[], now: number): AlertTransition[] {
     const out: AlertTransition[] = [];

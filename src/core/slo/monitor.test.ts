@@ -30,7 +30,7 @@ describe('SloMonitor', () => {
     for (let m = 0; m <= minutes; m++) {
       if (m === restartAt) [requests, errors, slow] = [0, 0, 0];
       const counters: VersionCounters = { requests, errors, ttft: { le, counts: [requests - slow, requests - slow, requests - slow, requests, requests] } };
-      for (const t of monitor.observe(m * minute, [chat], [report(counters)])) transitions.push({ ...t, minute: m });
+      for (const t of monitor.observe(m * minute, [chat], [report(counters)]).transitions) transitions.push({ ...t, minute: m });
       requests += 1000;
       errors += errorsIn(m);
       slow += slowIn(m);
@@ -57,5 +57,44 @@ describe('SloMonitor', () => {
 
   it('keeps quiet across a gateway restart: counters going backwards count from zero, not as a burst', () => {
     expect(run(3 * 60, () => 1, () => 0, 90)).toEqual([]);
+  });
+});
+
+describe('SloMonitor across leaders', () => {
+  // 1,000 requests a minute; every one fails from minute 120 to 130.
+  const errorsIn = (m: number) => (m >= 120 && m < 130 ? 1000 : 0);
+  const countersAt = (m: number): VersionCounters => {
+    let errors = 0;
+    for (let k = 0; k < m; k++) errors += errorsIn(k);
+    const requests = m * 1000;
+    return { requests, errors, ttft: { le, counts: [requests, requests, requests, requests, requests] } };
+  };
+  function drive(monitor: SloMonitor, from: number, to: number) {
+    const transitions = [];
+    const buckets = [];
+    for (let m = from; m <= to; m++) {
+      const o = monitor.observe(m * minute, [chat], [report(countersAt(m))]);
+      transitions.push(...o.transitions.map((t) => ({ ...t, minute: m })));
+      buckets.push(...o.buckets);
+    }
+    return { transitions, buckets };
+  }
+
+  it('goes on from the stored history: the alerts an earlier leader raised are not raised again, and still resolve', () => {
+    const first = drive(new SloMonitor(), 0, 125);
+    const firing = first.transitions.filter((t) => t.state === 'firing').map((t) => ({ serviceId: t.serviceId, objective: t.objective, severity: t.severity }));
+    expect(firing.map((f) => [f.objective, f.severity])).toEqual([
+      ['availability', 'page'],
+      ['availability', 'ticket'],
+    ]);
+    // The lead passes at minute 125; the next leader starts at 127 from what the first stored.
+    const next = drive(new SloMonitor(undefined, { buckets: first.buckets, firing }), 127, 4 * 60);
+    expect(next.transitions.map((t) => [t.severity, t.state])).toEqual([
+      ['page', 'resolved'],
+      ['ticket', 'resolved'],
+    ]);
+    // Without it, the next leader pages again for the same outage and never resolves the first page.
+    const amnesic = drive(new SloMonitor(), 127, 4 * 60);
+    expect(amnesic.transitions.filter((t) => t.state === 'firing').map((t) => t.minute)).toEqual([128, 128]);
   });
 });

@@ -35,6 +35,36 @@ export function sloCounts(objective: SloObjective, slo: SloSpec, d: VersionCount
   return { good, bad: Math.max(0, total - good) };
 }
 
+/** One bucket of one service's objective, as kept in the database so that a new leader has the burn history. */
+export interface StoredSloBucket extends SloCounts {
+  serviceId: string;
+  objective: SloObjective;
+}
+
+/** An alert whose last event is `alert.firing`. */
+export interface FiringAlert {
+  serviceId: string;
+  objective: SloObjective;
+  severity: BurnRule['severity'];
+}
+
+/** What a leader needs to go on where the last one stopped: buckets of the longest window, and the alerts firing. */
+export interface SloHistory {
+  buckets: readonly StoredSloBucket[];
+  firing: readonly FiringAlert[];
+}
+
+export interface SloObservation {
+  transitions: SloTransition[];
+  /** The buckets this observation added, to be stored. */
+  buckets: StoredSloBucket[];
+}
+
+/** How far back the burn history reaches: the longest window of the rules. */
+export const historyMs = (rules: readonly BurnRule[] = defaultBurnRules): number => Math.max(...rules.map((r) => r.longMs));
+
+const keyOf = (serviceId: string, objective: SloObjective) => `${serviceId}\u0000${objective}`;
+
 export class SloMonitor {
   private readonly last = new Map<string, VersionCounters>();
   private readonly buckets = new Map<string, SloCounts[]>();
@@ -42,11 +72,26 @@ export class SloMonitor {
   private lastAt: number | null = null;
   private readonly keepMs: number;
 
-  constructor(private readonly rules: readonly BurnRule[] = defaultBurnRules) {
-    this.keepMs = Math.max(...rules.map((r) => r.longMs));
+  /**
+   * `history` continues an earlier leader's: a burn it was seeing goes on counting, and an alert it
+   * raised is neither raised again nor forgotten. The gateways' counters start afresh (their first
+   * sight sets the baseline), so the interval between the two leaders is not counted.
+   */
+  constructor(
+    private readonly rules: readonly BurnRule[] = defaultBurnRules,
+    history: SloHistory = { buckets: [], firing: [] },
+  ) {
+    this.keepMs = historyMs(rules);
+    for (const b of [...history.buckets].sort((x, y) => x.t - y.t)) {
+      const key = keyOf(b.serviceId, b.objective);
+      this.buckets.set(key, [...(this.buckets.get(key) ?? []), { t: b.t, good: b.good, bad: b.bad }]);
+    }
+    const firing = new Map<string, FiringAlert['severity'][]>();
+    for (const f of history.firing) firing.set(keyOf(f.serviceId, f.objective), [...(firing.get(keyOf(f.serviceId, f.objective)) ?? []), f.severity]);
+    for (const [key, severities] of firing) this.trackers.set(key, new BurnAlertTracker(severities));
   }
 
-  observe(now: number, services: readonly MonitoredService[], reports: readonly GatewayReport[]): SloTransition[] {
+  observe(now: number, services: readonly MonitoredService[], reports: readonly GatewayReport[]): SloObservation {
     const byModel = new Map<string, VersionCounters>();
     for (const report of reports)
       for (const m of report.models)
@@ -61,17 +106,21 @@ export class SloMonitor {
     const since = this.lastAt ?? now;
     this.lastAt = now;
     const out: SloTransition[] = [];
+    const added: StoredSloBucket[] = [];
     for (const service of services) {
       const objectives: Array<[SloObjective, number]> = [];
       if (service.slo.availability !== undefined) objectives.push(['availability', service.slo.availability]);
       if (service.slo.ttft !== undefined) objectives.push(['ttft', service.slo.ttft.target]);
       const delta = byModel.get(service.model);
       for (const [objective, target] of objectives) {
-        const key = `${service.id}\u0000${objective}`;
+        const key = keyOf(service.id, objective);
         const buckets = (this.buckets.get(key) ?? []).filter((b) => b.t >= now - this.keepMs);
         if (delta !== undefined) {
           const counts = sloCounts(objective, service.slo, delta);
-          if (counts.good + counts.bad > 0) buckets.push({ t: since, ...counts });
+          if (counts.good + counts.bad > 0) {
+            buckets.push({ t: since, ...counts });
+            added.push({ serviceId: service.id, objective, t: since, ...counts });
+          }
         }
         this.buckets.set(key, buckets);
         let tracker = this.trackers.get(key);
@@ -79,6 +128,6 @@ export class SloMonitor {
         for (const t of tracker.update(evaluateBurn(buckets, target, now, this.rules), now)) out.push({ ...t, serviceId: service.id, service: service.name, objective, target });
       }
     }
-    return out;
+    return { transitions: out, buckets: added };
   }
 }
