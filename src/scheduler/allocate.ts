@@ -14,18 +14,10 @@ import type { PendingWorkload, ReplicaAllocation } from './types.js';
  * later workloads may use those nodes only if they do not delay them.
  */
 export function allocate(cycle: Cycle): void {
+  for (const p of cycle.orphans) note(p, 'limit', `its queue ${p.source.queueId} no longer exists`);
   const byQueue = new Map<QueueState, PendingState[]>();
-  for (const p of cycle.pending) {
-    if (!p.queue) {
-      note(p, 'limit', `its queue ${p.source.queueId} no longer exists`);
-      continue;
-    }
-    let list = byQueue.get(p.queue);
-    if (!list) byQueue.set(p.queue, (list = []));
-    list.push(p);
-  }
   const heads = new Map<QueueState, number>();
-  for (const [queue, list] of byQueue) {
+  for (const [queue, list] of cycle.pendingByQueue) {
     byQueue.set(queue, inTurn(list));
     heads.set(queue, 0);
   }
@@ -86,6 +78,8 @@ export function allocate(cycle: Cycle): void {
  * already, which take about linear time.
  */
 function inTurn(list: PendingState[]): PendingState[] {
+  // The store lists the backlog in turn already; a backlog that is not stops this check early.
+  if (list.every((p, i) => i === 0 || beforeInTurn(list[i - 1]!, p))) return list;
   const byPriority = new Map<number, PendingState[]>();
   for (const p of list) {
     let bucket = byPriority.get(p.priority);
@@ -97,6 +91,10 @@ function inTurn(list: PendingState[]): PendingState[] {
   for (const priority of [...byPriority.keys()].sort((a, b) => b - a))
     for (const p of byPriority.get(priority)!.sort(byAge)) out.push(p);
   return out;
+}
+
+function beforeInTurn(a: PendingState, b: PendingState): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && byAge(a, b) < 0);
 }
 
 function byAge(a: PendingState, b: PendingState): number {

@@ -95,6 +95,10 @@ export class Cycle {
   /** Running workloads with an allocation on each node, by node ordinal (a gang appears on each of its nodes). */
   private readonly holders: RunningState[][];
   readonly pending: PendingState[];
+  /** The pending workloads of each queue, in snapshot order; allocate puts each list in turn. */
+  readonly pendingByQueue = new Map<QueueState, PendingState[]>();
+  /** Pending workloads whose queue is not in the snapshot. */
+  readonly orphans: PendingState[] = [];
   readonly capacity: Amounts = {};
   readonly plan: Plan = emptyPlan();
   /** Pending workloads in the order the allocate action considered them. */
@@ -136,6 +140,7 @@ export class Cycle {
     const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
     // Demand is counted by shape, then weighed once per shape.
     const counts = new Map<QueueState, number[]>();
+    const byQueue = this.pendingByQueue;
     this.pending = snapshot.pending.map((source) => {
       const p: PendingState = {
         source,
@@ -149,9 +154,13 @@ export class Cycle {
       };
       if (p.queue) {
         let byShape = counts.get(p.queue);
-        if (!byShape) counts.set(p.queue, (byShape = []));
+        if (!byShape) {
+          counts.set(p.queue, (byShape = []));
+          byQueue.set(p.queue, []);
+        }
         byShape[p.shape] = (byShape[p.shape] ?? 0) + 1;
-      }
+        byQueue.get(p.queue)!.push(p);
+      } else this.orphans.push(p);
       return p;
     });
     for (const [queue, byShape] of counts) {

@@ -50,9 +50,9 @@ const schedulingColumns = [
   'generation', 'attempts', 'version', 'reason', 'reasons', 'preempted_for', 'restart_at', 'kind', 'cluster',
 ] as const;
 
-/** What the scheduler needs of each pending workload, oldest first. */
+/** What the scheduler needs of each pending workload, in the order it takes them: priority, then age (it sorts only if not). */
 export function listPendingWorkloads(db: Db) {
-  return db.selectFrom('workloads').select(schedulingColumns).where('state', '=', 'pending').orderBy('created_at').execute();
+  return db.selectFrom('workloads').select(schedulingColumns).where('state', '=', 'pending').orderBy('priority', 'desc').orderBy('created_at').orderBy('id').execute();
 }
 
 export type SchedulingWorkloadRow = Awaited<ReturnType<typeof listPendingWorkloads>>[number];
