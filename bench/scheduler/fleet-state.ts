@@ -73,9 +73,13 @@ export class FleetState {
     return this.runningList;
   }
 
-  /** What the policy sees; copies of the lists, so applying a plan leaves a snapshot as it was. */
+  /**
+   * What the policy sees; copies of the lists, so applying a plan leaves a snapshot as it was. The
+   * backlog comes as the server's store lists it: by priority, then age, then id.
+   */
   snapshot(): Snapshot {
-    return { nodes: this.nodeList, queues: this.queueList, running: this.runningList.map(asRead), pending: this.pending.map(pendingWorkload) };
+    const pending = this.pending.map(pendingWorkload).sort((a, b) => b.priority - a.priority || a.submittedAt - b.submittedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { nodes: this.nodeList, queues: this.queueList, running: this.runningList.map(asRead), pending };
   }
 
   /** Applies `plan` at `now` or throws on the first thing in it the plan applier would refuse. */
