@@ -129,8 +129,10 @@ export class SchedulerLoop {
   }
 }
 
+/** Compared item by item: a cycle compares every waiting workload's reasons, and most are unchanged. */
 function sameReasons(stored: readonly string[] | undefined, reasons: readonly string[]): boolean {
-  return JSON.stringify(stored ?? []) === JSON.stringify(reasons);
+  const before = stored ?? [];
+  return before.length === reasons.length && before.every((r, i) => r === reasons[i]);
 }
 
 /** The ranked reasons of each waiting workload; a backfill reservation is said last, with its time. */
