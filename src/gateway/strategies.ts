@@ -95,10 +95,12 @@ function leastLoaded<R extends Candidate>(candidates: readonly R[], ctx: PickCon
 }
 
 /**
- * Prefix affinity with a load valve: rendezvous hashing maps the prompt's prefix key to one
- * replica (adding or removing a replica moves only the keys that belonged to it), and the
- * request stays there unless that replica's outstanding exceeds the least-loaded one's by more
- * than `loadBound`; then it goes to the least loaded.
+ * Prefix affinity with a load valve: rendezvous hashing ranks the replicas for the prompt's prefix
+ * key (adding or removing a replica moves only the keys that belonged to it), and the request goes
+ * to the first replica in that ranking whose outstanding does not exceed the least-loaded one's by
+ * more than `loadBound` (consistent hashing with bounded loads). A hot prefix therefore spills to
+ * the same second replica each time, whose cache then holds it too, instead of to whichever replica
+ * is least loaded at that moment.
  */
 class PrefixAffinity implements Strategy {
   readonly name = 'prefix-affinity' as const;
@@ -110,25 +112,23 @@ class PrefixAffinity implements Strategy {
     this.rotation = (this.rotation + 1) % 1_000_000_007;
     const least = leastLoaded(candidates, ctx, this.rotation);
     if (ctx.prefixKey === undefined || least === undefined) return least;
-    const affine = rendezvous(candidates, ctx.prefixKey);
-    if (affine === undefined) return least;
-    return ctx.outstanding(affine.id) > ctx.outstanding(least.id) + this.loadBound ? least : affine;
+    const bound = ctx.outstanding(least.id) + this.loadBound;
+    return rendezvousRanking(candidates, ctx.prefixKey).find((c) => ctx.outstanding(c.id) <= bound) ?? least;
   }
 }
 
 /** Highest-random-weight: the candidate whose hash with the key is largest. */
 export function rendezvous<R extends Candidate>(candidates: readonly R[], key: string): R | undefined {
+  return rendezvousRanking(candidates, key)[0];
+}
+
+/** The candidates by their hash with the key, largest first. */
+export function rendezvousRanking<R extends Candidate>(candidates: readonly R[], key: string): R[] {
   const keyHash = fnv1a(key, 0x811c9dc5);
-  let best: R | undefined;
-  let bestScore = -1;
-  for (const c of candidates) {
-    const score = mix(fnv1a(c.id, keyHash));
-    if (score > bestScore) {
-      best = c;
-      bestScore = score;
-    }
-  }
-  return best;
+  return candidates
+    .map((c) => ({ c, score: mix(fnv1a(c.id, keyHash)) }))
+    .sort((a, b) => b.score - a.score)
+    .map((s) => s.c);
 }
 
 export function fnv1a(text: string, seed: number): number {
