@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gpu } from '../../core/api-types.js';
 import { memoryFromModel } from '../../core/gpu-models.js';
@@ -14,6 +13,7 @@ import type {
   LogRead,
   LogStream,
 } from '../spi.js';
+import { readLog } from '../log-files.js';
 import { gresRequest, parseGpuGres } from './gres.js';
 import { SlurmApiError, type SlurmJob, type SlurmNode, type SlurmRestClient } from './rest-client.js';
 import { mapSlurmJobState, slurmHoldsJob, unknownJobStatus } from './state-map.js';
@@ -38,7 +38,6 @@ export interface SlurmExecutorOptions {
 
 const commentPrefix = 'gpufleet:';
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const maxLogRead = 1024 * 1024;
 
 /**
  * A Slurm cluster as an executor: gpufleet admits by quota and priority, Slurm places and runs.
@@ -147,8 +146,7 @@ export class SlurmExecutor implements Executor {
     if (!job) return { data: '', nextOffset: fromOffset, done: true };
     const ended = !isActiveReplicaState(this.mapJob(job).state);
     const path = stream === 'stdout' ? job.standard_output : job.standard_error;
-    const { data, nextOffset, size } = await readFrom(path.replaceAll('%j', externalId), fromOffset);
-    return { data, nextOffset, done: ended && nextOffset >= size };
+    return readLog(path.replaceAll('%j', externalId), fromOffset, ended);
   }
 
   private mapJob(job: SlurmJob): ExecutorReplicaStatus {
@@ -209,36 +207,6 @@ function shellQuote(arg: string): string {
 
 function fileSafe(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-async function readFrom(path: string, offset: number): Promise<{ data: string; nextOffset: number; size: number }> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: '', nextOffset: offset, size: 0 };
-    throw err;
-  }
-  try {
-    const { size } = await handle.stat();
-    const buffer = Buffer.alloc(Math.max(0, Math.min(maxLogRead, size - offset)));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-    const whole = completeUtf8Length(buffer.subarray(0, bytesRead));
-    return { data: buffer.subarray(0, whole).toString('utf8'), nextOffset: offset + whole, size };
-  } finally {
-    await handle.close();
-  }
-}
-
-// A read may end inside a multi-byte character; stop before it so the next read starts on its first byte.
-function completeUtf8Length(bytes: Buffer): number {
-  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
-    const byte = bytes[bytes.length - back]!;
-    if ((byte & 0xc0) === 0x80) continue;
-    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return need > back ? bytes.length - back : bytes.length;
-  }
-  return bytes.length;
 }
 
 function sleep(ms: number): Promise<void> {
