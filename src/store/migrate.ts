@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003-services.js';
 import * as m0004 from './migrations/0004-telemetry.js';
 import * as m0005 from './migrations/0005-autoscaling-rollouts.js';
 import * as m0006 from './migrations/0006-clusters.js';
+import * as m0007 from './migrations/0007-cluster-deletion.js';
 
 interface Migration {
   version: number;
@@ -20,6 +21,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: m0004.name, sql: m0004.sql },
   { version: 5, name: m0005.name, sql: m0005.sql },
   { version: 6, name: m0006.name, sql: m0006.sql },
+  { version: 7, name: m0007.name, sql: m0007.sql },
 ];
 
 // Any fixed number works; it only has to be the same in every server that shares the database.
