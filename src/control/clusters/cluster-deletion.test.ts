@@ -30,7 +30,7 @@ class FakeSlurm extends LocalHttpServer {
     for await (const part of req) parts.push(part as Buffer);
     const url = new URL(req.url ?? '/', this.url);
     const path = url.pathname.replace('/slurm/v0.0.38/', '');
-    const send = (body: unknown, status = 200) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const send = (body: unknown, status = 200): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (path === 'nodes') return send({ nodes: [{ name: 'm1', state: 'idle', cpus: 8, real_memory: 64_000, gres: 'gpu:h100:2', partitions: ['gpu'] }] });
     if (path === 'partitions') return send({ partitions: [{ name: 'gpu', state: 'UP' }] });
     if (path === 'jobs') return send({ jobs: [...this.jobs.values()] });
