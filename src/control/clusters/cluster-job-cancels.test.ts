@@ -51,7 +51,7 @@ class FakeSlurm extends LocalHttpServer {
   }
 }
 
-describe('deleting a cluster', () => {
+describe('jobs to cancel, and deleting a cluster', () => {
   const slurm = new FakeSlurm();
   const dir = tempDir('cluster-deletion');
   let server: RunningServer;
@@ -138,5 +138,25 @@ describe('deleting a cluster', () => {
     await start();
     await waitFor('the job cancelled after the restart', async () => slurm.signals.some(([id]) => id === job.job_id));
     await waitFor('the name free again', async () => (await putCluster()).status === 200);
+  });
+
+  it('cancels the old job of a replica Slurm requeued, even across a server restart', async () => {
+    await clusterReady();
+    await runOnCluster('train-c');
+    const old = [...slurm.jobs.values()].find((j) => j.name === 'train-c')!;
+    slurm.refuseSignals = true;
+    // Slurm requeued it behind gpufleet's back: lost, so the workload runs again as a new job.
+    Object.assign(old, { job_state: 'PENDING', restart_cnt: 1 });
+    await waitFor('a new job', async () => [...slurm.jobs.values()].some((j) => j.name === 'train-c' && j.job_id !== old.job_id));
+    await waitFor('train-c running again', async () => (await workload('train-c')).state === 'running');
+    expect(slurm.signals.some(([id]) => id === old.job_id)).toBe(false);
+
+    await server.close();
+    slurm.refuseSignals = false;
+    await start();
+    await waitFor('the old job cancelled after the restart', async () => slurm.signals.some(([id]) => id === old.job_id));
+    const current = [...slurm.jobs.values()].find((j) => j.name === 'train-c' && j.job_id !== old.job_id)!;
+    expect(current.job_state).toBe('RUNNING');
+    expect((await call('POST', '/v1/workloads/train-c/cancel')).status).toBe(200);
   });
 });
