@@ -1,58 +1,12 @@
 import { rmSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LocalHttpServer } from '../../../test/support/local-http-server.js';
+import { FakeSlurmRestd } from '../../../test/support/fake-slurmrestd.js';
 import { tempDir, waitFor } from '../../../test/support/fleet.js';
 import { startServer, type RunningServer } from '../main.js';
 
-interface FakeJob {
-  job_id: number;
-  name: string;
-  comment: string;
-  job_state: string;
-  restart_cnt: number;
-  standard_output: string;
-  standard_error: string;
-}
-
-/** Just enough of slurmrestd v0.0.38 for the cluster loop: one machine with two H100s, jobs that run until signalled. */
-class FakeSlurm extends LocalHttpServer {
-  readonly jobs = new Map<number, FakeJob>();
-  /** Job ids and the signals sent to them, in order. */
-  readonly signals: Array<[number, string]> = [];
-  /** Signals answered with an error, as a slurmctld that refuses them would. */
-  refuseSignals = false;
-  private nextId = 1;
-
-  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const parts: Buffer[] = [];
-    for await (const part of req) parts.push(part as Buffer);
-    const url = new URL(req.url ?? '/', this.url);
-    const path = url.pathname.replace('/slurm/v0.0.38/', '');
-    const send = (body: unknown, status = 200): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (path === 'nodes') return send({ nodes: [{ name: 'm1', state: 'idle', cpus: 8, real_memory: 64_000, gres: 'gpu:h100:2', partitions: ['gpu'] }] });
-    if (path === 'partitions') return send({ partitions: [{ name: 'gpu', state: 'UP' }] });
-    if (path === 'jobs') return send({ jobs: [...this.jobs.values()] });
-    if (path === 'job/submit') {
-      const { job } = JSON.parse(Buffer.concat(parts).toString('utf8')) as { job: { name: string; comment: string } };
-      const id = this.nextId++;
-      this.jobs.set(id, { job_id: id, name: job.name, comment: job.comment, job_state: 'RUNNING', restart_cnt: 0, standard_output: '/nonexistent/out', standard_error: '/nonexistent/err' });
-      return send({ job_id: id });
-    }
-    const job = this.jobs.get(Number(/^job\/(\d+)$/.exec(path)?.[1]));
-    if (!job) return send({ errors: [{ error_number: 2017, error: 'Invalid job id specified' }] }, 500);
-    if (req.method === 'GET') return send({ jobs: [job] });
-    if (this.refuseSignals) return send({ errors: [{ error_number: 2020, error: 'Access/permission denied' }] }, 500);
-    const signal = url.searchParams.get('signal') ?? 'SIGKILL';
-    this.signals.push([job.job_id, signal]);
-    job.job_state = 'CANCELLED';
-    send({});
-  }
-}
-
 describe('jobs to cancel, and deleting a cluster', () => {
-  const slurm = new FakeSlurm();
+  const slurm = new FakeSlurmRestd();
   const dir = tempDir('cluster-deletion');
   let server: RunningServer;
   let adminToken: string;

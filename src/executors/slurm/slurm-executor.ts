@@ -38,6 +38,11 @@ export interface SlurmExecutorOptions {
 
 const commentPrefix = 'gpufleet:';
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/**
+ * How long a listed job's state stands in for a GET of it in `logs()`. A state that has moved on
+ * since only delays `done` by one read: an ended job never runs again under the same id.
+ */
+const listedFreshMs = 1000;
 
 /**
  * A Slurm cluster as an executor: gpufleet admits by quota and priority, Slurm places and runs.
@@ -50,6 +55,8 @@ export class SlurmExecutor implements Executor {
   private readonly options: SlurmExecutorOptions;
   // Lets status() say `stopped` rather than `failed` for a job that ended by gpufleet's SIGTERM.
   private readonly stopRequested = new Set<string>();
+  // The jobs the latest list returned: logs() right after status() reads them rather than asking again per job.
+  private listed: { at: number; jobs: Map<string, SlurmJob> } = { at: 0, jobs: new Map() };
 
   constructor(options: SlurmExecutorOptions) {
     this.name = options.name;
@@ -131,8 +138,9 @@ export class SlurmExecutor implements Executor {
     await this.signalIgnoringEnded(jobId, 'SIGKILL');
   }
 
+  /** One list call for every job's state, however many are asked about. */
   async status(externalIds: readonly string[]): Promise<Map<string, ExecutorReplicaStatus>> {
-    const jobs = new Map((await this.client.jobs()).map((job) => [String(job.job_id), job]));
+    const jobs = await this.listJobs();
     const result = new Map<string, ExecutorReplicaStatus>();
     for (const id of externalIds) {
       const job = jobs.get(id);
@@ -142,7 +150,8 @@ export class SlurmExecutor implements Executor {
   }
 
   async logs(externalId: string, stream: LogStream, fromOffset: number): Promise<LogRead> {
-    const job = await this.client.job(Number(externalId));
+    const listed = Date.now() - this.listed.at <= listedFreshMs ? this.listed.jobs.get(externalId) : undefined;
+    const job = listed ?? (await this.client.job(Number(externalId)));
     if (!job) return { data: '', nextOffset: fromOffset, done: true };
     const ended = !isActiveReplicaState(this.mapJob(job).state);
     const path = stream === 'stdout' ? job.standard_output : job.standard_error;
@@ -156,8 +165,14 @@ export class SlurmExecutor implements Executor {
     );
   }
 
+  private async listJobs(): Promise<Map<string, SlurmJob>> {
+    const jobs = new Map((await this.client.jobs()).map((job) => [String(job.job_id), job]));
+    this.listed = { at: Date.now(), jobs };
+    return jobs;
+  }
+
   private async findByComment(comment: string): Promise<SlurmJob | undefined> {
-    const matches = (await this.client.jobs()).filter((job) => job.comment === comment);
+    const matches = [...(await this.listJobs()).values()].filter((job) => job.comment === comment);
     return matches.sort((a, b) => a.job_id - b.job_id)[0];
   }
 
