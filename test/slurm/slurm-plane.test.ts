@@ -297,6 +297,20 @@ describe(`a Slurm cluster as a second plane (${target.name})`, () => {
     }
     expect(server.output()).not.toContain(slurm.token);
   });
+
+  it('deleting the cluster is refused while a job runs there; forced, the workload is requeued, its Slurm job cancelled and the machine leaves the inventory', async () => {
+    const job = await submit(client, { name: 'on-deleted', team: 'hpc', cluster: 'hpc', gpus: 1, command: ['sh', '-c', 'sleep 300'] });
+    await waitForState(client, job.id, ['running'], 60_000);
+    await expect(client.request('DELETE', '/v1/clusters/hpc')).rejects.toMatchObject({ status: 409, details: { workloads: ['on-deleted'] } });
+    await client.request('DELETE', '/v1/clusters/hpc', { query: { force: 'true' } });
+    expect(await getWorkload(client, job.id)).toMatchObject({ state: 'pending' });
+    const events = await client.request<{ items: { kind: string; message: string }[] }>('GET', `/v1/workloads/${job.id}/events`);
+    expect(events.items.find((e) => e.kind === 'workload.requeued')?.message).toBe('on-deleted requeued: cluster hpc was deleted');
+    const nodes = (await client.request<{ items: Node[] }>('GET', '/v1/nodes')).items;
+    expect(nodes.map((n) => n.name)).toEqual(['agent-node']);
+    await waitFor('its Slurm job cancelled', async () => (await slurmJobsOf(job)).every((j) => j.job_state === 'CANCELLED'), 30_000);
+    await client.request('POST', `/v1/workloads/${job.id}/cancel`);
+  });
 });
 
 function scontrol(...args: string[]): Promise<{ stdout: string; stderr: string }> {
