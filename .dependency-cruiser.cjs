@@ -35,7 +35,7 @@ module.exports = {
       name: 'agent-imports-core-observe-client-spi',
       severity: 'error',
       from: { path: layer('agent') },
-      to: { path: '^src/', pathNot: ['^src/(core|observe|client|agent)/', '^src/executors/spi\\.ts$'] },
+      to: { path: '^src/', pathNot: ['^src/(core|observe|client|agent)/', '^src/executors/(spi|log-files)\\.ts$'] },
     },
     { name: 'gateway-imports-core-observe-client', severity: 'error', from: { path: layer('gateway') }, to: { path: '^src/', pathNot: ['^src/(core|observe|client|gateway)/'] } },
     { name: 'sim-model-imports-core-observe', severity: 'error', from: { path: layer('sim-model') }, to: { path: '^src/', pathNot: ['^src/(core|observe|sim-model)/'] } },

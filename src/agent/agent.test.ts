@@ -8,8 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testAssignment } from '../../test/support/assignments.js';
 import type { Assignment, DesiredState, HeartbeatRequest, LogChunk, RegisterRequest, ReplicaReport } from '../core/agent-protocol.js';
 import { isActiveReplicaState } from '../core/replica-state.js';
+import { idempotencyKey } from '../executors/spi.js';
 import { createLogger } from '../observe/logger.js';
 import { runAgent, type AgentOptions, type RunningAgent } from './agent.js';
+import { startReplica } from './process-runner.js';
 import { StateDir } from './state-dir.js';
 
 /**
@@ -204,7 +206,7 @@ describe('agent', () => {
     expect(ended).toMatchObject({ generation: 1, exitCode: 0, message: null });
     await waitFor('logs', () => server.logOf(a.replicaId, 'stderr') === 'done\n');
     expect(server.logOf(a.replicaId, 'stdout')).toBe('gpus=0\n');
-    await waitFor('the folder pruned', () => !existsSync(join(stateDir, 'replicas', a.replicaId)));
+    await waitFor('the folder pruned', () => !existsSync(join(stateDir, 'replicas', idempotencyKey(a.replicaId, a.generation))));
     expect(server.assignments).toEqual([]);
   });
 
@@ -252,7 +254,7 @@ describe('agent', () => {
       exitCode: 143,
       message: 'stopped by gpufleet',
     });
-    const pid = await new StateDir(stateDir).readPid(b.replicaId);
+    const pid = await new StateDir(stateDir).readPid(idempotencyKey(b.replicaId, b.generation));
     await waitFor('b gone', () => {
       try {
         process.kill(pid!.pid, 0);
@@ -314,6 +316,23 @@ describe('agent', () => {
       message: 'exited with code 7',
     });
     expect(await readFile(counter, 'utf8')).toBe('start\n');
+  });
+
+  it('re-adopts a replica from a state dir of the older layout (a folder named by the replica id alone)', async () => {
+    // What an agent before the executor SPI left behind: replicas/<replicaId>/, its process still running.
+    const old = new StateDir(stateDir);
+    await old.init();
+    const counter = join(root, 'starts.txt');
+    const a = assignment(['sh', '-c', `echo start >> ${counter}; echo from-the-old-agent; sleep 0.8; exit 5`]);
+    await startReplica(a.replicaId, a, { stateDir: old });
+    server.assign(a);
+    await start({ joinToken: server.joinToken });
+    expect(logLines.some((l) => l.msg.startsWith(`re-adopted replica ${a.replicaId} (${a.replicaId})`))).toBe(true);
+    expect(await waitFor('failed', () => server.latest.get(a.replicaId)?.state === 'failed' && server.latest.get(a.replicaId))).toMatchObject({ exitCode: 5, message: 'exited with code 5' });
+    await waitFor('its output', () => server.logOf(a.replicaId, 'stdout') === 'from-the-old-agent\n');
+    await waitFor('the old folder pruned', () => !existsSync(join(stateDir, 'replicas', a.replicaId)));
+    expect(await readFile(counter, 'utf8')).toBe('start\n');
+    expect(existsSync(join(stateDir, 'replicas', idempotencyKey(a.replicaId, a.generation)))).toBe(false);
   });
 
   it('watches a re-adopted replica that is still running', async () => {

@@ -15,11 +15,11 @@ import { DcgmMetrics } from './dcgm-metrics.js';
 import { discoverGpus, type GpuInventory } from './gpu-discovery.js';
 import { NvidiaSmiSampler, SimulatedSampler, TelemetryLoop, type GpuHolder, type GpuSample } from './gpu-telemetry.js';
 import { UsageSummarizer } from './usage-summaries.js';
+import { idempotencyKey, type ExecutorReplicaStatus } from '../executors/spi.js';
 import { LogShipper } from './log-shipper.js';
-import { adoptReplica, startReplica, type ReplicaProcess, type RunnerOptions } from './process-runner.js';
 import { ReadinessProber, defaultAdvertiseAddress, endpointUrl, freePort } from './service-endpoints.js';
-import { StateDir, isSafeReplicaId, type ExitRecord, type NodeIdentity } from './state-dir.js';
-import { statusOf } from './agent-executor.js';
+import { StateDir, isSafeFolderName, type NodeIdentity } from './state-dir.js';
+import { AgentExecutor, launchRequestOf } from './agent-executor.js';
 
 export interface AgentOptions {
   serverUrl: string;
@@ -64,6 +64,8 @@ export interface AgentInternals {
   nvidiaSmi?: () => Promise<{ gpus: Gpu[]; problem: string | null }>;
   runner?: { pollIntervalMs?: number };
   logPollIntervalMs?: number;
+  /** How often running replicas' states are read from the executor; 100 ms by default. */
+  statusPollIntervalMs?: number;
 }
 
 export async function runAgent(options: AgentOptions, internals: AgentInternals = {}): Promise<RunningAgent> {
@@ -84,13 +86,15 @@ export async function runAgent(options: AgentOptions, internals: AgentInternals 
 
 const watchWaitMs = 25_000;
 const maxBackoffMs = 2000;
+const defaultStatusPollMs = 100;
 
 interface LocalReplica {
   assignment: Assignment;
   state: ReplicaState;
   exitCode: number | null;
   message: string | null;
-  process: ReplicaProcess | null;
+  /** Its id in the executor once launched; null while starting, and for one never started. */
+  externalId: string | null;
   /** Settles once the process exists (or failed to); stops wait for it. */
   started: Promise<void>;
   /** A stop came while the process was still being started. */
@@ -100,8 +104,6 @@ interface LocalReplica {
   drained: boolean;
   /** When its process ended (ms since the epoch); the end is held back until its output is shipped. */
   endedAt: number | null;
-  /** False for a replica the server stopped before this agent ever started it. */
-  hasFolder: boolean;
 }
 
 class NodeAgent {
@@ -116,7 +118,8 @@ class NodeAgent {
   private readonly stateDir: StateDir;
   private readonly client: AgentClient;
   private readonly shipper: LogShipper;
-  private readonly runner: RunnerOptions;
+  /** Every replica runs through it: launch, stop, status and output (created once the GPUs are known). */
+  private executor!: AgentExecutor;
   private readonly replicas = new Map<string, LocalReplica>();
   private readonly unsafeIds = new Set<string>();
   private readonly abort = new AbortController();
@@ -150,7 +153,6 @@ class NodeAgent {
     this.serverUrl = options.serverUrl.replace(/\/+$/, '');
     this.stateDir = new StateDir(options.stateDir);
     this.client = new AgentClient({ serverUrl: this.serverUrl, userAgent: `gpufleet-agent/${this.version}` });
-    this.runner = { stateDir: this.stateDir, ...internals.runner };
     this.advertiseAddress = options.advertiseAddress ?? defaultAdvertiseAddress();
     this.readiness = new ReadinessProber({ targets: () => this.probeTargets(), onChange: () => this.requestHeartbeat() });
     this.done = new Promise((resolve, reject) => (this.settleDone = { resolve, reject }));
@@ -173,6 +175,7 @@ class NodeAgent {
     });
     this.shipper = new LogShipper({
       stateDir: this.stateDir,
+      read: (externalId, stream, offset) => this.executor.logs(externalId, stream, offset),
       upload: (chunks) => this.client.uploadLogs(chunks, this.abort.signal),
       logger: this.logger,
       ...(internals.logPollIntervalMs === undefined ? {} : { pollIntervalMs: internals.logPollIntervalMs }),
@@ -191,7 +194,14 @@ class NodeAgent {
       ...(this.internals.nvidiaSmi ? { queryGpus: this.internals.nvidiaSmi } : {}),
     });
     this.logger.info({ gpus: this.inventory.gpus.length, simulated: this.inventory.simulated }, this.inventory.summary);
-    this.runner.gpus = this.inventory.gpus;
+    this.executor = new AgentExecutor({
+      nodeName: this.options.name,
+      stateDir: this.stateDir,
+      gpus: this.inventory.gpus,
+      cpus: availableParallelism(),
+      memoryMiB: Math.floor(totalmem() / 1024 / 1024),
+      ...(this.internals.runner?.pollIntervalMs === undefined ? {} : { pollIntervalMs: this.internals.runner.pollIntervalMs }),
+    });
     const byModel = new Gauge({ name: 'gpufleet_agent_gpus', help: 'GPUs this node offers', labelNames: ['model', 'simulated'], registers: [this.registry] });
     for (const gpu of this.inventory.gpus) byModel.inc({ model: gpu.model, simulated: String(this.inventory.simulated) });
     try {
@@ -209,7 +219,7 @@ class NodeAgent {
     this.shipper.start();
     this.readiness.start();
     this.startTelemetry();
-    this.loops = [this.heartbeatLoop(), this.watchLoop()];
+    this.loops = [this.heartbeatLoop(), this.watchLoop(), this.statusLoop()];
   }
 
   async shutdown(stopReplicas: boolean): Promise<void> {
@@ -225,9 +235,10 @@ class NodeAgent {
         active.map(async (r) => {
           this.stopReplica(r, r.assignment.gracePeriodMs);
           await r.started;
-          await r.process?.exited;
+          if (r.externalId) await this.executor.stop(r.externalId, r.assignment.gracePeriodMs);
         }),
       );
+      await this.pollStatus();
       // Output first, then the final states: a reader who sees the end finds every line.
       await Promise.race([this.shipper.flush(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       for (const r of this.replicas.values()) r.endedAt = null;
@@ -240,7 +251,7 @@ class NodeAgent {
     await this.shipper.stop();
     await this.readiness.stop();
     await this.telemetry?.stop();
-    for (const r of this.replicas.values()) r.process?.detach();
+    this.executor.detach();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     this.metricsServer?.closeAllConnections();
     if (this.fatal) this.settleDone.reject(this.fatal);
@@ -447,56 +458,58 @@ class NodeAgent {
 
   private startReplica(assignment: Assignment): void {
     const replicaId = assignment.replicaId;
-    if (!isSafeReplicaId(replicaId)) {
+    if (!isSafeFolderName(idempotencyKey(replicaId, assignment.generation))) {
       if (!this.unsafeIds.has(replicaId)) this.logger.error({ replicaId }, 'the server assigned a replica whose id cannot name a folder; ignoring it');
       this.unsafeIds.add(replicaId);
       return;
     }
-    const local = this.addReplica(assignment, 'assigned', true);
+    const local = this.addReplica(assignment, 'assigned');
     local.started = (async () => {
-      let process: ReplicaProcess;
+      let status: ExecutorReplicaStatus;
       try {
-        await this.shipper.track(replicaId, false);
         // The port is chosen once and kept in the state dir with the assignment, so a re-adopted replica keeps it.
         if (assignment.service && assignment.service.port === null) local.assignment = { ...assignment, service: { ...assignment.service, port: await freePort() } };
-        process = await startReplica(local.assignment, this.runner);
+        const { externalId } = await this.executor.launch(launchRequestOf(local.assignment), local.assignment);
+        local.externalId = externalId;
+        await this.shipper.track(replicaId, externalId, false);
+        status = (await this.executor.status([externalId])).get(externalId)!;
       } catch (err) {
-        this.finished(local, { exitCode: null, message: `the agent could not start it: ${(err as Error).message}`, stopped: false });
+        // Nothing of it is known to ship.
+        if (local.externalId === null) local.drained = true;
+        this.finished(local, { state: 'failed', exitCode: null, message: `the agent could not start it: ${(err as Error).message}` });
         return;
       }
-      this.watch(local, process);
-      if (process.result) return;
+      if (!isActiveReplicaState(status.state)) return this.finished(local, status);
       if (local.stopWanted) {
         this.stopReplica(local, assignment.gracePeriodMs);
         return;
       }
       local.state = 'running';
-      this.logger.info({ replicaId, workload: assignment.workloadName, pid: process.pid, gpus: assignment.gpuIndices }, `started replica ${replicaId} of ${assignment.workloadName}`);
+      this.logger.info({ replicaId, workload: assignment.workloadName, externalId: local.externalId, gpus: assignment.gpuIndices }, `started replica ${replicaId} of ${assignment.workloadName}`);
       this.requestHeartbeat();
     })();
   }
 
   /** The server stopped a replica before this agent saw it run: report it stopped, never start it. */
   private recordNeverStarted(assignment: Assignment): void {
-    const local = this.addReplica(assignment, 'stopped', false);
+    const local = this.addReplica(assignment, 'stopped');
     local.message = 'stopped before it started';
     local.drained = true;
     this.requestHeartbeat();
   }
 
-  private addReplica(assignment: Assignment, state: ReplicaState, hasFolder: boolean): LocalReplica {
+  private addReplica(assignment: Assignment, state: ReplicaState): LocalReplica {
     const local: LocalReplica = {
       assignment,
       state,
       exitCode: null,
       message: null,
-      process: null,
+      externalId: null,
       started: Promise.resolve(),
       stopWanted: false,
       released: false,
       drained: false,
       endedAt: null,
-      hasFolder,
     };
     this.replicas.set(assignment.replicaId, local);
     return local;
@@ -505,23 +518,42 @@ class NodeAgent {
   private stopReplica(local: LocalReplica, gracePeriodMs: number): void {
     if (!isActiveReplicaState(local.state) || local.state === 'stopping') return;
     local.stopWanted = true;
-    if (!local.process) return; // still starting: stopped as soon as it exists
+    const externalId = local.externalId;
+    if (externalId === null) return; // still starting: stopped as soon as it exists
     local.state = 'stopping';
-    this.logger.info({ replicaId: local.assignment.replicaId, gracePeriodMs }, `stopping replica ${local.assignment.replicaId}`);
-    this.requestHeartbeat();
-    void local.process.terminate(gracePeriodMs);
-  }
-
-  private watch(local: LocalReplica, process: ReplicaProcess): void {
-    local.process = process;
-    void process.exited.then((exit) => this.finished(local, exit));
-  }
-
-  private finished(local: LocalReplica, exit: ExitRecord): void {
-    if (this.stopped) return;
-    setExit(local, exit);
     const replicaId = local.assignment.replicaId;
-    this.logger.info({ replicaId, state: local.state, exitCode: exit.exitCode }, `replica ${replicaId} ${local.state}${exit.message ? `: ${exit.message}` : ''}`);
+    this.logger.info({ replicaId, gracePeriodMs }, `stopping replica ${replicaId}`);
+    this.requestHeartbeat();
+    // The stop resolves once the process group is gone: its end is read at once rather than at the next poll.
+    this.executor.stop(externalId, gracePeriodMs).then(
+      () => this.pollStatus(),
+      (err: Error) => this.logger.warn({ replicaId, err: err.message }, `stopping replica ${replicaId} failed`),
+    );
+  }
+
+  /** Reads the executor's state of every replica it runs; ends are recorded. */
+  private async pollStatus(): Promise<void> {
+    const watched = [...this.replicas.values()].filter((r): r is LocalReplica & { externalId: string } => r.externalId !== null && (r.state === 'running' || r.state === 'stopping'));
+    if (watched.length === 0) return;
+    const statuses = await this.executor.status(watched.map((r) => r.externalId));
+    for (const r of watched) {
+      const status = statuses.get(r.externalId);
+      if (status && !isActiveReplicaState(status.state)) this.finished(r, status);
+    }
+  }
+
+  private async statusLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.sleep(this.internals.statusPollIntervalMs ?? defaultStatusPollMs);
+      await this.pollStatus().catch((err: Error) => this.logger.warn({ err: err.message }, 'cannot read the replicas\' states'));
+    }
+  }
+
+  private finished(local: LocalReplica, status: ExecutorReplicaStatus): void {
+    if (this.stopped || !isActiveReplicaState(local.state)) return;
+    setExit(local, status);
+    const replicaId = local.assignment.replicaId;
+    this.logger.info({ replicaId, state: local.state, exitCode: status.exitCode }, `replica ${replicaId} ${local.state}${status.message ? `: ${status.message}` : ''}`);
     local.endedAt = Date.now();
     this.shipper.finished(replicaId);
     this.requestHeartbeat();
@@ -546,7 +578,7 @@ class NodeAgent {
     if (this.replicas.get(replicaId) !== local) return;
     this.replicas.delete(replicaId);
     this.shipper.forget(replicaId);
-    if (local.hasFolder) await this.stateDir.removeReplica(replicaId).catch((err: Error) => this.logger.warn({ replicaId, err: err.message }, 'cannot remove a finished replica folder'));
+    if (local.externalId) await this.executor.remove(local.externalId).catch((err: Error) => this.logger.warn({ replicaId, err: err.message }, 'cannot remove a finished replica folder'));
   }
 
   private reports(): ReplicaReport[] {
@@ -579,24 +611,19 @@ class NodeAgent {
 
   /** Picks up the replicas an earlier agent left in the state dir: running ones are watched again, ended ones reported. */
   private async recoverReplicas(): Promise<void> {
-    for (const replicaId of await this.stateDir.listReplicaIds()) {
-      const assignment = await this.stateDir.readAssignment(replicaId);
-      if (!assignment) {
-        // The folder is created just before its assignment is written: its process never started.
-        this.logger.warn({ replicaId }, `replica folder ${replicaId} has no assignment; ignoring it`);
-        continue;
-      }
-      const process = await adoptReplica(replicaId, this.runner);
-      const local = this.addReplica(assignment, 'running', true);
-      local.process = process;
-      await this.shipper.track(replicaId, process.result !== null);
-      if (process.result) {
-        setExit(local, process.result);
+    for (const { externalId, assignment } of await this.executor.recover()) {
+      const replicaId = assignment.replicaId;
+      const local = this.addReplica(assignment, 'running');
+      local.externalId = externalId;
+      const status = (await this.executor.status([externalId])).get(externalId)!;
+      const ended = !isActiveReplicaState(status.state);
+      await this.shipper.track(replicaId, externalId, ended);
+      if (ended) {
+        setExit(local, status);
         const how = local.message ? `: ${local.message}` : '';
         this.logger.info({ replicaId, state: local.state, exitCode: local.exitCode }, `replica ${replicaId} ${local.state}${how} (recovered from the state dir)`);
       } else {
-        this.watch(local, process);
-        this.logger.info({ replicaId, pid: process.pid }, `re-adopted replica ${replicaId} (pid ${process.pid}), still running`);
+        this.logger.info({ replicaId, externalId }, `re-adopted replica ${replicaId} (${externalId}), still running`);
       }
     }
   }
@@ -680,13 +707,13 @@ class NodeAgent {
 const endHoldMs = 2000;
 
 function holdsEnd(local: LocalReplica): boolean {
-  return local.hasFolder && !local.drained && local.endedAt !== null && Date.now() - local.endedAt < endHoldMs && !isActiveReplicaState(local.state);
+  return local.externalId !== null && !local.drained && local.endedAt !== null && Date.now() - local.endedAt < endHoldMs && !isActiveReplicaState(local.state);
 }
 
-function setExit(local: LocalReplica, exit: ExitRecord): void {
-  local.state = statusOf(exit).state;
-  local.exitCode = exit.exitCode;
-  local.message = exit.message;
+function setExit(local: LocalReplica, status: ExecutorReplicaStatus): void {
+  local.state = status.state;
+  local.exitCode = status.exitCode;
+  local.message = status.message;
 }
 
 function backoff(failures: number): number {

@@ -8,7 +8,8 @@ import { testAssignment } from '../../test/support/assignments.js';
 import type { Assignment, LogChunk } from '../core/agent-protocol.js';
 import { AgentClient } from '../client/agent-client.js';
 import { createLogger } from '../observe/logger.js';
-import { LogShipper, completeUtf8Length, maxChunkBytes, readChunk, type LogShipperOptions } from './log-shipper.js';
+import { maxChunkBytes, readLog } from '../executors/log-files.js';
+import { LogShipper, type LogShipperOptions } from './log-shipper.js';
 import { StateDir } from './state-dir.js';
 
 const silent = createLogger({ name: 'test', level: 'silent' });
@@ -58,15 +59,18 @@ describe('log shipper', () => {
   let state: StateDir;
   let server: FakeLogServer;
   let shippers: LogShipper[];
+  /** Whether the replica's process has ended, as the executor would say. */
+  let ended: boolean;
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'gpufleet-logs-'));
     state = new StateDir(root);
     await state.init();
-    await state.createReplica(assignment);
+    await state.createReplica(replicaId, assignment);
     server = new FakeLogServer();
     await server.start();
     shippers = [];
+    ended = false;
   });
   afterEach(async () => {
     for (const s of shippers) await s.stop();
@@ -81,6 +85,7 @@ describe('log shipper', () => {
     const drained = new Promise<string>((resolve) => (onDrained = resolve));
     const s = new LogShipper({
       stateDir: state,
+      read: (id, stream, offset) => readLog(state.replica(id)[stream], offset, ended),
       upload: (chunks) => client.uploadLogs(chunks),
       logger: silent,
       pollIntervalMs: 20,
@@ -104,7 +109,7 @@ describe('log shipper', () => {
     const { shipper: s, drained, shipped } = shipper();
     const paths = state.replica(replicaId);
     await writeFile(paths.stdout, 'starting\n');
-    await s.track(replicaId, false);
+    await s.track(replicaId, replicaId, false);
     s.start();
     // Written in pieces that end mid-character, as a process's writes may.
     const more = Buffer.from(sampleLog(20_000));
@@ -113,6 +118,7 @@ describe('log shipper', () => {
       await new Promise((r) => setTimeout(r, 30));
     }
     await appendFile(paths.stderr, 'warning: something\n');
+    ended = true;
     s.finished(replicaId);
     expect(await drained).toBe(replicaId);
 
@@ -132,7 +138,8 @@ describe('log shipper', () => {
     await writeFile(paths.stdout, text);
     server.script = [undefined as never, 'fail', 'drop', undefined as never, 'drop', 'fail', 'fail'];
     const { shipper: s, drained } = shipper();
-    await s.track(replicaId, true);
+    ended = true;
+    await s.track(replicaId, replicaId, true);
     s.start();
     await drained;
     expect(server.stream(replicaId, 'stdout')).toBe(text);
@@ -145,11 +152,12 @@ describe('log shipper', () => {
     const port = Number(new URL(server.url).port);
     await server.stop();
     const { shipper: s, drained } = shipper();
-    await s.track(replicaId, false);
+    await s.track(replicaId, replicaId, false);
     s.start();
     await new Promise((r) => setTimeout(r, 200));
     expect(await state.readShipped(replicaId)).toEqual({ stdout: 0, stderr: 0 });
     await appendFile(paths.stdout, 'line 2\n');
+    ended = true;
     s.finished(replicaId);
 
     server = new FakeLogServer();
@@ -162,14 +170,15 @@ describe('log shipper', () => {
     const paths = state.replica(replicaId);
     await writeFile(paths.stdout, 'before restart\n');
     const first = shipper();
-    await first.shipper.track(replicaId, false);
+    await first.shipper.track(replicaId, replicaId, false);
     await first.shipper.flush();
     await first.shipper.stop();
     expect(await state.readShipped(replicaId)).toEqual({ stdout: 15, stderr: 0 });
 
     await appendFile(paths.stdout, 'after restart\n');
     const second = shipper();
-    await second.shipper.track(replicaId, true);
+    ended = true;
+    await second.shipper.track(replicaId, replicaId, true);
     second.shipper.start();
     await second.drained;
     expect(server.stream(replicaId, 'stdout')).toBe('before restart\nafter restart\n');
@@ -182,41 +191,10 @@ describe('log shipper', () => {
     await writeFile(paths.stdout, 'x'.repeat(maxChunkBytes) + 'tail\n');
     server.script = ['refuse'];
     const { shipper: s, drained } = shipper();
-    await s.track(replicaId, true);
+    ended = true;
+    await s.track(replicaId, replicaId, true);
     s.start();
     await drained;
     expect([...server.chunks.values()].map((c) => [c.offset, c.data])).toEqual([[maxChunkBytes, 'tail\n']]);
-  });
-});
-
-describe('UTF-8 boundaries', () => {
-  const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-
-  it('keeps whole characters only', () => {
-    expect(completeUtf8Length(bytes('abc'))).toBe(3);
-    expect(completeUtf8Length(bytes('ab✓'))).toBe(5);
-    expect(completeUtf8Length(bytes('ab✓').subarray(0, 4))).toBe(2);
-    expect(completeUtf8Length(bytes('ab✓').subarray(0, 3))).toBe(2);
-    expect(completeUtf8Length(bytes('a🚀').subarray(0, 4))).toBe(1);
-    expect(completeUtf8Length(bytes('a🚀'))).toBe(5);
-    expect(completeUtf8Length(bytes('é').subarray(0, 1))).toBe(0);
-    expect(completeUtf8Length(new Uint8Array([0x61, 0x80, 0x80, 0x80, 0x80]))).toBe(5);
-    expect(completeUtf8Length(new Uint8Array([]))).toBe(0);
-  });
-
-  it('waits for the rest of a character until the stream is over', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gpufleet-utf8-'));
-    const path = join(dir, 'out.log');
-    await writeFile(path, Buffer.concat([Buffer.from('ok '), Buffer.from('🚀').subarray(0, 2)]));
-    expect(await readChunk(path, 0, false)).toEqual({ data: 'ok ', bytes: 3, more: false });
-    expect(await readChunk(path, 3, false)).toBeNull();
-    expect(await readChunk(path, 3, true)).toEqual({ data: '\uFFFD', bytes: 2, more: false });
-    expect(await readChunk(join(dir, 'missing.log'), 0, true)).toBeNull();
-
-    const big = Buffer.concat([Buffer.alloc(maxChunkBytes - 1, 0x61), Buffer.from('é')]);
-    await writeFile(path, big);
-    expect(await readChunk(path, 0, true)).toMatchObject({ bytes: maxChunkBytes - 1, more: true });
-    expect(await readChunk(path, maxChunkBytes - 1, true)).toEqual({ data: 'é', bytes: 2, more: false });
-    await rm(dir, { recursive: true, force: true });
   });
 });

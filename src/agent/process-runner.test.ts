@@ -24,7 +24,7 @@ describe('process runner', () => {
   const started: ReplicaProcess[] = [];
 
   async function run(a: Assignment): Promise<ReplicaProcess> {
-    const p = await startReplica(a, options);
+    const p = await startReplica(a.replicaId, a, options);
     started.push(p);
     return p;
   }
@@ -213,7 +213,7 @@ describe('process runner', () => {
 
     it('does not adopt a live process that only reuses the pid', async () => {
       const a = assignment(['true']);
-      await state.createReplica(a);
+      await state.createReplica(a.replicaId, a);
       const startTime = await processStartTime(process.pid);
       await state.writePid(a.replicaId, { pid: process.pid, startTime: String(Number(startTime) + 1) });
       expect(await isSameProcess({ pid: process.pid, startTime })).toBe(true);

@@ -45,12 +45,15 @@ export interface RunnerOptions {
   gpus?: readonly Gpu[];
 }
 
-/** Starts a replica. Never throws for the replica's sake: a command that cannot start gives a process that already failed with 127. */
-export async function startReplica(assignment: Assignment, options: RunnerOptions): Promise<ReplicaProcess> {
-  const paths = await options.stateDir.createReplica(assignment);
+/**
+ * Starts a replica in the state dir's folder `id`. Never throws for the replica's sake: a command that
+ * cannot start gives a process that already failed with 127.
+ */
+export async function startReplica(id: string, assignment: Assignment, options: RunnerOptions): Promise<ReplicaProcess> {
+  const paths = await options.stateDir.createReplica(id, assignment);
   const cwd = assignment.workdir ?? paths.dir;
   const env = replicaEnv(assignment, paths.exit, options.baseEnv ?? process.env, options.gpus ?? []);
-  const replica = new ReplicaProcess(assignment.replicaId, options);
+  const replica = new ReplicaProcess(id, options);
 
   const problem = await whyCannotStart(assignment.command, cwd, env.PATH);
   if (problem !== null) {
@@ -80,7 +83,7 @@ export async function startReplica(assignment: Assignment, options: RunnerOption
     await out.close();
     await err.close();
   }
-  if (child.pid !== undefined) await options.stateDir.writePid(assignment.replicaId, { pid: child.pid, startTime: await processStartTime(child.pid) });
+  if (child.pid !== undefined) await options.stateDir.writePid(id, { pid: child.pid, startTime: await processStartTime(child.pid) });
   const spawnError = await started;
   if (spawnError) await replica.finish({ exitCode: 127, message: `cannot start: ${spawnError.message}`, stopped: false });
   return replica;
@@ -90,10 +93,10 @@ export async function startReplica(assignment: Assignment, options: RunnerOption
  * Picks up a replica from an earlier agent: watches its process if it still runs, otherwise returns a
  * replica that has already ended, with the status the wrapper recorded (or an unknown one).
  */
-export async function adoptReplica(replicaId: string, options: RunnerOptions): Promise<ReplicaProcess> {
-  const replica = new ReplicaProcess(replicaId, options);
-  const recorded = await readRecordedExit(options.stateDir, replicaId);
-  const pid = await options.stateDir.readPid(replicaId);
+export async function adoptReplica(id: string, options: RunnerOptions): Promise<ReplicaProcess> {
+  const replica = new ReplicaProcess(id, options);
+  const recorded = await readRecordedExit(options.stateDir, id);
+  const pid = await options.stateDir.readPid(id);
   if (recorded) await replica.finish(recorded);
   else if (pid && (await isSameProcess(pid))) replica.watchPid(pid);
   else await replica.finish({ exitCode: null, message: unknownExitMessage, stopped: false });
@@ -102,7 +105,8 @@ export async function adoptReplica(replicaId: string, options: RunnerOptions): P
 
 /** One replica's process, started by this agent or adopted from an earlier one. */
 export class ReplicaProcess {
-  readonly replicaId: string;
+  /** Its folder in the state dir. */
+  readonly id: string;
   /** How the replica ended; null while it runs. */
   result: ExitRecord | null = null;
   readonly exited: Promise<ExitRecord>;
@@ -120,8 +124,8 @@ export class ReplicaProcess {
   private leaderExit: ExitRecord | null = null;
   private detached = false;
 
-  constructor(replicaId: string, options: RunnerOptions) {
-    this.replicaId = replicaId;
+  constructor(id: string, options: RunnerOptions) {
+    this.id = id;
     this.stateDir = options.stateDir;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.exited = new Promise((r) => (this.resolveExited = r));
@@ -173,7 +177,7 @@ export class ReplicaProcess {
       ? { exitCode: this.stop.escalated ? 128 + osConstants.signals.SIGKILL : record.exitCode, message: stopMessage(this.stop), stopped: true }
       : record;
     this.result = final;
-    if (!this.detached) await this.stateDir.writeExit(this.replicaId, final).catch(() => undefined);
+    if (!this.detached) await this.stateDir.writeExit(this.id, final).catch(() => undefined);
     this.resolveExited(final);
   }
 
@@ -208,7 +212,7 @@ export class ReplicaProcess {
       if (await groupAlive(leader.pid)) this.schedulePoll();
       else await this.finish(this.leaderExit);
     } else if (this.child === null && !(await isSameProcess(leader))) {
-      this.leaderGone((await readRecordedExit(this.stateDir, this.replicaId)) ?? { exitCode: null, message: unknownExitMessage, stopped: false });
+      this.leaderGone((await readRecordedExit(this.stateDir, this.id)) ?? { exitCode: null, message: unknownExitMessage, stopped: false });
     } else {
       this.schedulePoll();
     }
@@ -223,8 +227,8 @@ export class ReplicaProcess {
 }
 
 /** The `exit` file, with a message added when only the wrapper's bare status is there. */
-async function readRecordedExit(stateDir: StateDir, replicaId: string): Promise<ExitRecord | null> {
-  const recorded = await stateDir.readExit(replicaId);
+async function readRecordedExit(stateDir: StateDir, id: string): Promise<ExitRecord | null> {
+  const recorded = await stateDir.readExit(id);
   if (recorded && recorded.message === null && recorded.exitCode !== null) return { ...exitFromCode(recorded.exitCode), stopped: recorded.stopped };
   return recorded;
 }

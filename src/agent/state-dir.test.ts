@@ -35,7 +35,7 @@ describe('StateDir', () => {
 
   it('round-trips a replica folder', async () => {
     const assignment = assignmentFor();
-    await state.createReplica(assignment);
+    await state.createReplica('r-abc123', assignment);
     expect(await state.listReplicaIds()).toEqual(['r-abc123']);
     expect(await state.readAssignment('r-abc123')).toEqual(assignment);
 
@@ -57,7 +57,7 @@ describe('StateDir', () => {
   });
 
   it('reads the bare status the launch wrapper writes', async () => {
-    await state.createReplica(assignmentFor());
+    await state.createReplica('r-abc123', assignmentFor());
     await writeFile(state.replica('r-abc123').exit, '0\n');
     expect(await state.readExit('r-abc123')).toEqual({ exitCode: 0, message: null, stopped: false });
     await writeFile(state.replica('r-abc123').exit, '143\n');
@@ -65,7 +65,7 @@ describe('StateDir', () => {
   });
 
   it('treats damaged files as unknown rather than failing', async () => {
-    await state.createReplica(assignmentFor());
+    await state.createReplica('r-abc123', assignmentFor());
     await writeFile(state.replica('r-abc123').shipped, '{"stdout": 1');
     await writeFile(state.replica('r-abc123').exit, '');
     expect(await state.readShipped('r-abc123')).toEqual({ stdout: 0, stderr: 0 });
@@ -77,8 +77,8 @@ describe('StateDir', () => {
   });
 
   it('refuses replica ids that would leave the replicas folder', async () => {
-    expect(() => state.replica('../node')).toThrow(/cannot name a folder/);
-    expect(() => state.replica('a/b')).toThrow(/cannot name a folder/);
+    expect(() => state.replica('../node')).toThrow(/cannot name a replica folder/);
+    expect(() => state.replica('a/b')).toThrow(/cannot name a replica folder/);
     await mkdir(join(state.root, 'replicas', '.hidden'));
     expect(await state.listReplicaIds()).toEqual([]);
   });

@@ -8,7 +8,9 @@ import { assignmentSchema, type Assignment } from '../core/agent-protocol.js';
  * What the agent keeps on disk so that a restarted agent knows its node and its replicas:
  *
  *   node.json                      identity and credential (mode 0600)
- *   replicas/<replicaId>/
+ *   replicas/<replicaId>.<generation>/   one folder per launch, named by its idempotency key (the
+ *                                  executor's external id); agents before the executor SPI named it
+ *                                  <replicaId> alone, and such folders are still read (agent-executor.ts)
  *     assignment.json              what the server asked for; its presence means "known, never start again"
  *     stdout.log, stderr.log       the process's output, written by the process itself
  *     pid                          the process group leader's pid, plain, as pid files are (`kill -- -$(cat pid)`)
@@ -50,11 +52,14 @@ const nodeIdentitySchema = z.object({ nodeId: z.string(), credential: z.string()
 const exitRecordSchema = z.object({ exitCode: z.number().int().nullable(), message: z.string().nullable(), stopped: z.boolean() });
 const shippedSchema = z.object({ stdout: z.number().int().min(0), stderr: z.number().int().min(0) });
 
-/** Replica ids come from the server and become folder names: nothing that could climb out of replicas/. */
-const replicaIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * Replica ids come from the server and, with the generation, become folder names: nothing that could
+ * climb out of replicas/. Long enough for a 64-character replica id and its generation.
+ */
+const folderPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
-export function isSafeReplicaId(replicaId: string): boolean {
-  return replicaIdPattern.test(replicaId);
+export function isSafeFolderName(name: string): boolean {
+  return folderPattern.test(name);
 }
 
 export interface ReplicaPaths {
@@ -88,9 +93,9 @@ export class StateDir {
     await writeAtomic(join(this.root, 'node.json'), JSON.stringify(identity, null, 2) + '\n', { mode: 0o600, durable: true });
   }
 
-  replica(replicaId: string): ReplicaPaths {
-    if (!isSafeReplicaId(replicaId)) throw new Error(`replica id ${JSON.stringify(replicaId)} cannot name a folder`);
-    const dir = join(this.root, 'replicas', replicaId);
+  replica(id: string): ReplicaPaths {
+    if (!isSafeFolderName(id)) throw new Error(`${JSON.stringify(id)} cannot name a replica folder`);
+    const dir = join(this.root, 'replicas', id);
     return {
       dir,
       assignment: join(dir, 'assignment.json'),
@@ -106,65 +111,65 @@ export class StateDir {
   async listReplicaIds(): Promise<string[]> {
     try {
       const entries = await readdir(join(this.root, 'replicas'), { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory() && isSafeReplicaId(e.name)).map((e) => e.name).sort();
+      return entries.filter((e) => e.isDirectory() && isSafeFolderName(e.name)).map((e) => e.name).sort();
     } catch (err) {
       if (isNotFound(err)) return [];
       throw err;
     }
   }
 
-  /** Creates the replica's folder with its assignment: from here on the replica is known and is never started again. */
-  async createReplica(assignment: Assignment): Promise<ReplicaPaths> {
-    const paths = this.replica(assignment.replicaId);
+  /** Creates the replica's folder `id` with its assignment: from here on the replica is known and is never started again. */
+  async createReplica(id: string, assignment: Assignment): Promise<ReplicaPaths> {
+    const paths = this.replica(id);
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await writeAtomic(paths.assignment, JSON.stringify(assignment, null, 2) + '\n');
     return paths;
   }
 
-  readAssignment(replicaId: string): Promise<Assignment | null> {
-    return readJson(this.replica(replicaId).assignment, assignmentSchema);
+  readAssignment(id: string): Promise<Assignment | null> {
+    return readJson(this.replica(id).assignment, assignmentSchema);
   }
 
   /** The start time goes first: a pid without it cannot be told from a reused one, and is never adopted. */
-  async writePid(replicaId: string, record: PidRecord): Promise<void> {
-    const paths = this.replica(replicaId);
+  async writePid(id: string, record: PidRecord): Promise<void> {
+    const paths = this.replica(id);
     if (record.startTime !== null) await writeAtomic(paths.startTime, record.startTime + '\n');
     await writeAtomic(paths.pid, `${record.pid}\n`);
   }
 
-  async readPid(replicaId: string): Promise<PidRecord | null> {
-    const paths = this.replica(replicaId);
+  async readPid(id: string): Promise<PidRecord | null> {
+    const paths = this.replica(id);
     const pid = Number((await readText(paths.pid))?.trim());
     if (!Number.isInteger(pid) || pid <= 0) return null;
     return { pid, startTime: (await readText(paths.startTime))?.trim() || null };
   }
 
-  writeExit(replicaId: string, record: ExitRecord): Promise<void> {
-    return writeAtomic(this.replica(replicaId).exit, JSON.stringify(record) + '\n');
+  writeExit(id: string, record: ExitRecord): Promise<void> {
+    return writeAtomic(this.replica(id).exit, JSON.stringify(record) + '\n');
   }
 
   /**
    * The `exit` file holds either an ExitRecord written by the agent, or a bare exit status written by
    * the launch wrapper when the process ended while no agent was watching (see process-runner.ts).
    */
-  async readExit(replicaId: string): Promise<ExitRecord | null> {
-    const text = await readText(this.replica(replicaId).exit);
+  async readExit(id: string): Promise<ExitRecord | null> {
+    const text = await readText(this.replica(id).exit);
     if (text === null) return null;
     if (/^\s*\d+\s*$/.test(text)) return { exitCode: Number(text.trim()), message: null, stopped: false };
     const parsed = exitRecordSchema.safeParse(parseJsonOrUndefined(text));
     return parsed.success ? parsed.data : null;
   }
 
-  async readShipped(replicaId: string): Promise<ShippedOffsets> {
-    return (await readJson(this.replica(replicaId).shipped, shippedSchema)) ?? { stdout: 0, stderr: 0 };
+  async readShipped(id: string): Promise<ShippedOffsets> {
+    return (await readJson(this.replica(id).shipped, shippedSchema)) ?? { stdout: 0, stderr: 0 };
   }
 
-  writeShipped(replicaId: string, offsets: ShippedOffsets): Promise<void> {
-    return writeAtomic(this.replica(replicaId).shipped, JSON.stringify(offsets) + '\n');
+  writeShipped(id: string, offsets: ShippedOffsets): Promise<void> {
+    return writeAtomic(this.replica(id).shipped, JSON.stringify(offsets) + '\n');
   }
 
-  async removeReplica(replicaId: string): Promise<void> {
-    await rm(this.replica(replicaId).dir, { recursive: true, force: true });
+  async removeReplica(id: string): Promise<void> {
+    await rm(this.replica(id).dir, { recursive: true, force: true });
   }
 }
 

@@ -212,4 +212,9 @@ export class GpufleetClient {
   getCluster(name: string): Promise<Cluster> {
     return this.http.request('GET', `/v1/clusters/${path(name)}`);
   }
+
+  /** Refused (409) while workloads are active on it, unless `force` requeues them and cancels their jobs. */
+  deleteCluster(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.http.request('DELETE', `/v1/clusters/${path(name)}`, { query: { force: options.force ? 'true' : undefined } });
+  }
 }

@@ -74,7 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const apiRoutes = [
     ...userRoutes(services),
     ...serviceRoutes(new ServingService(ctx, services.workloads)),
-    ...clusterRoutes(new ClusterService(ctx)),
+    ...clusterRoutes(new ClusterService(ctx, nodes)),
     ...telemetryRoutes(cost, new EventService(ctx), budgets),
     ...agentRoutes(services),
   ];

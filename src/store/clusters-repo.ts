@@ -1,18 +1,72 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { ClusterRow, NodeRow } from './schema.js';
+import type { ClusterJobCancelRow, ClusterRow, NodeRow } from './schema.js';
 import type { ClusterSpec, ClusterStatus } from '../core/cluster-types.js';
 import type { Gpu } from '../core/api-types.js';
 import type { NodeState } from '../core/node-state.js';
 import { activeReplicaStates } from '../core/replica-state.js';
 import { replaceGpus } from './nodes-repo.js';
 
+/** The clusters that exist; a deleted one whose jobs are still being cancelled is not among them. */
 export function listClusters(db: Db): Promise<ClusterRow[]> {
+  return db.selectFrom('clusters').selectAll().where('deleted_at', 'is', null).orderBy('name').execute();
+}
+
+/** What the cluster loop keeps in step: the clusters that exist and the deleted ones with jobs left to cancel. */
+export function listClustersToSync(db: Db): Promise<ClusterRow[]> {
   return db.selectFrom('clusters').selectAll().orderBy('name').execute();
 }
 
 export function getClusterByName(db: Db, name: string): Promise<ClusterRow | undefined> {
-  return db.selectFrom('clusters').selectAll().where('name', '=', name).executeTakeFirst();
+  return db.selectFrom('clusters').selectAll().where('name', '=', name).where('deleted_at', 'is', null).executeTakeFirst();
+}
+
+/** Whether a deleted cluster still holds the name (until its jobs are cancelled). */
+export async function isClusterBeingDeleted(db: Db, name: string): Promise<boolean> {
+  return (await db.selectFrom('clusters').select('id').where('name', '=', name).where('deleted_at', 'is not', null).executeTakeFirst()) !== undefined;
+}
+
+/**
+ * Locks the cluster's row for the rest of the transaction, if it still exists and is not deleted:
+ * what syncs its machines and what deletes it take turns, so no machine comes back after a delete.
+ */
+export async function lockLiveCluster(db: Db, id: string): Promise<boolean> {
+  return (await db.selectFrom('clusters').select('id').where('id', '=', id).where('deleted_at', 'is', null).forUpdate().executeTakeFirst()) !== undefined;
+}
+
+export async function markClusterDeleted(db: Db, id: string, now: Date): Promise<void> {
+  await db.updateTable('clusters').set({ deleted_at: now }).where('id', '=', id).execute();
+}
+
+/**
+ * The cluster's machines leave the inventory: their GPUs go, the rows stay (marked removed, no
+ * longer the cluster's) for the history of the replicas that ran there.
+ */
+export async function removeClusterNodes(db: Db, clusterId: string, now: Date): Promise<NodeRow[]> {
+  const nodes = await listClusterNodes(db, clusterId);
+  if (nodes.length === 0) return [];
+  const ids = nodes.map((n) => n.id);
+  await db.deleteFrom('gpus').where('node_id', 'in', ids).execute();
+  await db.updateTable('nodes').set({ removed_at: now, cluster_id: null, version: sql`version + 1`, updated_at: now }).where('id', 'in', ids).execute();
+  return nodes;
+}
+
+/** Jobs to cancel; a key already listed keeps its job id if the new entry knows none. */
+export async function addJobCancels(db: Db, clusterId: string, jobs: Array<{ idempotencyKey: string; externalId: string | null }>): Promise<void> {
+  if (jobs.length === 0) return;
+  await db
+    .insertInto('cluster_job_cancels')
+    .values(jobs.map((j) => ({ cluster_id: clusterId, idempotency_key: j.idempotencyKey, external_id: j.externalId })))
+    .onConflict((oc) => oc.columns(['cluster_id', 'idempotency_key']).doUpdateSet({ external_id: sql`coalesce(excluded.external_id, cluster_job_cancels.external_id)` }))
+    .execute();
+}
+
+export function listJobCancels(db: Db, clusterId: string): Promise<ClusterJobCancelRow[]> {
+  return db.selectFrom('cluster_job_cancels').selectAll().where('cluster_id', '=', clusterId).orderBy('created_at').execute();
+}
+
+export async function removeJobCancel(db: Db, clusterId: string, idempotencyKey: string): Promise<void> {
+  await db.deleteFrom('cluster_job_cancels').where('cluster_id', '=', clusterId).where('idempotency_key', '=', idempotencyKey).execute();
 }
 
 export function insertCluster(db: Db, cluster: { id: string; name: string; spec: ClusterSpec }): Promise<ClusterRow> {

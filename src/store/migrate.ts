@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003-services.js';
 import * as m0004 from './migrations/0004-telemetry.js';
 import * as m0005 from './migrations/0005-autoscaling-rollouts.js';
 import * as m0006 from './migrations/0006-clusters.js';
+import * as m0007 from './migrations/0007-cluster-deletion.js';
 import * as m0008 from './migrations/0008-slo-history.js';
 
 interface Migration {
@@ -21,6 +22,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: m0004.name, sql: m0004.sql },
   { version: 5, name: m0005.name, sql: m0005.sql },
   { version: 6, name: m0006.name, sql: m0006.sql },
+  { version: 7, name: m0007.name, sql: m0007.sql },
   { version: 8, name: m0008.name, sql: m0008.sql },
 ];
 

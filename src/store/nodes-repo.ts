@@ -8,12 +8,13 @@ export function getNodeById(db: Db, id: string): Promise<NodeRow | undefined> {
   return db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The inventory: nodes that left it (their cluster was deleted) are kept only for their replicas' history. */
 export function getNodeByName(db: Db, name: string): Promise<NodeRow | undefined> {
-  return db.selectFrom('nodes').selectAll().where('name', '=', name).executeTakeFirst();
+  return db.selectFrom('nodes').selectAll().where('name', '=', name).where('removed_at', 'is', null).executeTakeFirst();
 }
 
 export function listNodes(db: Db): Promise<NodeRow[]> {
-  return db.selectFrom('nodes').selectAll().orderBy('name').execute();
+  return db.selectFrom('nodes').selectAll().where('removed_at', 'is', null).orderBy('name').execute();
 }
 
 export function listGpus(db: Db, nodeId?: string): Promise<GpuRow[]> {

@@ -53,6 +53,8 @@ export interface NodesTable {
   cluster_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The machine's name inside its cluster. */
   external_name: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Set when it left the inventory (its cluster was deleted); the row stays for its replicas' history. */
+  removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -66,6 +68,8 @@ export interface ClustersTable {
   status: ColumnType<ClusterStatus, ClusterStatus | undefined, ClusterStatus>;
   message: ColumnType<string | null, string | null | undefined, string | null>;
   synced_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Deleted, its row kept only until its jobs left to cancel are cancelled. */
+  deleted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -258,11 +262,21 @@ export interface SloBucketsTable {
   bad: number;
 }
 
+/** A Slurm job (or other plane's) gpufleet must still cancel: its replica was lost or its cluster deleted. */
+export interface ClusterJobCancelsTable {
+  cluster_id: string;
+  idempotency_key: string;
+  /** The plane's id; null when the launch was never confirmed (the key finds the job, if there is one). */
+  external_id: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   teams: TeamsTable;
   queues: QueuesTable;
   nodes: NodesTable;
   clusters: ClustersTable;
+  cluster_job_cancels: ClusterJobCancelsTable;
   gpus: GpusTable;
   workloads: WorkloadsTable;
   replicas: ReplicasTable;
@@ -280,6 +294,7 @@ export type TeamRow = Selectable<TeamsTable>;
 export type QueueRow = Selectable<QueuesTable>;
 export type NodeRow = Selectable<NodesTable>;
 export type ClusterRow = Selectable<ClustersTable>;
+export type ClusterJobCancelRow = Selectable<ClusterJobCancelsTable>;
 export type GpuRow = Selectable<GpusTable>;
 export type WorkloadRow = Selectable<WorkloadsTable>;
 export type NewWorkload = Insertable<WorkloadsTable>;

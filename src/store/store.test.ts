@@ -5,11 +5,24 @@ import { migrate } from './migrate.js';
 import { insertTeam } from './teams-repo.js';
 import { getQueueByName, insertQueue, queueUsage } from './queues-repo.js';
 import { insertWorkload, updateWorkloadAt, findWorkloadByName, listPendingWorkloads, setPendingReasons } from './workloads-repo.js';
-import { insertNode, replaceGpus } from './nodes-repo.js';
+import { getNodeByName, insertNode, listNodes, replaceGpus } from './nodes-repo.js';
 import { insertReplica } from './replicas-repo.js';
 import { insertLogChunks, readLogChunks } from './logs-repo.js';
 import { isUniqueViolation } from './transaction.js';
-import { changeClusterStatus, getClusterByName, insertCluster } from './clusters-repo.js';
+import {
+  addJobCancels,
+  changeClusterStatus,
+  deleteCluster,
+  getClusterByName,
+  insertCluster,
+  isClusterBeingDeleted,
+  listJobCancels,
+  lockLiveCluster,
+  markClusterDeleted,
+  removeClusterNodes,
+  removeJobCancel,
+  upsertClusterNode,
+} from './clusters-repo.js';
 import { clusterSpecSchema } from '../core/cluster-types.js';
 
 for (const target of databaseTargets()) {
@@ -96,6 +109,33 @@ for (const target of databaseTargets()) {
       expect(await changeClusterStatus(store.db, cluster.id, 'unauthorized', 'refused GET /jobs')).toBe(false);
       expect(await getClusterByName(store.db, 'hpc')).toMatchObject({ status: 'unauthorized', message: 'refused GET /jobs' });
       expect(await changeClusterStatus(store.db, cluster.id, 'ready', null)).toBe(true);
+    });
+
+    it("keeps a deleted cluster's machines out of the inventory, frees their names, and keeps its jobs to cancel", async () => {
+      const spec = clusterSpecSchema.parse({ backend: 'slurm', url: 'http://127.0.0.1:6820', user: 'root', token: { env: 'SLURM_JWT' }, outputDir: '/srv/slurm-out' });
+      const machine = (name: string) => ({ name: `lab/${name}`, externalName: name, state: 'ready' as const, cpus: 8, memoryMiB: 1024, labels: {}, gpus: [] });
+      const first = await insertCluster(store.db, { id: 'c-lab1', name: 'lab', spec });
+      // Cluster machines have no credential: two of them must not collide on it.
+      await upsertClusterNode(store.db, 'n-lab1', first.id, machine('m1'), new Date());
+      await upsertClusterNode(store.db, 'n-lab2', first.id, machine('m2'), new Date());
+      await addJobCancels(store.db, first.id, [{ idempotencyKey: 'r-1.1', externalId: '41' }, { idempotencyKey: 'r-2.1', externalId: null }]);
+      await addJobCancels(store.db, first.id, [{ idempotencyKey: 'r-1.1', externalId: null }, { idempotencyKey: 'r-2.1', externalId: '42' }]);
+      expect((await listJobCancels(store.db, first.id)).map((j) => [j.idempotency_key, j.external_id])).toEqual([['r-1.1', '41'], ['r-2.1', '42']]);
+
+      expect((await removeClusterNodes(store.db, first.id, new Date())).map((n) => n.name)).toEqual(['lab/m1', 'lab/m2']);
+      await markClusterDeleted(store.db, first.id, new Date());
+      expect(await lockLiveCluster(store.db, first.id)).toBe(false);
+      expect(await getClusterByName(store.db, 'lab')).toBeUndefined();
+      expect(await isClusterBeingDeleted(store.db, 'lab')).toBe(true);
+      expect((await listNodes(store.db)).map((n) => n.name)).not.toContain('lab/m1');
+      expect(await getNodeByName(store.db, 'lab/m1')).toBeUndefined();
+
+      await removeJobCancel(store.db, first.id, 'r-1.1');
+      expect((await listJobCancels(store.db, first.id)).map((j) => j.idempotency_key)).toEqual(['r-2.1']);
+      await deleteCluster(store.db, first.id);
+      const second = await insertCluster(store.db, { id: 'c-lab2', name: 'lab', spec });
+      expect((await upsertClusterNode(store.db, 'n-lab3', second.id, machine('m1'), new Date())).id).toBe('n-lab3');
+      expect((await getNodeByName(store.db, 'lab/m1'))?.id).toBe('n-lab3');
     });
   });
 }

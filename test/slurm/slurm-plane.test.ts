@@ -275,6 +275,19 @@ describe(`a Slurm cluster as a second plane (${target.name})`, () => {
     expect(await readAll(client, job.id)).toMatch(/^attempt\n(slurmstepd.*NODE FAILURE.*\n)?attempt\n$/);
   });
 
+  it('a time limit reaches Slurm, and Slurm ending the job at it fails the workload, saying why', async () => {
+    // Slurm counts time limits in minutes and checks them every 30 s: a 1-minute job ends 60 to 90 s after it starts.
+    const job = await submit(client, { name: 'over-time', team: 'hpc', cluster: 'hpc', gpus: 1, timeLimit: '1m', command: ['sh', '-c', 'echo started; sleep 600'] });
+    const running = await waitForState(client, job.id, ['running'], 60_000);
+    const [slurmJob] = await slurmJobsOf(running);
+    expect((slurmJob as unknown as { time_limit: number }).time_limit).toBe(1);
+    expect((await scontrol('show', 'job', String(slurmJob!.job_id))).stdout).toMatch(/\bTimeLimit=00:01:00\b/);
+    const done = await waitForState(client, job.id, ['failed'], 100_000);
+    expect(done).toMatchObject({ reason: 'reached its Slurm time limit', attempts: 1 });
+    expect(await readAll(client, job.id)).toMatch(/^started\n/);
+    expect((await slurmJobsOf(done)).map((j) => j.job_state)).toEqual(['TIMEOUT']);
+  }, 180_000);
+
   it('every admission gpufleet made on the cluster became exactly one Slurm job, and the token never reached the logs', async () => {
     const workloads = (await client.request<{ items: Workload[] }>('GET', '/v1/workloads')).items.filter((w) => w.node?.startsWith('hpc/'));
     expect(workloads.length).toBeGreaterThanOrEqual(8);
@@ -284,9 +297,23 @@ describe(`a Slurm cluster as a second plane (${target.name})`, () => {
     }
     expect(server.output()).not.toContain(slurm.token);
   });
+
+  it('deleting the cluster is refused while a job runs there; forced, the workload is requeued, its Slurm job cancelled and the machine leaves the inventory', async () => {
+    const job = await submit(client, { name: 'on-deleted', team: 'hpc', cluster: 'hpc', gpus: 1, command: ['sh', '-c', 'sleep 300'] });
+    await waitForState(client, job.id, ['running'], 60_000);
+    await expect(client.request('DELETE', '/v1/clusters/hpc')).rejects.toMatchObject({ status: 409, details: { workloads: ['on-deleted'] } });
+    await client.request('DELETE', '/v1/clusters/hpc', { query: { force: 'true' } });
+    expect(await getWorkload(client, job.id)).toMatchObject({ state: 'pending' });
+    const events = await client.request<{ items: { kind: string; message: string }[] }>('GET', `/v1/workloads/${job.id}/events`);
+    expect(events.items.find((e) => e.kind === 'workload.requeued')?.message).toBe('on-deleted requeued: cluster hpc was deleted');
+    const nodes = (await client.request<{ items: Node[] }>('GET', '/v1/nodes')).items;
+    expect(nodes.map((n) => n.name)).toEqual(['agent-node']);
+    await waitFor('its Slurm job cancelled', async () => (await slurmJobsOf(job)).every((j) => j.job_state === 'CANCELLED'), 30_000);
+    await client.request('POST', `/v1/workloads/${job.id}/cancel`);
+  });
 });
 
-function scontrol(...args: string[]): Promise<unknown> {
+function scontrol(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run('scontrol', args, { env: { ...process.env, PATH: `${process.env['PATH']}:/usr/sbin:/sbin`, SLURM_CONF: join(slurm.dir, 'conf', 'slurm.conf') } });
 }
 

@@ -220,19 +220,28 @@ export class AgentProcess {
 
   /** Pids of the replica processes this agent started (from its state dir). */
   replicaPids(): number[] {
-    let entries: string[] = [];
+    return this.replicaFolders()
+      .map((folder) => this.folderPid(folder))
+      .filter((pid) => Number.isInteger(pid) && pid > 0);
+  }
+
+  /** The pid of one replica's process group leader (its folder is named `<replicaId>.<generation>`); NaN when it has none (yet). */
+  replicaPid(replicaId: string): number {
+    const folder = this.replicaFolders().find((f) => f.startsWith(`${replicaId}.`));
+    return folder === undefined ? NaN : this.folderPid(folder);
+  }
+
+  private replicaFolders(): string[] {
     try {
-      entries = readdirSync(join(this.stateDir, 'replicas'));
+      return readdirSync(join(this.stateDir, 'replicas'));
     } catch {
       return [];
     }
-    return entries.map((id) => this.replicaPid(id)).filter((pid) => Number.isInteger(pid) && pid > 0);
   }
 
-  /** The pid of one replica's process group leader; NaN when it has none (yet). */
-  replicaPid(replicaId: string): number {
+  private folderPid(folder: string): number {
     try {
-      return Number(readFileSync(join(this.stateDir, 'replicas', replicaId, 'pid'), 'utf8').trim());
+      return Number(readFileSync(join(this.stateDir, 'replicas', folder, 'pid'), 'utf8').trim());
     } catch {
       return NaN;
     }

@@ -3,7 +3,7 @@ import type { CliContext } from '../context.js';
 import { registerDeleteService } from './services.js';
 
 export function registerDelete(program: Command, ctx: CliContext): void {
-  const del = program.command('delete').description('delete a team, a queue or a service');
+  const del = program.command('delete').description('delete a team, a queue, a service or a cluster');
   del
     .command('team')
     .description('delete a team; refused while it has queues or active jobs')
@@ -19,6 +19,15 @@ export function registerDelete(program: Command, ctx: CliContext): void {
     .action(async (name: string) => {
       await (await ctx.client()).deleteQueue(name);
       ctx.stdout.write(`queue/${name} deleted\n`);
+    });
+  del
+    .command('cluster')
+    .description('delete a cluster; its machines leave the inventory. Refused while workloads run on it, unless --force')
+    .argument('<name>', 'cluster name')
+    .option('--force', 'requeue the workloads active on it and cancel their jobs')
+    .action(async (name: string, options: { force?: boolean }) => {
+      await (await ctx.client()).deleteCluster(name, { force: options.force === true });
+      ctx.stdout.write(`cluster/${name} deleted\n`);
     });
   registerDeleteService(del, ctx);
 }

@@ -2,7 +2,7 @@ import { clusterLabel, type ClusterSpec } from '../../core/cluster-types.js';
 import { memoryFromModel } from '../../core/gpu-models.js';
 import { newId, idPrefixes } from '../../core/ids.js';
 import type { InventoryNode } from '../../executors/spi.js';
-import { listClusterNodes, upsertClusterNode } from '../../store/clusters-repo.js';
+import { listClusterNodes, lockLiveCluster, upsertClusterNode } from '../../store/clusters-repo.js';
 import { setNodeState } from '../../store/nodes-repo.js';
 import { insertEvents } from '../../store/events-repo.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -25,12 +25,14 @@ export function planeGpuModel(spec: ClusterSpec, model: string | null): string |
 /**
  * Makes the inventory match what the plane reports: one node per machine (of the cluster's
  * partition, when it names one) with its GPUs under their gpufleet model, the cluster's label and
- * the plane's state; a machine the plane no longer reports is lost. Returns the nodes' ids.
+ * the plane's state; a machine the plane no longer reports is lost. Returns the nodes' ids (none
+ * once the cluster is deleted).
  */
 export async function syncClusterInventory(db: Db, cluster: ClusterRow, inventory: InventoryNode[], now: Date): Promise<string[]> {
   const spec = cluster.spec;
   const wanted = inventory.filter((n) => spec.partition === undefined || n.partitions.includes(spec.partition));
   return inTransaction(db, async (tx) => {
+    if (!(await lockLiveCluster(tx, cluster.id))) return [];
     const before = new Map((await listClusterNodes(tx, cluster.id)).map((n) => [n.external_name, n]));
     const ids: string[] = [];
     for (const machine of wanted) {

@@ -1,7 +1,15 @@
 import { isActiveReplicaState } from '../../core/replica-state.js';
 import type { ReplicaReport } from '../../core/agent-protocol.js';
 import { idempotencyKey, launchRequest, type Executor, type ExecutorReplicaStatus, type LogStream } from '../../executors/spi.js';
-import { listClusterReplicas, recordExternalId, storedLogBytes, type ClusterReplicaRow } from '../../store/clusters-repo.js';
+import {
+  addJobCancels,
+  listClusterReplicas,
+  listJobCancels,
+  recordExternalId,
+  removeJobCancel,
+  storedLogBytes,
+  type ClusterReplicaRow,
+} from '../../store/clusters-repo.js';
 import { insertLogChunks } from '../../store/logs-repo.js';
 import { getReplicas } from '../../store/replicas-repo.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -26,12 +34,11 @@ export interface JobsPass {
  * stop what is told to stop, report each job's state as a replica report, and ship its output.
  * A replica's end is reported only once all of its output is stored. A job the plane requeued or
  * forgot is `lost`: its workload is admitted again under a new generation and the old job is cancelled.
+ * Jobs still to cancel are kept in the database (cluster_job_cancels), so a restarted server cancels them too.
  */
 export class ClusterJobs {
   // Stops in flight: a stop waits out the grace period, which must not hold up the pass.
   private readonly stopping = new Set<string>();
-  // Jobs of lost replicas still to cancel: no replica asks for it any more, so it is kept here until done.
-  private readonly orphans = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -57,8 +64,10 @@ export class ClusterJobs {
     }
     const launched = rows.filter((r): r is ClusterReplicaRow & { external_id: string } => r.external_id !== null);
     for (const row of launched) if (row.desired === 'stop') this.stop(row.external_id, row.spec.gracePeriodSeconds * 1000);
-    for (const orphan of this.orphans) this.stop(orphan, 0);
-    if (launched.length === 0) return pass;
+    if (launched.length === 0) {
+      await this.cancelLeftovers();
+      return pass;
+    }
     const statuses = await this.executor.status(launched.map((r) => r.external_id));
     for (const row of launched) {
       const status = statuses.get(row.external_id);
@@ -68,14 +77,35 @@ export class ClusterJobs {
       if (status.state === 'lost') {
         pass.outcomes.push(await this.lose(row, status, now()));
         pass.lost++;
-        // A requeued job may still be pending in the plane: the new generation must be its only copy.
-        this.orphans.add(row.external_id);
-        this.stop(row.external_id, 0);
       } else if (isActiveReplicaState(status.state) || shipped.done) {
         pass.outcomes.push(await this.report(row, status, now()));
       }
     }
+    await this.cancelLeftovers();
     return pass;
+  }
+
+  /**
+   * Cancels the jobs left to cancel (of lost replicas, of a deleted cluster); each leaves the list
+   * once the plane has it ended, or has no job under its key. Returns how many are left.
+   */
+  async cancelLeftovers(): Promise<number> {
+    let left = 0;
+    for (const job of await listJobCancels(this.db, this.cluster.id)) {
+      const externalId = job.external_id ?? (await this.executor.find(job.idempotency_key));
+      if (externalId !== null) {
+        try {
+          await this.executor.stop(externalId, 0);
+        } catch (err) {
+          if (clusterFailure(err)?.status !== 'error') throw err;
+          this.logger.warn({ cluster: this.cluster.name, job: externalId, err: String(err) }, 'cancelling a job failed; the next pass tries again');
+          left++;
+          continue;
+        }
+      }
+      await removeJobCancel(this.db, this.cluster.id, job.idempotency_key);
+    }
+    return left;
   }
 
   /** A job the plane refuses (bad partition, too large) fails its replica; the plane being away fails the pass. */
@@ -115,7 +145,6 @@ export class ClusterJobs {
     this.stopping.add(externalId);
     this.executor
       .stop(externalId, gracePeriodMs)
-      .then(() => this.orphans.delete(externalId))
       .catch((err: unknown) => this.logger.warn({ cluster: this.cluster.name, job: externalId, err: String(err) }, 'stopping a job failed; the next pass tries again'))
       .finally(() => this.stopping.delete(externalId));
   }
@@ -125,8 +154,12 @@ export class ClusterJobs {
     return inTransaction(this.db, (tx) => applyReplicaReports(tx, row.node_id, [report], now));
   }
 
-  private lose(row: ClusterReplicaRow, status: ExecutorReplicaStatus, now: Date): Promise<LifecycleOutcome> {
-    return inTransaction(this.db, async (tx) => loseReplicas(tx, await getReplicas(tx, [row.id]), status.message ?? 'lost by the cluster', now));
+  /** A requeued job may still be pending in the plane: it is listed to cancel, so the new generation is the only copy. */
+  private lose(row: ClusterReplicaRow & { external_id: string }, status: ExecutorReplicaStatus, now: Date): Promise<LifecycleOutcome> {
+    return inTransaction(this.db, async (tx) => {
+      await addJobCancels(tx, this.cluster.id, [{ idempotencyKey: idempotencyKey(row.id, row.generation), externalId: row.external_id }]);
+      return loseReplicas(tx, await getReplicas(tx, [row.id]), status.message ?? 'lost by the cluster', now);
+    });
   }
 
   /** Stores what the job wrote since the last pass; `done` once it has ended and all of it is stored. */

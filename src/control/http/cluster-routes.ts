@@ -7,6 +7,9 @@ import { requireAdmin, requireUser } from './principal.js';
 import { route, type RouteDef } from './routes.js';
 
 const nameParams = z.strictObject({ name: nameSchema });
+const deleteQuery = z.strictObject({
+  force: z.enum(['true', 'false']).optional().describe('Delete even while workloads are active on it: they are requeued and their jobs cancelled'),
+});
 
 /** Clusters (`kind: Cluster`): other planes gpufleet admits into, with their sync status (docs/clusters.md). */
 export function clusterRoutes(clusters: ClusterService): RouteDef[] {
@@ -32,6 +35,11 @@ export function clusterRoutes(clusters: ClusterService): RouteDef[] {
         requireUser(principal);
         return clusters.get(params.name);
       },
+    }),
+    route({
+      method: 'DELETE', path: '/v1/clusters/:name', summary: 'Delete a cluster; refused (409) while workloads are active on it, unless force=true requeues them', tag: 'clusters', auth: 'user',
+      params: nameParams, query: deleteQuery, status: 204,
+      handler: async ({ principal, params, query }) => clusters.delete(requireAdmin(principal), params.name, query.force === 'true'),
     }),
   ];
 }

@@ -1,7 +1,7 @@
 import type { ClusterStatus } from '../../core/cluster-types.js';
 import type { Executor } from '../../executors/spi.js';
 import { inTransaction } from '../../store/transaction.js';
-import { changeClusterStatus, listClusterNodes, listClusters, setClusterStatus, setClusterWorkloadsReason } from '../../store/clusters-repo.js';
+import { changeClusterStatus, deleteCluster, listClusterNodes, listClustersToSync, setClusterStatus, setClusterWorkloadsReason } from '../../store/clusters-repo.js';
 import { setNodeState } from '../../store/nodes-repo.js';
 import { insertEvents } from '../../store/events-repo.js';
 import type { ClusterRow } from '../../store/schema.js';
@@ -75,7 +75,9 @@ export class ClusterLoop {
   }
 
   private async passAll(): Promise<void> {
-    for (const cluster of await listClusters(this.ctx.db)) await this.pass(cluster);
+    const clusters = await listClustersToSync(this.ctx.db);
+    for (const id of this.planes.keys()) if (!clusters.some((c) => c.id === id)) this.dropPlane(id);
+    for (const cluster of clusters) await this.pass(cluster);
   }
 
   private async pass(cluster: ClusterRow): Promise<void> {
@@ -88,6 +90,7 @@ export class ClusterLoop {
     }
     const plane = this.planeFor(cluster, token);
     try {
+      if (cluster.deleted_at !== null) return await this.finishDeletion(cluster, plane);
       const now = this.ctx.now();
       const syncInventory = plane.passes++ % inventoryEvery === 0 || cluster.status !== 'ready';
       if (syncInventory) this.watchNodes(plane, await syncClusterInventory(this.ctx.db, cluster, await plane.executor.syncInventory(), now));
@@ -108,6 +111,19 @@ export class ClusterLoop {
       plane.passes = 0;
       await this.fail(cluster, failure.status, failure.message);
     }
+  }
+
+  /** A deleted cluster's row goes once the jobs it left are cancelled. */
+  private async finishDeletion(cluster: ClusterRow, plane: Plane): Promise<void> {
+    if ((await plane.jobs.cancelLeftovers()) > 0) return;
+    await deleteCluster(this.ctx.db, cluster.id);
+    this.dropPlane(cluster.id);
+    this.ctx.logger.info({ cluster: cluster.name }, `cluster ${cluster.name} is gone: the jobs it left are cancelled`);
+  }
+
+  private dropPlane(clusterId: string): void {
+    this.planes.get(clusterId)?.unsubscribe.forEach((u) => u());
+    this.planes.delete(clusterId);
   }
 
   private planeFor(cluster: ClusterRow, token: string): Plane {

@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gpu } from '../../core/api-types.js';
 import { memoryFromModel } from '../../core/gpu-models.js';
@@ -14,6 +13,7 @@ import type {
   LogRead,
   LogStream,
 } from '../spi.js';
+import { readLog } from '../log-files.js';
 import { gresRequest, parseGpuGres } from './gres.js';
 import { SlurmApiError, type SlurmJob, type SlurmNode, type SlurmRestClient } from './rest-client.js';
 import { mapSlurmJobState, slurmHoldsJob, unknownJobStatus } from './state-map.js';
@@ -38,7 +38,11 @@ export interface SlurmExecutorOptions {
 
 const commentPrefix = 'gpufleet:';
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const maxLogRead = 1024 * 1024;
+/**
+ * How long a listed job's state stands in for a GET of it in `logs()`. A state that has moved on
+ * since only delays `done` by one read: an ended job never runs again under the same id.
+ */
+const listedFreshMs = 1000;
 
 /**
  * A Slurm cluster as an executor: gpufleet admits by quota and priority, Slurm places and runs.
@@ -51,6 +55,8 @@ export class SlurmExecutor implements Executor {
   private readonly options: SlurmExecutorOptions;
   // Lets status() say `stopped` rather than `failed` for a job that ended by gpufleet's SIGTERM.
   private readonly stopRequested = new Set<string>();
+  // The jobs the latest list returned: logs() right after status() reads them rather than asking again per job.
+  private listed: { at: number; jobs: Map<string, SlurmJob> } = { at: 0, jobs: new Map() };
 
   constructor(options: SlurmExecutorOptions) {
     this.name = options.name;
@@ -132,8 +138,9 @@ export class SlurmExecutor implements Executor {
     await this.signalIgnoringEnded(jobId, 'SIGKILL');
   }
 
+  /** One list call for every job's state, however many are asked about. */
   async status(externalIds: readonly string[]): Promise<Map<string, ExecutorReplicaStatus>> {
-    const jobs = new Map((await this.client.jobs()).map((job) => [String(job.job_id), job]));
+    const jobs = await this.listJobs();
     const result = new Map<string, ExecutorReplicaStatus>();
     for (const id of externalIds) {
       const job = jobs.get(id);
@@ -143,12 +150,12 @@ export class SlurmExecutor implements Executor {
   }
 
   async logs(externalId: string, stream: LogStream, fromOffset: number): Promise<LogRead> {
-    const job = await this.client.job(Number(externalId));
+    const listed = Date.now() - this.listed.at <= listedFreshMs ? this.listed.jobs.get(externalId) : undefined;
+    const job = listed ?? (await this.client.job(Number(externalId)));
     if (!job) return { data: '', nextOffset: fromOffset, done: true };
     const ended = !isActiveReplicaState(this.mapJob(job).state);
     const path = stream === 'stdout' ? job.standard_output : job.standard_error;
-    const { data, nextOffset, size } = await readFrom(path.replaceAll('%j', externalId), fromOffset);
-    return { data, nextOffset, done: ended && nextOffset >= size };
+    return readLog(path.replaceAll('%j', externalId), fromOffset, ended);
   }
 
   private mapJob(job: SlurmJob): ExecutorReplicaStatus {
@@ -158,8 +165,14 @@ export class SlurmExecutor implements Executor {
     );
   }
 
+  private async listJobs(): Promise<Map<string, SlurmJob>> {
+    const jobs = new Map((await this.client.jobs()).map((job) => [String(job.job_id), job]));
+    this.listed = { at: Date.now(), jobs };
+    return jobs;
+  }
+
   private async findByComment(comment: string): Promise<SlurmJob | undefined> {
-    const matches = (await this.client.jobs()).filter((job) => job.comment === comment);
+    const matches = [...(await this.listJobs()).values()].filter((job) => job.comment === comment);
     return matches.sort((a, b) => a.job_id - b.job_id)[0];
   }
 
@@ -209,36 +222,6 @@ function shellQuote(arg: string): string {
 
 function fileSafe(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-async function readFrom(path: string, offset: number): Promise<{ data: string; nextOffset: number; size: number }> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: '', nextOffset: offset, size: 0 };
-    throw err;
-  }
-  try {
-    const { size } = await handle.stat();
-    const buffer = Buffer.alloc(Math.max(0, Math.min(maxLogRead, size - offset)));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-    const whole = completeUtf8Length(buffer.subarray(0, bytesRead));
-    return { data: buffer.subarray(0, whole).toString('utf8'), nextOffset: offset + whole, size };
-  } finally {
-    await handle.close();
-  }
-}
-
-// A read may end inside a multi-byte character; stop before it so the next read starts on its first byte.
-function completeUtf8Length(bytes: Buffer): number {
-  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
-    const byte = bytes[bytes.length - back]!;
-    if ((byte & 0xc0) === 0x80) continue;
-    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return need > back ? bytes.length - back : bytes.length;
-  }
-  return bytes.length;
 }
 
 function sleep(ms: number): Promise<void> {
