@@ -55,7 +55,8 @@ const STRANDING_WEIGHT = 10;
  * mix of shapes the scheduler has seen (`WorkloadMix`), each weighted by how many replicas of it
  * were seen times the GPUs each asks (a share as one GPU): a blocked 8-GPU shape strands eight
  * times what a blocked 1-GPU one does, and a blocked share turns away a replica just as a blocked
- * 1-GPU one does. A replica goes to the model, node and (for a share) GPU where it increases
+ * 1-GPU one does. To that it adds the free GPU the node's cores and memory cannot feed at the mix's
+ * cores and memory per GPU (`stranding`, `STRANDING_WEIGHT`). A replica goes to the model, node and (for a share) GPU where it increases
  * fragmentation least. Ties go to the best fit (`left`), then to the first node by name, so a plan
  * depends only on its snapshot. Nodes of other policies are offered after, as `bucketScorer`
  * orders them.
