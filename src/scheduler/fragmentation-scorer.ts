@@ -100,8 +100,8 @@ export class FragmentationScorer implements PlacementScorer {
 
   /** Work without GPUs still strands GPUs where it takes the cores or memory a GPU shape needs. */
   *candidatesWithoutGpus(fleet: FleetState, request: ReplicaRequest): Iterable<NodeState> {
-    const pass = this.begin(fleet, request, null);
-    for (const node of fleet.nodes) if (node.policy === 'fragmentation') this.consider(pass, node);
+    const pass = this.begin(fleet, request, null, () => fleet.nodes);
+    for (const node of fleet.nodes) this.consider(pass, node);
     yield* this.bestFirst(pass);
     for (const node of fleet.nodes) if (node.policy !== 'fragmentation') yield node;
   }
@@ -141,13 +141,18 @@ export class FragmentationScorer implements PlacementScorer {
 
   /** Scores every fragmentation node of `model` with room for the request. */
   private pass(fleet: FleetState, request: ReplicaRequest, model: string): Pass {
-    const pass = this.begin(fleet, request, model);
+    const pass = this.begin(fleet, request, model, () => this.nodesWithRoom(fleet, request, model));
+    for (const node of pass.walk()) this.consider(pass, node);
+    return pass;
+  }
+
+  /** Nodes of `model` with room for the request's GPUs, each once. */
+  private *nodesWithRoom(fleet: FleetState, request: ReplicaRequest, model: string): Iterable<NodeState> {
     const fractional = isFractional(request);
     const top = fleet.largestFree(model);
-    for (let k = fractional ? 1 : request.gpus; k <= top; k++) for (const node of fleet.nodesWithFree(model, k)) this.consider(pass, node);
-    // Nodes with a shared GPU and no whole free one; the rest were scored above.
-    if (fractional) for (const node of fleet.nodesWithPartial(model)) if ((node.freeWhole.get(model) ?? 0) === 0) this.consider(pass, node);
-    return pass;
+    for (let k = fractional ? 1 : request.gpus; k <= top; k++) yield* fleet.nodesWithFree(model, k);
+    // Nodes with a shared GPU and no whole free one; the rest were walked above.
+    if (fractional) for (const node of fleet.nodesWithPartial(model)) if ((node.freeWhole.get(model) ?? 0) === 0) yield node;
   }
 
   /** Drops what was derived from another fleet or an older mix. */
@@ -178,22 +183,24 @@ export class FragmentationScorer implements PlacementScorer {
     this.passes = null;
   }
 
-  private begin(fleet: FleetState, request: ReplicaRequest, model: string | null): Pass {
+  private begin(fleet: FleetState, request: ReplicaRequest, model: string | null, walk: () => Iterable<NodeState>): Pass {
     this.sync(fleet);
     const requestId = this.requestId(request, model);
-    return { request, model, requestId, outcomes: (this.outcomes[requestId] ??= []), best: null, delta: Infinity, nodes: [] };
+    return { request, model, requestId, outcomes: (this.outcomes[requestId] ??= []), best: null, delta: Infinity, walk };
   }
 
-  /** Scores one node, keeping the best so far; a node already scored in its state costs a few array reads. */
-  private consider(pass: Pass, node: NodeState): void {
+  /** The change in fragmentation placing the pass's request on the node makes; Infinity where it does not fit. A node already scored in its state costs a few array reads. */
+  private deltaOn(pass: Pass, node: NodeState): number {
     const { request } = pass;
-    if (node.policy !== 'fragmentation' || !node.schedulable || request.cpus > node.cpuFree + EPSILON || request.memoryMiB > node.memFree + EPSILON) return;
+    if (node.policy !== 'fragmentation' || !node.schedulable || request.cpus > node.cpuFree + EPSILON || request.memoryMiB > node.memFree + EPSILON) return Infinity;
     const state = this.classOf(node);
-    let outcome = pass.outcomes[state];
-    if (!outcome) outcome = this.outcome(node, state, request, pass.model, pass.requestId);
-    const { delta } = outcome;
+    return (pass.outcomes[state] ?? this.outcome(node, state, request, pass.model, pass.requestId)).delta;
+  }
+
+  /** Scores one node, keeping the best so far. */
+  private consider(pass: Pass, node: NodeState): void {
+    const delta = this.deltaOn(pass, node);
     if (delta === Infinity) return;
-    pass.nodes.push(node);
     if (pass.best === null || this.better(node, delta, pass.best, pass.delta) < 0) {
       pass.best = node;
       pass.delta = delta;
@@ -218,13 +225,19 @@ export class FragmentationScorer implements PlacementScorer {
     return 0.5 * cores + 0.5 * (this.nodeFree[node.ordinal]! / this.largestGpus);
   }
 
-  /** The best node first without sorting: the placer usually takes it; the rest are sorted only when it does not. */
+  /**
+   * The best node first without sorting or keeping the others: the placer usually takes it; the
+   * rest are walked again (their scores are cached) and sorted only when it does not.
+   */
   private *bestFirst(pass: Pass): Iterable<NodeState> {
     const first = pass.best;
     if (first === null) return;
     yield first;
-    const deltaOf = (node: NodeState) => this.outcome(node, this.classOf(node), pass.request, pass.model, pass.requestId).delta;
-    const rest = pass.nodes.filter((node) => node !== first).map((node) => ({ node, delta: deltaOf(node) }));
+    const rest: { node: NodeState; delta: number }[] = [];
+    for (const node of pass.walk()) {
+      const delta = node === first ? Infinity : this.deltaOn(pass, node);
+      if (delta !== Infinity) rest.push({ node, delta });
+    }
     rest.sort((a, b) => this.better(a.node, a.delta, b.node, b.delta));
     for (const { node } of rest) yield node;
   }
@@ -413,6 +426,6 @@ interface Pass {
   outcomes: (Outcome | undefined)[];
   best: NodeState | null;
   delta: number;
-  /** Every node that fits, for the order after the best. */
-  nodes: NodeState[];
+  /** Walks the nodes the pass scored, again for the order after the best. */
+  walk: () => Iterable<NodeState>;
 }
