@@ -325,7 +325,7 @@ export class FragmentationScorer implements PlacementScorer {
     const rows: { whole: number; share: number; cpus: number; memoryMiB: number; weight: number }[] = [];
     let lost = 0;
     let total = 0;
-    for (const { request, gpuModels, count } of this.mix.all) {
+    for (const { request, gpuModels, count } of this.mix.all()) {
       if (!asksForGpus(request)) continue;
       const share = isFractional(request) ? gpuShare(request, memoryOfGpu) : 1;
       const weight = count * (isFractional(request) ? 1 : request.gpus);
