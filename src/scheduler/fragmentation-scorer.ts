@@ -100,7 +100,7 @@ export class FragmentationScorer implements PlacementScorer {
 
   /** Work without GPUs still strands GPUs where it takes the cores or memory a GPU shape needs. */
   *candidatesWithoutGpus(fleet: FleetState, request: ReplicaRequest): Iterable<NodeState> {
-    const pass = this.begin(fleet, request, null, () => fleet.nodes);
+    const pass = this.begin(fleet, request, null, (visit) => fleet.nodes.forEach(visit));
     for (const node of fleet.nodes) this.consider(pass, node);
     yield* this.bestFirst(pass);
     for (const node of fleet.nodes) if (node.policy !== 'fragmentation') yield node;
@@ -141,18 +141,9 @@ export class FragmentationScorer implements PlacementScorer {
 
   /** Scores every fragmentation node of `model` with room for the request. */
   private pass(fleet: FleetState, request: ReplicaRequest, model: string): Pass {
-    const pass = this.begin(fleet, request, model, () => this.nodesWithRoom(fleet, request, model));
-    for (const node of pass.walk()) this.consider(pass, node);
+    const pass = this.begin(fleet, request, model, (visit) => visitNodesWithRoom(fleet, request, model, visit));
+    pass.walk((node) => this.consider(pass, node));
     return pass;
-  }
-
-  /** Nodes of `model` with room for the request's GPUs, each once. */
-  private *nodesWithRoom(fleet: FleetState, request: ReplicaRequest, model: string): Iterable<NodeState> {
-    const fractional = isFractional(request);
-    const top = fleet.largestFree(model);
-    for (let k = fractional ? 1 : request.gpus; k <= top; k++) yield* fleet.nodesWithFree(model, k);
-    // Nodes with a shared GPU and no whole free one; the rest were walked above.
-    if (fractional) for (const node of fleet.nodesWithPartial(model)) if ((node.freeWhole.get(model) ?? 0) === 0) yield node;
   }
 
   /** Drops what was derived from another fleet or an older mix. */
@@ -183,7 +174,7 @@ export class FragmentationScorer implements PlacementScorer {
     this.passes = null;
   }
 
-  private begin(fleet: FleetState, request: ReplicaRequest, model: string | null, walk: () => Iterable<NodeState>): Pass {
+  private begin(fleet: FleetState, request: ReplicaRequest, model: string | null, walk: Pass['walk']): Pass {
     this.sync(fleet);
     const requestId = this.requestId(request, model);
     return { request, model, requestId, outcomes: (this.outcomes[requestId] ??= []), best: null, delta: Infinity, walk };
@@ -234,10 +225,10 @@ export class FragmentationScorer implements PlacementScorer {
     if (first === null) return;
     yield first;
     const rest: { node: NodeState; delta: number }[] = [];
-    for (const node of pass.walk()) {
+    pass.walk((node) => {
       const delta = node === first ? Infinity : this.deltaOn(pass, node);
       if (delta !== Infinity) rest.push({ node, delta });
-    }
+    });
     rest.sort((a, b) => this.better(a.node, a.delta, b.node, b.delta));
     for (const { node } of rest) yield node;
   }
@@ -417,6 +408,15 @@ function stranding(table: ModelTable, free: number, cpus: number, memory: number
   return Math.max(0, free - Math.min(byCpus, byMemory));
 }
 
+/** Visits the nodes of `model` with room for the request's GPUs, each once. */
+function visitNodesWithRoom(fleet: FleetState, request: ReplicaRequest, model: string, visit: (node: NodeState) => void): void {
+  const fractional = isFractional(request);
+  const top = fleet.largestFree(model);
+  for (let k = fractional ? 1 : request.gpus; k <= top; k++) for (const node of fleet.nodesWithFree(model, k)) visit(node);
+  // Nodes with a shared GPU and no whole free one; the rest were visited above.
+  if (fractional) for (const node of fleet.nodesWithPartial(model)) if ((node.freeWhole.get(model) ?? 0) === 0) visit(node);
+}
+
 /** One scoring pass over the candidates for one replica on one model. */
 interface Pass {
   request: ReplicaRequest;
@@ -426,6 +426,6 @@ interface Pass {
   outcomes: (Outcome | undefined)[];
   best: NodeState | null;
   delta: number;
-  /** Walks the nodes the pass scored, again for the order after the best. */
-  walk: () => Iterable<NodeState>;
+  /** Visits the nodes the pass scores, again for the order after the best (a callback: the hot path of every replica). */
+  walk: (visit: (node: NodeState) => void) => void;
 }
