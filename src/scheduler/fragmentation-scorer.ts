@@ -56,8 +56,8 @@ const STRANDING_WEIGHT = 10;
  * were seen times the GPUs each asks (a share as one GPU): a blocked 8-GPU shape strands eight
  * times what a blocked 1-GPU one does, and a blocked share turns away a replica just as a blocked
  * 1-GPU one does. To that it adds the free GPU the node's cores and memory cannot feed at the mix's
- * cores and memory per GPU (`stranding`, `STRANDING_WEIGHT`). A replica goes to the model, node and (for a share) GPU where it increases
- * fragmentation least. Ties go to the best fit (`left`), then to the first node by name, so a plan
+ * cores and memory per GPU (`stranding`, `STRANDING_WEIGHT`). A replica goes to the model, node
+ * and (for a share) GPU where it increases fragmentation least. Ties go to the best fit (`left`), then to the first node by name, so a plan
  * depends only on its snapshot. Nodes of other policies are offered after, as `bucketScorer`
  * orders them.
  *
