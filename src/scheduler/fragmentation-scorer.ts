@@ -192,7 +192,8 @@ export class FragmentationScorer implements PlacementScorer {
   private consider(pass: Pass, node: NodeState): void {
     const delta = this.deltaOn(pass, node);
     if (delta === Infinity) return;
-    if (pass.best === null || this.better(node, delta, pass.best, pass.delta) < 0) {
+    // Most nodes are clearly worse or better: only near-ties need the tie-break.
+    if (pass.best === null || delta < pass.delta - TIE || (delta <= pass.delta + TIE && this.better(node, delta, pass.best, pass.delta) < 0)) {
       pass.best = node;
       pass.delta = delta;
     }
