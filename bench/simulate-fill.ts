@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { report, type BenchResult } from './report.js';
 import { FILL_POLICIES, OPENB_SEEDS, fillPodFromJob, runFill, type FillResult } from '../src/simulate/fill/index.js';
 import { loadOpenB } from '../src/simulate/traces/index.js';
+import { defaultSchedulerConfig } from '../src/scheduler/types.js';
 
 /** Allocated GPU % at 100 % and 130 % arrived, mean of seeds 42..51, from the trace's README. */
 const PUBLISHED: Readonly<Record<string, { at100: number; at130: number; name: string }>> = {
@@ -19,6 +20,8 @@ const PUBLISHED: Readonly<Record<string, { at100: number; at130: number; name: s
   'gpufleet-binpack': { at100: 95.2, at130: 95.4, name: 'paper FGD (the record)' },
   'gpufleet-fragmentation': { at100: 95.2, at130: 95.4, name: 'paper FGD (the record)' },
 };
+/** The fill policy that runs production's default placement: the table marks it. */
+const DEFAULT_POLICY = defaultSchedulerConfig.placement.default === 'fragmentation' ? 'gpufleet-fragmentation' : 'gpufleet-binpack';
 /** "About 10 minutes for one such experiment on 2 vCPUs" (README), for the paper's Go simulator. */
 const PAPER_SECONDS_PER_SEED = 600;
 
@@ -56,7 +59,7 @@ for (const [name, factory] of Object.entries(FILL_POLICIES)) {
     { scenario, metric: 'fill_seconds_per_seed', value: mean(seconds), unit: 's', baseline: PAPER_SECONDS_PER_SEED, baselineName: "paper's simulator, ~10 min per seed (README)" },
   );
   table.push([
-    name,
+    name === DEFAULT_POLICY ? `${name} (gpufleet default)` : name,
     `${mean(at100).toFixed(2)} [${spread(at100)}]`,
     paper?.at100.toFixed(1) ?? '',
     `${mean(at130).toFixed(2)} [${spread(at130)}]`,

@@ -1,6 +1,7 @@
 import { quotaBlock } from './allocate.js';
 import { movable, note, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
+import { bucketScorer, Placer } from './placement.js';
 import { isFractional, workloadAmounts } from './resources.js';
 import type { Move, ReplicaAllocation } from './types.js';
 
@@ -79,13 +80,18 @@ function planMoves(cycle: Cycle, p: PendingState, model: string): Move[] | null 
   return planned.map(({ mover, to }) => ({ workloadId: mover.source.id, forWorkloadId: p.source.id, to }));
 }
 
-/** Where `mover` would go, never onto a node being freed; the place is taken in the fleet. */
+/**
+ * Where `mover` would go, never onto a node being freed; the place is taken in the fleet. Movers
+ * are bin-packed whatever the pools' placement: a fragmentation-aware scorer would spread them over
+ * the other nodes that consolidation may want to free next, where packing them onto the fullest
+ * nodes frees the most whole ones.
+ */
 function destination(cycle: Cycle, mover: RunningState, avoid: Set<NodeState>): ReplicaAllocation[] | null {
   const model = mover.source.allocations[0]?.gpuModel ?? null;
   // Nodes being freed are hidden from the placer by marking them unschedulable for this search.
   const hidden = [...avoid].filter((n) => n.schedulable);
   for (const n of hidden) cycle.fleet.setSchedulable(n, false);
-  const placed = cycle.placer.place({ ...mover.source, topology: { required: null, preferred: null } }, model);
+  const placed = new Placer(cycle.fleet, bucketScorer, cycle.now).place({ ...mover.source, topology: { required: null, preferred: null } }, model);
   for (const n of hidden) cycle.fleet.setSchedulable(n, true);
   return Array.isArray(placed) ? placed : null;
 }

@@ -54,6 +54,21 @@ describe('FragmentationScorer', () => {
     expect(placeOne(fleetOf(nodes, 'binpack'), bucketScorer, workload('small', request(1, 1))).nodeId).toBe('a');
   });
 
+  it('keeps the cores beside free GPUs: a replica asking many cores per GPU goes where cores are plentiful', () => {
+    // The mix asks 11 cores per GPU. On `a` a 20-core replica would leave 24 cores for 3 GPUs and strand
+    // one of them; `b` has cores to spare. Every shape of the mix still fits either way, so only the
+    // stranding tells them apart, and best fit alone (bin-pack) takes the fuller `a`.
+    const nodes = [node('a', 4, 44), node('b', 4, 200)];
+    const scorer = scorerWith([[request(1, 11), 10]]);
+    const heavy = workload('heavy', request(1, 20));
+    expect(placeOne(fleetOf(nodes, 'fragmentation'), scorer, heavy).nodeId).toBe('b');
+    expect(placeOne(fleetOf(nodes, 'binpack'), bucketScorer, heavy).nodeId).toBe('a');
+    // The same for memory: 64 GiB per GPU in the mix.
+    const byMemory = [node('a', 4, 0, 4 * 65_536), node('b', 4, 0, 16 * 65_536)];
+    const memoryScorer = scorerWith([[request(1, 0, { memoryMiB: 65_536 }), 10]]);
+    expect(placeOne(fleetOf(byMemory, 'fragmentation'), memoryScorer, workload('big', request(1, 0, { memoryMiB: 131_072 }))).nodeId).toBe('b');
+  });
+
   it('puts a share on the GPU where the shares of the mix still fit, not the fullest one', () => {
     const fleet = fleetOf([node('a', 2, 64)], 'fragmentation');
     const held = (gpu: number, fraction: number) => ({ nodeId: 'a', gpuIndices: [gpu], gpuFraction: fraction, gpuModel: 'T4', cpus: 0, memoryMiB: 0 });
@@ -99,11 +114,12 @@ describe('FragmentationScorer', () => {
     expect([...scorer.candidates(fleet, request(1, 1), 'T4')].map((n) => n.id)).toEqual(['b', 'a']);
   });
 
-  it('learns its mix from the pending and running workloads of a snapshot, and is chosen only when configured', () => {
+  it('learns its mix from the pending and running workloads of a snapshot, and is the default unless no pool uses it', () => {
     const scorer = fragmentationScorer({ pending: [workload('p', request(2, 4), { replicas: 3 })], running: [] });
     expect(scorer.mix.total).toBe(3);
     const snapshot = { pending: [], running: [] };
-    expect(scorerFor(defaultSchedulerConfig, snapshot)).toBe(bucketScorer);
+    expect(scorerFor(defaultSchedulerConfig, snapshot)).toBeInstanceOf(FragmentationScorer);
+    expect(scorerFor({ ...defaultSchedulerConfig, placement: { default: 'binpack', pools: { inference: 'spread' } } }, snapshot)).toBe(bucketScorer);
     expect(scorerFor({ ...defaultSchedulerConfig, placement: { default: 'binpack', pools: { shared: 'fragmentation' } } }, snapshot)).toBeInstanceOf(FragmentationScorer);
   });
 });

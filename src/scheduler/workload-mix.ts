@@ -16,7 +16,8 @@ const GROWTH_TO_REREAD = 0.25;
  * in; the mix is learned from the workloads themselves.
  */
 export class WorkloadMix {
-  private readonly shapes = new Map<string, Shape>();
+  /** Shapes by a number of their request: alike shapes share it, and a few unlike ones may. */
+  private readonly shapes = new Map<number, Shape[]>();
   total = 0;
   /**
    * Changes when the mix changed enough to be read again (a quarter more replicas than when last read): a
@@ -28,9 +29,12 @@ export class WorkloadMix {
 
   add(workload: Pick<WorkloadBase, 'request' | 'gpuModels' | 'replicas'>): void {
     const { request, gpuModels, replicas } = workload;
-    const key = `${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}|${gpuModels?.join('\n') ?? '*'}`;
-    let shape = this.shapes.get(key);
-    if (!shape) this.shapes.set(key, (shape = { request, gpuModels, count: 0 }));
+    // Every workload of a snapshot passes here each cycle: a number picks a short list, compared field by field, with no key string built.
+    const key = request.memoryMiB * 4096 + request.cpus * 64 + request.gpus;
+    let alike = this.shapes.get(key);
+    if (!alike) this.shapes.set(key, (alike = []));
+    let shape = alike.find((s) => sameShape(s, request, gpuModels));
+    if (!shape) alike.push((shape = { request, gpuModels, count: 0 }));
     shape.count += replicas;
     this.total += replicas;
     if (this.total >= this.totalWhenRead * (1 + GROWTH_TO_REREAD)) {
@@ -39,7 +43,15 @@ export class WorkloadMix {
     }
   }
 
-  get all(): Iterable<Shape> {
-    return this.shapes.values();
+  *all(): Iterable<Shape> {
+    for (const alike of this.shapes.values()) yield* alike;
   }
+}
+
+function sameShape(shape: Shape, request: ReplicaRequest, gpuModels: readonly string[] | null): boolean {
+  const r = shape.request;
+  if (r.gpus !== request.gpus || r.gpuFraction !== request.gpuFraction || r.gpuMemoryMiB !== request.gpuMemoryMiB || r.cpus !== request.cpus || r.memoryMiB !== request.memoryMiB) return false;
+  const models = shape.gpuModels;
+  if (models === gpuModels) return true;
+  return models !== null && gpuModels !== null && models.length === gpuModels.length && models.every((m, i) => m === gpuModels[i]);
 }
