@@ -114,12 +114,11 @@ describe('FragmentationScorer', () => {
     expect([...scorer.candidates(fleet, request(1, 1), 'T4')].map((n) => n.id)).toEqual(['b', 'a']);
   });
 
-  it('learns its mix from the pending and running workloads of a snapshot, and is the default unless no pool uses it', () => {
+  it('learns its mix from the pending and running workloads of a snapshot, and is chosen only when configured', () => {
     const scorer = fragmentationScorer({ pending: [workload('p', request(2, 4), { replicas: 3 })], running: [] });
     expect(scorer.mix.total).toBe(3);
     const snapshot = { pending: [], running: [] };
-    expect(scorerFor(defaultSchedulerConfig, snapshot)).toBeInstanceOf(FragmentationScorer);
-    expect(scorerFor({ ...defaultSchedulerConfig, placement: { default: 'binpack', pools: { inference: 'spread' } } }, snapshot)).toBe(bucketScorer);
+    expect(scorerFor(defaultSchedulerConfig, snapshot)).toBe(bucketScorer);
     expect(scorerFor({ ...defaultSchedulerConfig, placement: { default: 'binpack', pools: { shared: 'fragmentation' } } }, snapshot)).toBeInstanceOf(FragmentationScorer);
   });
 });

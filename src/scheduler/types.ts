@@ -171,7 +171,7 @@ export interface Plan {
   pending: PendingExplanation[];
 }
 
-/** `fragmentation` (the default): the fragmentation-aware scorer (`fragmentation-scorer.ts`), which `schedule` builds from the snapshot (`scorerFor`). */
+/** `fragmentation`: the fragmentation-aware scorer (`fragmentation-scorer.ts`), when the scheduler is given it. */
 export type PlacementPolicy = 'binpack' | 'spread' | 'fragmentation';
 
 export interface SchedulerConfig {
@@ -188,7 +188,7 @@ export interface SchedulerConfig {
 }
 
 export const defaultSchedulerConfig: SchedulerConfig = {
-  placement: { default: 'fragmentation', pools: {} },
+  placement: { default: 'binpack', pools: {} },
   poolLabel: 'pool',
   usageWeight: 1,
   minRuntimeMs: 60_000,
