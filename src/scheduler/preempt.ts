@@ -259,13 +259,16 @@ function restore(cycle: Cycle, victims: RunningState[]): void {
 interface NodeOffer {
   node: NodeState;
   victims: RunningState[];
-  /** Running victims, victims from queues no longer over their share, victims, their summed priority, the GPUs they hold in all: lower is better. */
+  /** Running victims, victims from queues no longer over their share, the work they lose, victims, their summed priority, the GPUs they hold in all: lower is better. */
   score: number[];
 }
 
 /**
  * Nodes by what stopping their eligible workloads would cost to free `need` whole GPUs of
- * `model`: the fewest victims, then the lowest priorities, then the fewest GPUs stopped. Offers only
+ * `model`: the least work lost, then the fewest victims, the lowest priorities, the fewest GPUs
+ * stopped. A stopped workload starts again from the beginning (or a checkpoint the scheduler does
+ * not know of), so what it loses is its GPUs times how long it has run: stopping the youngest
+ * work, not the largest, keeps a reclaim from throwing away days of a long job. Offers only
  * get worse as victims are taken (queues fall to their fair share, free GPUs are used), so a node
  * is re-priced when it comes out on top and put back if it no longer is.
  */
@@ -311,7 +314,8 @@ class NodeOffers {
       reachable += gpus;
     }
     if (reachable < need || candidates.length === 0) return null;
-    candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || b.gpus - a.gpus || b.r.source.startedAt - a.r.source.startedAt);
+    // The youngest first (the least work lost per GPU freed), then the largest (the fewest victims).
+    candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || ageOf(a.r, cycle.now) - ageOf(b.r, cycle.now) || b.gpus - a.gpus);
     const chosen: typeof candidates = [];
     let freed = free;
     // Each victim is judged with those chosen before it gone: together they must leave their queues their guarantees.
@@ -336,12 +340,18 @@ class NodeOffers {
       // Withdrawing a placement of this cycle costs nothing; stopping running work costs its progress.
       chosen.filter((c) => c.r.tentative === null).length,
       chosen.filter((c) => !c.r.queue || !cycle.tree.keys.some((k) => c.r.queue!.overShare(k))).length,
+      chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0) * ageOf(c.r, cycle.now), 0),
       chosen.length,
       chosen.reduce((s, c) => s + c.r.source.priority, 0),
       chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0), 0),
     ];
     return { node, victims: chosen.map((c) => c.r), score };
   }
+}
+
+/** How long a victim has run: what each of its GPUs loses when stopped. A placement of this cycle has not started and loses nothing. */
+function ageOf(r: RunningState, now: number): number {
+  return r.tentative === null ? Math.max(0, now - r.source.startedAt) : 0;
 }
 
 function wholeGpusOn(r: RunningState, nodeId: string, model: string): number {
