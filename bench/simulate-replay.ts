@@ -72,14 +72,14 @@ for (const policy of policies) {
 }
 
 const h = (s: number) => (s / 3600).toFixed(2);
-const table = [['POLICY', 'JCT mean h', 'p50', 'p95', 'p99', 'WAIT mean h', 'p50', 'p95', 'p99', 'makespan d', 'alloc %', 'preempt', 'lost GPU-h', 'Jain', 'replay s']];
+const table = [['POLICY', 'JCT mean h', 'p50', 'p95', 'p99', 'WAIT mean h', 'p50', 'p95', 'p99', 'makespan d', 'alloc %', 'preempt', 'lost GPU-h', 'Jain', 'p5', 'replay s']];
 for (const r of runs) {
   const m = r.metrics;
   table.push([
     r.label,
     h(m.jct.mean), h(m.jct.p50), h(m.jct.p95), h(m.jct.p99),
     h(m.wait.mean), h(m.wait.p50), h(m.wait.p95), h(m.wait.p99),
-    (m.makespan / 86400).toFixed(1), (m.meanAllocation * 100).toFixed(1), String(m.preemptions), (m.lostGpuSeconds / 3600).toFixed(0), m.jainIndex.toFixed(3), r.seconds.toFixed(1),
+    (m.makespan / 86400).toFixed(1), (m.meanAllocation * 100).toFixed(1), String(m.preemptions), (m.lostGpuSeconds / 3600).toFixed(0), m.fairness.jain.toFixed(3), m.fairness.jainP5.toFixed(3), r.seconds.toFixed(1),
   ]);
 }
 const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
@@ -123,7 +123,8 @@ for (const r of runs) {
     { scenario: scenario(r.label), metric: 'jct_p99_s', value: m.jct.p99, unit: 's', ...base((x) => x.metrics.jct.p99) },
     { scenario: scenario(r.label), metric: 'wait_mean_s', value: m.wait.mean, unit: 's', ...base((x) => x.metrics.wait.mean) },
     { scenario: scenario(r.label), metric: 'wait_p99_s', value: m.wait.p99, unit: 's', ...base((x) => x.metrics.wait.p99) },
-    { scenario: scenario(r.label), metric: 'jain_index', value: m.jainIndex, unit: '', ...base((x) => x.metrics.jainIndex) },
+    { scenario: scenario(r.label), metric: 'jain_index', value: m.fairness.jain, unit: '', ...base((x) => x.metrics.fairness.jain) },
+    { scenario: scenario(r.label), metric: 'jain_index_p5', value: m.fairness.jainP5, unit: '', ...base((x) => x.metrics.fairness.jainP5) },
     { scenario: scenario(r.label), metric: 'replay_seconds', value: r.seconds, unit: 's', baseline: 60, baselineName: 'target: under 60 s per replay' },
   );
 }

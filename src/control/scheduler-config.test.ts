@@ -24,5 +24,8 @@ describe('scheduler config', () => {
     expect(() => parseSchedulerSettings({ consolidation: 'maybe' })).toThrow(/consolidation/);
     expect(() => parseSchedulerSettings({ minRuntime: 5 })).toThrow(/minRuntime/);
     expect(() => parseSchedulerSettings({ fairShareHalfLife: 'soon' })).toThrow(/fairShareHalfLife/);
+    expect(() => parseSchedulerSettings({ overtakeAfterMs: -1 })).toThrow(/overtakeAfterMs/);
+    expect(parseSchedulerSettings({ overtakeAfterMs: 57_600_000 }).scheduler.overtakeAfterMs).toBe(57_600_000);
+    expect(parseSchedulerSettings(null).scheduler.overtakeAfterMs).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { tryPlace } from './allocate.js';
 import { consolidateFor } from './consolidate.js';
 import type { Cycle, PendingState } from './cycle.js';
 import type { QueueState } from './queue-tree.js';
-import { evict, explainNoVictims } from './preempt.js';
+import { evict, explainNoVictims, overdue } from './preempt.js';
 import { tell } from './verdicts.js';
 
 /** Each attempt walks the nodes of a model; bounding them bounds a cycle behind a huge backlog. */
@@ -10,7 +10,8 @@ const ATTEMPTS_PER_CYCLE = 64;
 
 /**
  * After allocate, for each workload it could not start (and that is not already waiting for
- * work being released), in the order it considered them, least disruptive first: consolidate (move
+ * work being released), in the order it considered them, least disruptive first: take the place
+ * of younger work this cycle placed (only once it has waited `overtakeAfterMs`), consolidate (move
  * small work to free whole nodes), reclaim from queues over their fair share (only for a queue
  * that stays within its own), or preempt lower-priority work of the same queue. Taking workloads
  * one at a time in order means a higher-priority workload's room is settled before a lower one's.
@@ -55,7 +56,7 @@ class Turns {
     const made =
       found.limit.length > 0
         ? evict(cycle, p, 'preempt')
-        : consolidateFor(cycle, p) || evict(cycle, p, 'reclaim') || evict(cycle, p, 'preempt');
+        : (overdue(cycle, p) && evict(cycle, p, 'overtake')) || consolidateFor(cycle, p) || evict(cycle, p, 'reclaim') || evict(cycle, p, 'preempt');
     if (made) {
       this.fruitless.clear();
       return true;

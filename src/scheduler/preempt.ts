@@ -6,12 +6,15 @@ import { commit, quotaBlock } from './allocate.js';
 import { MinHeap } from './min-heap.js';
 import type { PreemptionKind, ReplicaAllocation } from './types.js';
 
-export function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): boolean {
+/** `overtake`: an overdue workload takes the place of younger work placed this cycle (`overtakeable`). */
+type EvictionKind = Exclude<PreemptionKind, 'consolidate'> | 'overtake';
+
+export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolean {
   const queue = p.queue!;
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    const eligibility = kind === 'reclaim' ? reclaimable(cycle, queue, amounts, model) : preemptible(p, queue);
+    const eligibility = kind === 'reclaim' ? reclaimable(cycle, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(p, queue);
     const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligibility) : [];
     if (!forLimit) continue;
     const room = chooseVictims(cycle, p, model, eligibility);
@@ -29,9 +32,10 @@ export function evict(cycle: Cycle, p: PendingState, kind: PreemptionKind): bool
     own(p).limit = [];
     const stopping = victims.filter((v) => v.tentative === null);
     dropReservation(cycle, p);
-    for (const v of victims) if (v.tentative) withdraw(cycle, v.tentative, p);
-    // Only withdrawn placements made way: the room is free now, so the workload starts in this plan.
-    if (stopping.length === 0) {
+    for (const v of victims) if (v.tentative) withdraw(cycle, v.tentative, p, kind);
+    // Only withdrawn placements made way: the room is free now, so the workload starts in this plan
+    // (an overtaking workload takes nothing else).
+    if (stopping.length === 0 || kind === 'overtake') {
       commit(cycle, p, amounts, room.allocations);
       return true;
     }
@@ -86,6 +90,24 @@ function reclaimable(cycle: Cycle, queue: QueueState, amounts: Amounts, model: s
   return {
     queue: (q) => theirSide(q) !== null,
     workload: (r) => movable(r) && theirSide(r.queue!)!.every((q) => !q.dropsBelowGuarantee(r.amounts)),
+  };
+}
+
+/** Whether `p` has waited past `overtakeAfterMs` and may take the place of younger work this cycle placed. */
+export function overdue(cycle: Cycle, p: PendingState): boolean {
+  const after = cycle.config.overtakeAfterMs;
+  return after !== null && cycle.now - p.submittedAt >= after;
+}
+
+/**
+ * Placements this cycle made for workloads of no higher priority submitted after `p`, of any
+ * queue: they have not started, so giving way loses nothing, and the younger workload waits for
+ * the next room. Age overrides fair-share order, not priority.
+ */
+function overtakeable(p: PendingState): Eligibility {
+  return {
+    queue: () => true,
+    workload: (r) => movable(r) && r.tentative !== null && r.tentative.submittedAt > p.submittedAt && r.tentative.priority <= p.priority,
   };
 }
 
@@ -241,12 +263,13 @@ function dropReservation(cycle: Cycle, p: PendingState): void {
 }
 
 /** Takes back a placement this cycle made, for `p`; its resources are already given back by the eviction. */
-function withdraw(cycle: Cycle, withdrawn: PendingState, p: PendingState): void {
+function withdraw(cycle: Cycle, withdrawn: PendingState, p: PendingState, kind: EvictionKind): void {
   const at = cycle.plan.placements.findIndex((placement) => placement.workloadId === withdrawn.source.id);
   if (at >= 0) cycle.plan.placements.splice(at, 1);
   withdrawn.placed = false;
   cycle.withdrawn.push(withdrawn);
-  note(withdrawn, 'notes', `gave its place to ${p.source.name}, which ${p.queue === withdrawn.queue ? 'has a higher priority' : "is within its queue's fair share"}`);
+  const why = kind === 'overtake' ? 'has waited longer' : kind === 'preempt' ? 'has a higher priority' : "is within its queue's fair share";
+  note(withdrawn, 'notes', `gave its place to ${p.source.name}, which ${why}`);
 }
 
 function evictOne(cycle: Cycle, v: RunningState): void {
@@ -266,13 +289,16 @@ function restore(cycle: Cycle, victims: RunningState[]): void {
 interface NodeOffer {
   node: NodeState;
   victims: RunningState[];
-  /** Running victims, victims from queues no longer over their share, victims, their summed priority, the GPUs they hold in all: lower is better. */
+  /** Running victims, victims from queues no longer over their share, the work they lose, victims, their summed priority, the GPUs they hold in all: lower is better. */
   score: number[];
 }
 
 /**
  * Nodes by what stopping their eligible workloads would cost to free `need` whole GPUs of
- * `model`: the fewest victims, then the lowest priorities, then the fewest GPUs stopped. Offers only
+ * `model`: the least work lost, then the fewest victims, the lowest priorities, the fewest GPUs
+ * stopped. A stopped workload starts again from the beginning (or a checkpoint the scheduler does
+ * not know of), so what it loses is its GPUs times how long it has run: stopping the youngest
+ * work, not the largest, keeps a reclaim from throwing away days of a long job. Offers only
  * get worse as victims are taken (queues fall to their fair share, free GPUs are used), so a node
  * is re-priced when it comes out on top and put back if it no longer is.
  */
@@ -318,8 +344,9 @@ class NodeOffers {
       reachable += gpus;
     }
     if (reachable < need || candidates.length === 0) return null;
+    // The youngest first (the least work lost per GPU freed), then the largest (the fewest victims).
     if (candidates.length > 1)
-      candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || b.gpus - a.gpus || b.r.source.startedAt - a.r.source.startedAt);
+      candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || ageOf(a.r, cycle.now) - ageOf(b.r, cycle.now) || b.gpus - a.gpus);
     const chosen: typeof candidates = [];
     let freed = free;
     // Each victim is judged with those chosen before it gone: together they must leave their queues their guarantees.
@@ -354,12 +381,18 @@ class NodeOffers {
       // Withdrawing a placement of this cycle costs nothing; stopping running work costs its progress.
       chosen.filter((c) => c.r.tentative === null).length,
       chosen.filter((c) => !c.r.queue || !cycle.tree.keys.some((k) => c.r.queue!.overShare(k))).length,
+      chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0) * ageOf(c.r, cycle.now), 0),
       chosen.length,
       chosen.reduce((s, c) => s + c.r.source.priority, 0),
       chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0), 0),
     ];
     return { node, victims: chosen.map((c) => c.r), score };
   }
+}
+
+/** How long a victim has run: what each of its GPUs loses when stopped. A placement of this cycle has not started and loses nothing. */
+function ageOf(r: RunningState, now: number): number {
+  return r.tentative === null ? Math.max(0, now - r.source.startedAt) : 0;
 }
 
 function wholeGpusOn(r: RunningState, node: NodeState, model: string): number {

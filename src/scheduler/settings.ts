@@ -25,6 +25,7 @@ export const schedulerSettingsSchema = z.strictObject({
   usageWeight: z.number().min(0).max(1000).default(defaultSchedulerConfig.usageWeight),
   minRuntimeMs: z.number().int().min(0).default(defaultSchedulerConfig.minRuntimeMs),
   reservations: z.number().int().min(0).max(10_000).default(defaultSchedulerConfig.reservations),
+  overtakeAfterMs: z.number().int().min(0).nullable().default(defaultSchedulerConfig.overtakeAfterMs),
   consolidation: z.enum(['off', 'propose', 'apply']).default(defaultSchedulerConfig.consolidation),
   /** Half-life of past use in fair share (`24h`, or seconds). */
   fairShareHalfLife: durationMs.default(24 * 3600 * 1000),

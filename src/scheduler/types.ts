@@ -184,6 +184,12 @@ export interface SchedulerConfig {
   minRuntimeMs: number;
   /** How many blocked workloads get a backfill reservation per cycle. */
   reservations: number;
+  /**
+   * A workload waiting longer than this (since it was submitted) may take the place of work
+   * submitted after it, of any queue, that the same cycle placed: nothing that started is
+   * stopped for it. Bounds how long fair-share order keeps a queue over its share waiting. Null: never.
+   */
+  overtakeAfterMs: number | null;
   consolidation: 'off' | 'propose' | 'apply';
 }
 
@@ -193,6 +199,7 @@ export const defaultSchedulerConfig: SchedulerConfig = {
   usageWeight: 1,
   minRuntimeMs: 60_000,
   reservations: 8,
+  overtakeAfterMs: null,
   consolidation: 'apply',
 };
 

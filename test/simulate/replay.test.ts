@@ -148,15 +148,16 @@ describe('metrics', () => {
     // (1+2+3)² / (3 × (1+4+9)) = 36 / 42
     expect(jainIndex([1, 2, 3])).toBeCloseTo(6 / 7);
   });
-  it('per-queue share vs entitled and Jain over queues', () => {
+  it('per-queue share vs entitled, and fairness over one window', () => {
     // Queues x (entitled 4 of 8) and y (4 of 8). x runs 8 GPU × 10 s, y 4 GPU × 10 s from 10.
-    // Shares: x 80/120 = 2/3, y 1/3; ratios to 1/2: 4/3, 2/3 → Jain (2)² / (2 × (16/9 + 4/9)) = 4 / (40/9) = 0.9.
+    // Shares: x 80/120 = 2/3, y 1/3. One window, 0–20: x holds 4 on average and asks 4, y holds 2
+    // and asks 4; fair 4 each → ratios 1 and 1/2 → Jain 1.5² / (2 × 1.25) = 0.9.
     const c = cluster(1, 8, [{ name: 'x', gpus: 4 }, { name: 'y', gpus: 4 }]);
     const r = replay([job('a', 0, 8, 10, 'x'), job('b', 0, 4, 10, 'y')], c, { policy: 'fifo' });
     expect(r.metrics.perQueue['x']!.share).toBeCloseTo(2 / 3);
     expect(r.metrics.perQueue['x']!.entitled).toBeCloseTo(0.5);
     expect(r.metrics.perQueue['y']!.jct.mean).toBe(20);
-    expect(r.metrics.jainIndex).toBeCloseTo(0.9);
+    expect(r.metrics.fairness.jain).toBeCloseTo(0.9);
   });
   it('allocation over time is time-weighted per bucket', () => {
     // 8 GPUs over 0–10, 4 over 10–20, capacity 8, 2 buckets → [1, 0.5]; 4 buckets → [1, 1, .5, .5].

@@ -69,6 +69,7 @@ const configSchema = z.strictObject({
   minRuntimeMs: duration.optional(),
   reservations: z.number().int().nonnegative().optional(),
   consolidation: z.enum(['off', 'propose', 'apply']).optional(),
+  overtakeAfterMs: duration.optional(),
 });
 
 const GPUS = /^\d+x[A-Za-z0-9._-]+(\+\d+x[A-Za-z0-9._-]+)*$/;
@@ -195,6 +196,7 @@ export function parseScenario(text: string, file: string): Scenario {
       minRuntimeMs: f.config.minRuntimeMs,
       reservations: f.config.reservations,
       consolidation: f.config.consolidation,
+      overtakeAfterMs: f.config.overtakeAfterMs,
     }),
     placement: {
       default: f.config.placement?.default ?? defaultSchedulerConfig.placement.default,

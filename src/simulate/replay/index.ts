@@ -12,8 +12,9 @@ import { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, typ
 export { EventQueue } from './events.js';
 export { buildCluster, clusterOf, rootQueues, PHILLY_GPUS_PER_NODE, PHILLY_GPU_MODEL, PHILLY_NODES, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
 export { compressArrivals, compressionFactor, offeredLoad } from './load.js';
-export { bucketize, computeMetrics, dist, jainIndex, type Dist, type QueueMetrics, type ReplayMetrics } from './metrics.js';
-export { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
+export { bucketize, computeMetrics, dist, type Dist, type QueueMetrics, type ReplayMetrics } from './metrics.js';
+export { FAIRNESS_DEFINITION, fairAllocation, jainIndex, windowedFairness, type Fairness } from './fairness.js';
+export { simulate, type QueueSeries, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
 export { DecayedUsage, type UsageRun } from './usage.js';
 
 export const REPLAY_POLICIES: readonly ReplayPolicyName[] = ['fifo', 'sjf', 'tiresias-las', 'gpufleet-default'];
@@ -29,6 +30,8 @@ export interface ReplayOptions extends SimOptions {
   targetLoad?: number | null;
   /** Buckets of the allocation-over-time series (default 50). */
   buckets?: number;
+  /** Seconds per time window of the fairness index (default 3600). */
+  fairnessWindowSeconds?: number;
 }
 
 export interface ReplayResult {
@@ -88,7 +91,7 @@ export function replayPrepared(
 ): ReplayResult {
   const t0 = performance.now();
   const sim = simulate(inputs, cluster, opts);
-  const metrics = computeMetrics(sim, cluster.capacity, cluster.entitled, opts.buckets ?? 50);
+  const metrics = computeMetrics(sim, cluster.capacity, cluster.entitled, opts.buckets ?? 50, opts.fairnessWindowSeconds ?? 3600);
   return {
     policy: opts.policy,
     oversize: { mode: opts.oversize ?? 'drop', count: prep.oversize },

@@ -1,3 +1,6 @@
+import { windowedFairness, type Fairness } from './fairness.js';
+import { percentileSorted } from './percentile.js';
+import { windowIntegrals } from './time-windows.js';
 import type { SimResult } from './simulator.js';
 
 export interface Dist {
@@ -34,15 +37,8 @@ export interface ReplayMetrics {
   /** Time-weighted mean number of pending jobs in the same buckets. */
   queueLengthOverTime: number[];
   perQueue: Record<string, QueueMetrics>;
-  /** Jain's index over queues of share / entitled (1 = every queue got its entitlement in proportion). */
-  jainIndex: number;
-}
-
-/** Nearest-rank percentile (same definition as bench/report.ts). */
-export function percentileSorted(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
+  /** Jain's index over time windows of each queue's allocation / its max-min fair allocation (fairness.ts). */
+  fairness: Fairness;
 }
 
 export function dist(values: readonly number[]): Dist {
@@ -52,40 +48,17 @@ export function dist(values: readonly number[]): Dist {
   return { count: arr.length, mean, p50: percentileSorted(arr, 50), p95: percentileSorted(arr, 95), p99: percentileSorted(arr, 99), };
 }
 
-/** Jain's fairness index: (Σx)² / (n Σx²); 1 when all equal, 1/n when one takes all. */
-export function jainIndex(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const sum = values.reduce((a, b) => a + b, 0);
-  const sq = values.reduce((a, b) => a + b * b, 0);
-  return sq === 0 ? 1 : (sum * sum) / (values.length * sq);
-}
-
 /**
  * Time-weighted mean of a step function (value v[i] from t[i] to t[i+1]) over `buckets` equal
  * slices of [from, to], divided by `scale`.
  */
 export function bucketize(times: readonly number[], values: readonly number[], from: number, to: number, buckets: number, scale: number): number[] {
-  const out = new Array<number>(buckets).fill(0);
   const width = (to - from) / buckets;
-  if (!(width > 0)) return out;
-  for (let i = 0; i < times.length; i++) {
-    const a = Math.max(from, times[i]!);
-    const b = Math.min(to, i + 1 < times.length ? times[i + 1]! : to);
-    const v = values[i]!;
-    if (b <= a || v === 0) continue;
-    let k = Math.min(buckets - 1, Math.floor((a - from) / width));
-    let s = a;
-    while (s < b && k < buckets) {
-      const end = Math.min(b, from + (k + 1) * width);
-      out[k]! += v * (end - s);
-      s = end;
-      k++;
-    }
-  }
-  return out.map((x) => x / (width * scale));
+  if (!(width > 0)) return new Array<number>(buckets).fill(0);
+  return windowIntegrals(times, values, from, to, width).map((x) => x / (width * scale));
 }
 
-export function computeMetrics(result: SimResult, capacity: number, entitledGpus: Record<string, number>, buckets = 50): ReplayMetrics {
+export function computeMetrics(result: SimResult, capacity: number, entitledGpus: Record<string, number>, buckets = 50, fairnessWindowSeconds = 3600): ReplayMetrics {
   const jobs = result.jobs;
   const jctOf = (j: (typeof jobs)[number]) => j.finish - j.submitTime;
   const first = jobs.reduce((m, j) => Math.min(m, j.submitTime), Infinity);
@@ -100,13 +73,11 @@ export function computeMetrics(result: SimResult, capacity: number, entitledGpus
   const totalEntitled = Object.values(entitledGpus).reduce((a, b) => a + b, 0);
   const totalGpuSeconds = Object.values(result.queueGpuSeconds).reduce((a, b) => a + b, 0);
   const perQueue: Record<string, QueueMetrics> = {};
-  const ratios: number[] = [];
   for (const q of Object.keys(entitledGpus).sort()) {
     const list = byQueue.get(q) ?? [];
     const share = totalGpuSeconds > 0 ? (result.queueGpuSeconds[q] ?? 0) / totalGpuSeconds : 0;
     const entitled = totalEntitled > 0 ? entitledGpus[q]! / totalEntitled : 1 / Object.keys(entitledGpus).length;
     perQueue[q] = { jobs: list.length, jct: dist(list.map(jctOf)), wait: dist(list.map((j) => j.waited)), share, entitled };
-    if (entitled > 0) ratios.push(share / entitled);
   }
   const allocationOverTime = bucketize(result.allocation.times, result.allocation.gpus, first, last, buckets, capacity);
   const queueLengthOverTime = bucketize(result.allocation.times, result.allocation.pending, first, last, buckets, 1);
@@ -122,6 +93,6 @@ export function computeMetrics(result: SimResult, capacity: number, entitledGpus
     allocationOverTime,
     queueLengthOverTime,
     perQueue,
-    jainIndex: jainIndex(ratios),
+    fairness: windowedFairness(result.queueSeries, entitledGpus, capacity, first, last, fairnessWindowSeconds),
   };
 }

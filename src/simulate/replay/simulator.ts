@@ -101,10 +101,21 @@ export interface SimResult {
   allocation: { times: number[]; gpus: number[]; pending: number[] };
   /** GPU-seconds allocated per queue (work lost to preemption included). */
   queueGpuSeconds: Record<string, number>;
+  /**
+   * Per queue, step functions of its allocated GPUs and of its demand (the GPUs of its running and
+   * pending jobs): from times[i] on they were gpus[i] and demand[i]; a point only where one changed.
+   */
+  queueSeries: Record<string, QueueSeries>;
   preemptions: number;
   schedulerCalls: number;
   /** Jobs never started (larger than any node). */
   unplaceable: string[];
+}
+
+export interface QueueSeries {
+  times: number[];
+  gpus: number[];
+  demand: number[];
 }
 
 interface SimJob {
@@ -184,6 +195,16 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   let freeTotal = free.reduce((a, b) => a + b, 0);
   const queueGpuSeconds: Record<string, number> = {};
   for (const q of cluster.queues) queueGpuSeconds[q.id] = 0;
+  const queueSeries: Record<string, QueueSeries> = {};
+  const queueNow = new Map(cluster.queues.map((q) => [q.id, { gpus: 0, demand: 0 }]));
+  /** Queues whose allocation or demand changed at the current event time. */
+  const queuesTouched = new Set<string>();
+  const touchQueue = (queue: string, gpus: number, demand: number) => {
+    const now = queueNow.get(queue)!;
+    now.gpus += gpus;
+    now.demand += demand;
+    queuesTouched.add(queue);
+  };
   const allocation = { times: [] as number[], gpus: [] as number[], pending: [] as number[] };
   let allocated = 0;
   let preemptions = 0;
@@ -245,7 +266,20 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     else events.push(job.input.submitTime, { kind: 'arrival', job });
   }
 
+  const recordQueues = (t: number) => {
+    for (const q of queuesTouched) {
+      const now = queueNow.get(q)!;
+      const series = (queueSeries[q] ??= { times: [], gpus: [], demand: [] });
+      const n = series.times.length;
+      if (n > 0 && series.gpus[n - 1] === now.gpus && series.demand[n - 1] === now.demand) continue;
+      series.times.push(t);
+      series.gpus.push(now.gpus);
+      series.demand.push(now.demand);
+    }
+    queuesTouched.clear();
+  };
   const recordAllocation = (t: number) => {
+    recordQueues(t);
     const n = allocation.times.length;
     if (n > 0 && allocation.times[n - 1] === t) {
       allocation.gpus[n - 1] = allocated;
@@ -266,6 +300,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     free[n]! -= gpuIndices.length;
     freeTotal -= gpuIndices.length;
     allocated += gpuIndices.length;
+    touchQueue(job.input.queue, gpuIndices.length, 0);
     runningOn[n]!.add(job);
     job.state = 'running';
     job.node = n;
@@ -307,6 +342,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     free[n]! += job.gpuIndices.length;
     freeTotal += job.gpuIndices.length;
     allocated -= job.gpuIndices.length;
+    touchQueue(job.input.queue, -job.gpuIndices.length, completed ? -job.input.gpus : 0);
     runningOn[n]!.delete(job);
     runningJobs.delete(job);
     production?.ended(job.wid, Math.round(t * 1000));
@@ -465,6 +501,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
       const job = ev.job;
       if (ev.kind === 'arrival') {
         enqueue(job, t);
+        touchQueue(job.input.queue, 0, job.input.gpus);
         changed = true;
       } else if (ev.epoch !== job.epoch || job.state !== 'running') {
         continue; // stale: the job was preempted since
@@ -508,6 +545,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
       })),
     allocation,
     queueGpuSeconds,
+    queueSeries,
     preemptions,
     schedulerCalls,
     unplaceable,

@@ -27,14 +27,14 @@ export function replayTable(r: ReplayReport): string {
       `arrivals × ${r.compressionFactor.toFixed(4)} → offered load ${pct(r.offeredLoad)}; preempted jobs restart ${r.checkpointSeconds ? `from a checkpoint every ${r.checkpointSeconds} s` : 'from scratch'}`,
   );
   out.push('');
-  const rows = [['POLICY', 'JCT MEAN', 'P50', 'P95', 'P99', 'WAIT MEAN', 'P50', 'P95', 'P99', 'MAKESPAN', 'ALLOC', 'PREEMPT', 'LOST GPU-H', 'JAIN', 'SECONDS']];
+  const rows = [['POLICY', 'JCT MEAN', 'P50', 'P95', 'P99', 'WAIT MEAN', 'P50', 'P95', 'P99', 'MAKESPAN', 'ALLOC', 'PREEMPT', 'LOST GPU-H', 'JAIN', 'JAIN P5', 'SECONDS']];
   for (const run of r.runs) {
     const m = run.metrics;
     rows.push([
       run.policy,
       formatSeconds(m.jct.mean), formatSeconds(m.jct.p50), formatSeconds(m.jct.p95), formatSeconds(m.jct.p99),
       formatSeconds(m.wait.mean), formatSeconds(m.wait.p50), formatSeconds(m.wait.p95), formatSeconds(m.wait.p99),
-      formatSeconds(m.makespan), pct(m.meanAllocation), String(m.preemptions), (m.lostGpuSeconds / 3600).toFixed(1), m.jainIndex.toFixed(3), run.seconds.toFixed(1),
+      formatSeconds(m.makespan), pct(m.meanAllocation), String(m.preemptions), (m.lostGpuSeconds / 3600).toFixed(1), m.fairness.jain.toFixed(3), m.fairness.jainP5.toFixed(3), run.seconds.toFixed(1),
     ]);
   }
   out.push(table(rows));
