@@ -117,12 +117,7 @@ class PrefixAffinity implements Strategy {
   }
 }
 
-/** Highest-random-weight: the candidate whose hash with the key is largest. */
-export function rendezvous<R extends Candidate>(candidates: readonly R[], key: string): R | undefined {
-  return rendezvousRanking(candidates, key)[0];
-}
-
-/** The candidates by their hash with the key, largest first. */
+/** Highest-random-weight hashing: the candidates by their hash with the key, largest first. */
 export function rendezvousRanking<R extends Candidate>(candidates: readonly R[], key: string): R[] {
   const keyHash = fnv1a(key, 0x811c9dc5);
   return candidates
