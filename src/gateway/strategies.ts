@@ -113,17 +113,27 @@ class PrefixAffinity implements Strategy {
     const least = leastLoaded(candidates, ctx, this.rotation);
     if (ctx.prefixKey === undefined || least === undefined) return least;
     const bound = ctx.outstanding(least.id) + this.loadBound;
-    return rendezvousRanking(candidates, ctx.prefixKey).find((c) => ctx.outstanding(c.id) <= bound) ?? least;
+    return rendezvous(candidates, ctx.prefixKey, (c) => ctx.outstanding(c.id) <= bound) ?? least;
   }
 }
 
-/** Highest-random-weight hashing: the candidates by their hash with the key, largest first. */
-export function rendezvousRanking<R extends Candidate>(candidates: readonly R[], key: string): R[] {
+/**
+ * Highest-random-weight hashing: of the candidates `accept` takes, the one whose hash with the key
+ * is largest, i.e. the first taken in the key's ranking. One pass, on every request's path.
+ */
+export function rendezvous<R extends Candidate>(candidates: readonly R[], key: string, accept: (c: R) => boolean = () => true): R | undefined {
   const keyHash = fnv1a(key, 0x811c9dc5);
-  return candidates
-    .map((c) => ({ c, score: mix(fnv1a(c.id, keyHash)) }))
-    .sort((a, b) => b.score - a.score)
-    .map((s) => s.c);
+  let best: R | undefined;
+  let bestScore = -1;
+  for (const c of candidates) {
+    if (!accept(c)) continue;
+    const score = mix(fnv1a(c.id, keyHash));
+    if (score > bestScore) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  return best;
 }
 
 export function fnv1a(text: string, seed: number): number {

@@ -138,9 +138,8 @@ export class Cycle {
     }
     // Where every pending workload starts: nothing found yet, shared until one is told something.
     const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
-    // Demand is counted by shape, then weighed once per shape.
-    const counts = new Map<QueueState, number[]>();
-    const byQueue = this.pendingByQueue;
+    // Demand is counted by shape, then weighed once per shape; one lookup per workload finds both.
+    const backlogs = new Map<QueueState, { pending: PendingState[]; byShape: number[] }>();
     this.pending = snapshot.pending.map((source) => {
       const p: PendingState = {
         source,
@@ -153,17 +152,15 @@ export class Cycle {
         findings: nothing,
       };
       if (p.queue) {
-        let byShape = counts.get(p.queue);
-        if (!byShape) {
-          counts.set(p.queue, (byShape = []));
-          byQueue.set(p.queue, []);
-        }
-        byShape[p.shape] = (byShape[p.shape] ?? 0) + 1;
-        byQueue.get(p.queue)!.push(p);
+        let backlog = backlogs.get(p.queue);
+        if (!backlog) backlogs.set(p.queue, (backlog = { pending: [], byShape: [] }));
+        backlog.byShape[p.shape] = (backlog.byShape[p.shape] ?? 0) + 1;
+        backlog.pending.push(p);
       } else this.orphans.push(p);
       return p;
     });
-    for (const [queue, byShape] of counts) {
+    for (const [queue, { pending, byShape }] of backlogs) {
+      this.pendingByQueue.set(queue, pending);
       const amounts: Amounts = {};
       byShape.forEach((count, shape) => this.addDemandOf(amounts, this.shapes.exemplars[shape]!, count));
       this.tree.addDemand(queue, amounts);

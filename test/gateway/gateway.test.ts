@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, staticTable, type Gateway } from '../../src/gateway/main.js';
-import { createStrategy, promptPrefix, rendezvousRanking, VersionPicker } from '../../src/gateway/strategies.js';
+import { createStrategy, promptPrefix, rendezvous, VersionPicker } from '../../src/gateway/strategies.js';
 import { startSimModel, type SimModel } from '../../src/sim-model/main.js';
 import { createLogger } from '../../src/observe/logger.js';
 
@@ -177,7 +177,7 @@ describe('strategies', () => {
     expect(createStrategy('least-outstanding').pick(replicas, ctx)!.id).toBe('r2');
     const key = promptPrefix({ messages: [{ role: 'system', content: 'abc' }] }, 100)!;
     expect(key).toBe('<|system|>abc<|end|>');
-    const affine = rendezvousRanking(replicas, key)[0]!;
+    const affine = rendezvous(replicas, key)!;
     const pa = createStrategy('prefix-affinity', { loadBound: 2 });
     for (const id of Object.keys(load)) load[id] = 0;
     expect(pa.pick(replicas, { ...ctx, prefixKey: key })!.id).toBe(affine.id);
@@ -185,12 +185,13 @@ describe('strategies', () => {
     expect(pa.pick(replicas, { ...ctx, prefixKey: key })!.id).toBe(affine.id);
     load[affine.id] = 3;
     // Over the bound, the key spills to its second replica in the ranking, not to the least loaded.
-    const [, second, third] = rendezvousRanking(replicas, key);
+    const second = rendezvous(replicas, key, (r) => r.id !== affine.id);
+    const third = rendezvous(replicas, key, (r) => r.id !== affine.id && r.id !== second!.id);
     expect(pa.pick(replicas, { ...ctx, prefixKey: key })!.id).toBe(second!.id);
     load[second!.id] = 3;
     expect(pa.pick(replicas, { ...ctx, prefixKey: key })!.id).toBe(third!.id);
     // Removing another replica does not move the key.
-    expect(rendezvousRanking(replicas.filter((r) => r.id === affine.id || r.id !== replicas.find((x) => x.id !== affine.id)!.id), key)[0]!.id).toBe(affine.id);
+    expect(rendezvous(replicas.filter((r) => r.id === affine.id || r.id !== replicas.find((x) => x.id !== affine.id)!.id), key)!.id).toBe(affine.id);
   });
 
   it('random picks every replica, as the numbers say', () => {
