@@ -154,6 +154,8 @@ export class FleetState {
   /** Allocations held with a finite end: without any, no backfill reservation can have a start time. */
   timeLimited = 0;
   private readonly domainsByLabel = new Map<string, Map<string, NodeState[]>>();
+  /** Told of each node whose free resources or schedulability change: a scorer that indexes nodes by state keeps it true without walking them. */
+  private readonly watchers: ((node: NodeState) => void)[] = [];
 
   constructor(nodes: SnapshotNode[], config: SchedulerConfig) {
     const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -242,10 +244,15 @@ export class FleetState {
     return domains;
   }
 
+  watch(watcher: (node: NodeState) => void): void {
+    this.watchers.push(watcher);
+  }
+
   setSchedulable(node: NodeState, schedulable: boolean): void {
     if (node.schedulable === schedulable) return;
     node.schedulable = schedulable;
     this.version += 1;
+    for (const watcher of this.watchers) watcher(node);
     for (const [model, free] of node.freeWhole) {
       const partial = this.partial.get(model);
       if (schedulable) {
@@ -272,6 +279,7 @@ export class FleetState {
     if (Number.isFinite(endAt)) this.timeLimited += sign;
     node.version += 1;
     this.version += 1;
+    for (const watcher of this.watchers) watcher(node);
     node.cpuFree -= sign * allocation.cpus;
     node.memFree -= sign * allocation.memoryMiB;
     if (allocation.gpuModel === null) return;

@@ -104,6 +104,41 @@ describe('FragmentationScorer', () => {
     expect(new Placer(fleet, bucketScorer, 0).modelsInOrder(workload('one', request(1, 1)), ['V100', 'T4'])).toEqual(['V100', 'T4']);
   });
 
+  it('keeps its index of nodes by state true as placements and cordons change the fleet (against a scorer built afresh at each step)', () => {
+    const shapes: [ReplicaRequest, number][] = [
+      [request(1, 2), 3],
+      [request(2, 8), 2],
+      [share(0.5, 2), 2],
+      [request(4, 16), 1],
+    ];
+    const step = fc.oneof(
+      fc.record({ cordon: fc.nat(7) }),
+      fc.record({ ask: fc.constantFrom(request(1, 2), request(2, 8), share(0.5, 2), share(0.25, 1), request(4, 16)) }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.record({ gpus: fc.integer({ min: 1, max: 8 }), cpus: fc.integer({ min: 8, max: 64 }) }), { minLength: 2, maxLength: 8 }), fc.array(step, { maxLength: 40 }), (specs, steps) => {
+        const fleet = fleetOf(
+          specs.map((n, i) => node(`n${i}`, n.gpus, n.cpus)),
+          'fragmentation',
+        );
+        const kept = scorerWith(shapes);
+        for (const s of steps) {
+          if ('cordon' in s) {
+            const target = fleet.nodes[s.cordon % fleet.nodes.length]!;
+            fleet.setSchedulable(target, !target.schedulable);
+            continue;
+          }
+          const offered = [...kept.candidates(fleet, s.ask, 'T4')].map((n) => n.id);
+          expect(offered).toEqual([...scorerWith(shapes).candidates(fleet, s.ask, 'T4')].map((n) => n.id));
+          const first = fleet.byId.get(offered[0] ?? '');
+          const allocation = first && kept.fit(first, s.ask, 'T4');
+          if (allocation) fleet.apply(allocation, 1, Infinity);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('offers nodes of other policies after its own, in the bucket order', () => {
     const fleet = new FleetState([{ ...node('a', 2, 16), labels: { pool: 'inference' } }, node('b', 2, 16)], {
       ...defaultSchedulerConfig,
@@ -114,11 +149,12 @@ describe('FragmentationScorer', () => {
     expect([...scorer.candidates(fleet, request(1, 1), 'T4')].map((n) => n.id)).toEqual(['b', 'a']);
   });
 
-  it('learns its mix from the pending and running workloads of a snapshot, and is chosen only when configured', () => {
+  it('learns its mix from the pending and running workloads of a snapshot, and is chosen whenever a pool uses it (by default, all do)', () => {
     const scorer = fragmentationScorer({ pending: [workload('p', request(2, 4), { replicas: 3 })], running: [] });
     expect(scorer.mix.total).toBe(3);
     const snapshot = { pending: [], running: [] };
-    expect(scorerFor(defaultSchedulerConfig, snapshot)).toBe(bucketScorer);
+    expect(scorerFor(defaultSchedulerConfig, snapshot)).toBeInstanceOf(FragmentationScorer);
+    expect(scorerFor({ ...defaultSchedulerConfig, placement: { default: 'binpack', pools: { inference: 'spread' } } }, snapshot)).toBe(bucketScorer);
     expect(scorerFor({ ...defaultSchedulerConfig, placement: { default: 'binpack', pools: { shared: 'fragmentation' } } }, snapshot)).toBeInstanceOf(FragmentationScorer);
   });
 });

@@ -2,6 +2,7 @@ import { NodeState, type FleetState } from './fleet.js';
 import { bucketScorer, type PlacementScorer } from './placement.js';
 import { EPSILON, asksForGpus, gpuShare, isFractional } from './resources.js';
 import type { ReplicaAllocation, ReplicaRequest, SchedulerConfig, Snapshot } from './types.js';
+import { MinHeap } from './min-heap.js';
 import { WorkloadMix } from './workload-mix.js';
 
 /**
@@ -61,9 +62,11 @@ const STRANDING_WEIGHT = 10;
  * depends only on its snapshot. Nodes of other policies are offered after, as `bucketScorer`
  * orders them.
  *
- * Cost: every node of the model with room is scored for each replica, but a score depends only on
- * the node's free resources and the request, so it is computed once per such pair (nodes alike
- * share it) until the node changes or the mix does, and looked up otherwise.
+ * Cost: a score depends only on a node's free resources and the request, so nodes are indexed by
+ * their state (a class: GPUs and their use, cores and memory free), kept up to date from the
+ * fleet's changes; each replica scores the occupied classes, not the nodes, and a class's score is
+ * computed once per request until the mix changes. A fleet of thousands of alike nodes has a few
+ * dozen classes.
  */
 export class FragmentationScorer implements PlacementScorer {
   readonly mix: WorkloadMix;
@@ -73,11 +76,19 @@ export class FragmentationScorer implements PlacementScorer {
   /** The most cores and GPUs of one node in the fleet: the scale of the tie-break. */
   private largestCores = 1;
   private largestGpus = 1;
-  /** Node ordinal → its state class and its free GPU (the tie-break), valid while the node's version is `classVersion − 1`. */
+  /** Node ordinal → its state class, valid while the node's version is `classVersion − 1`. */
   private nodeClass = new Int32Array(0);
-  private nodeFree = new Float64Array(0);
   private classVersion = new Float64Array(0);
   private readonly classIds = new Map<string, number>();
+  private classes: StateClass[] = [];
+  /** Node ordinal → the class it is indexed under, −1 for none (not schedulable, or not a fragmentation node). */
+  private memberOf = new Int32Array(0);
+  /** GPU model → the classes with members and GPUs of that model; `null` → every class with members. */
+  private readonly occupied = new Map<string | null, Set<StateClass>>();
+  /** Nodes changed since the index was last brought up to date, each once. */
+  private dirty: NodeState[] = [];
+  private dirtyMark = new Uint8Array(0);
+  private indexed = false;
   private readonly requestIds = new Map<string, number>();
   /** Request on a model → state class → outcome. */
   private outcomes: (Outcome | undefined)[][] = [];
@@ -100,9 +111,7 @@ export class FragmentationScorer implements PlacementScorer {
 
   /** Work without GPUs still strands GPUs where it takes the cores or memory a GPU shape needs. */
   *candidatesWithoutGpus(fleet: FleetState, request: ReplicaRequest): Iterable<NodeState> {
-    const pass = this.begin(fleet, request, null, (visit) => fleet.nodes.forEach(visit));
-    for (const node of fleet.nodes) this.consider(pass, node);
-    yield* this.bestFirst(pass);
+    yield* this.bestFirst(this.pass(fleet, request, null));
     for (const node of fleet.nodes) if (node.policy !== 'fragmentation') yield node;
   }
 
@@ -113,7 +122,8 @@ export class FragmentationScorer implements PlacementScorer {
   fit(node: NodeState, request: ReplicaRequest, model: string): ReplicaAllocation | null {
     if (!isFractional(request) || node.policy !== 'fragmentation') return node.fit(request, model);
     this.sync(this.fleet);
-    const { gpuUsed } = this.outcome(node, this.classOf(node), request, model, this.requestId(request, model));
+    const state = this.classOf(node).id;
+    const { gpuUsed } = this.outcome(node, state, request, model, this.requestId(request, model));
     const gpu = node.byModel.get(model)?.find((g) => g.used === gpuUsed);
     return gpu ? node.fitShareOn(request, gpu) : null;
   }
@@ -139,24 +149,51 @@ export class FragmentationScorer implements PlacementScorer {
     return pass ?? this.pass(fleet, request, model);
   }
 
-  /** Scores every fragmentation node of `model` with room for the request. */
-  private pass(fleet: FleetState, request: ReplicaRequest, model: string): Pass {
-    const pass = this.begin(fleet, request, model, (visit) => visitNodesWithRoom(fleet, request, model, visit));
-    pass.walk((node) => this.consider(pass, node));
+  /**
+   * Scores every state class that fragmentation nodes of `model` with room are in (`null`: every
+   * class, for work without GPUs), once each: nodes in one state score alike, so a pass costs the
+   * number of distinct states, not of nodes.
+   */
+  private pass(fleet: FleetState, request: ReplicaRequest, model: string | null): Pass {
+    this.sync(fleet);
+    this.refresh();
+    const pass: Pass = { request, model, requestId: this.requestId(request, model), best: null, delta: Infinity };
+    for (const cls of this.occupied.get(model) ?? []) {
+      const delta = this.deltaOf(pass, cls);
+      // Most classes are clearly worse or better: only near-ties need the tie-break.
+      if (delta === Infinity || delta > pass.delta + TIE) continue;
+      if (pass.best === null || delta < pass.delta - TIE || this.better(cls, delta, pass.best, pass.delta) < 0) {
+        pass.best = cls;
+        pass.delta = delta;
+      }
+    }
     return pass;
+  }
+
+  /** The change in fragmentation placing the pass's request on a node of the class makes; Infinity where it does not fit. */
+  private deltaOf(pass: Pass, cls: StateClass): number {
+    const { request } = pass;
+    if (request.cpus > cls.cpuFree + EPSILON || request.memoryMiB > cls.memFree + EPSILON) return Infinity;
+    return (this.outcomes[pass.requestId]?.[cls.id] ?? this.outcome(this.lowest(cls), cls.id, request, pass.model, pass.requestId)).delta;
   }
 
   /** Drops what was derived from another fleet or an older mix. */
   private sync(fleet: FleetState | null): void {
     if ((fleet !== null && fleet !== this.fleet) || this.classIds.size > CACHE_LIMIT || this.requestIds.size > CACHE_LIMIT) {
+      if (fleet !== null && fleet !== this.fleet) fleet.watch((node) => this.changed(fleet, node));
       this.fleet = fleet ?? this.fleet;
       const nodes = this.fleet?.nodes.length ?? 0;
       this.largestCores = Math.max(1, ...(this.fleet?.nodes.map((n) => n.source.cpus) ?? []));
       this.largestGpus = Math.max(1, ...(this.fleet?.nodes.map((n) => n.gpus.length) ?? []));
       this.nodeClass = new Int32Array(nodes);
-      this.nodeFree = new Float64Array(nodes);
       this.classVersion = new Float64Array(nodes);
+      this.memberOf = new Int32Array(nodes).fill(-1);
+      this.dirtyMark = new Uint8Array(nodes);
+      this.dirty = [];
+      this.indexed = false;
+      this.occupied.clear();
       this.classIds.clear();
+      this.classes = [];
       this.requestIds.clear();
       this.clear();
     }
@@ -174,64 +211,93 @@ export class FragmentationScorer implements PlacementScorer {
     this.passes = null;
   }
 
-  private begin(fleet: FleetState, request: ReplicaRequest, model: string | null, walk: Pass['walk']): Pass {
-    this.sync(fleet);
-    const requestId = this.requestId(request, model);
-    return { request, model, requestId, outcomes: (this.outcomes[requestId] ??= []), best: null, delta: Infinity, walk };
+  private changed(fleet: FleetState, node: NodeState): void {
+    if (fleet !== this.fleet || !this.indexed || this.dirtyMark[node.ordinal] === 1) return;
+    this.dirtyMark[node.ordinal] = 1;
+    this.dirty.push(node);
   }
 
-  /** The change in fragmentation placing the pass's request on the node makes; Infinity where it does not fit. A node already scored in its state costs a few array reads. */
-  private deltaOn(pass: Pass, node: NodeState): number {
-    const { request } = pass;
-    if (node.policy !== 'fragmentation' || !node.schedulable || request.cpus > node.cpuFree + EPSILON || request.memoryMiB > node.memFree + EPSILON) return Infinity;
-    const state = this.classOf(node);
-    return (pass.outcomes[state] ?? this.outcome(node, state, request, pass.model, pass.requestId)).delta;
+  /** Brings the index of nodes by state class up to date: every node the first time, else those changed since. */
+  private refresh(): void {
+    if (!this.indexed) {
+      this.indexed = true;
+      for (const node of this.fleet!.nodes) this.reindex(node);
+      return;
+    }
+    for (const node of this.dirty) {
+      this.dirtyMark[node.ordinal] = 0;
+      this.reindex(node);
+    }
+    this.dirty = [];
   }
 
-  /** Scores one node, keeping the best so far. */
-  private consider(pass: Pass, node: NodeState): void {
-    const delta = this.deltaOn(pass, node);
-    if (delta === Infinity) return;
-    // Most nodes are clearly worse or better: only near-ties need the tie-break.
-    if (pass.best === null || delta < pass.delta - TIE || (delta <= pass.delta + TIE && this.better(node, delta, pass.best, pass.delta) < 0)) {
-      pass.best = node;
-      pass.delta = delta;
+  /** Files the node under the class of its present state, or under none when no pass may offer it. */
+  private reindex(node: NodeState): void {
+    const was = this.memberOf[node.ordinal]!;
+    const cls = node.schedulable && node.policy === 'fragmentation' ? this.classOf(node) : null;
+    if (was === (cls?.id ?? -1)) return;
+    if (was >= 0) {
+      const old = this.classes[was]!;
+      old.members.delete(node);
+      if (old.members.size === 0) for (const model of old.models) this.occupied.get(model)?.delete(old);
+    }
+    this.memberOf[node.ordinal] = cls?.id ?? -1;
+    if (!cls) return;
+    cls.members.add(node);
+    cls.byOrdinal.push(node);
+    if (cls.members.size > 1) return;
+    for (const model of cls.models) {
+      let set = this.occupied.get(model);
+      if (!set) this.occupied.set(model, (set = new Set()));
+      set.add(cls);
     }
   }
 
-  /** Below 0 when node a (with its change in fragmentation) goes before node b. */
-  private better(a: NodeState, deltaA: number, b: NodeState, deltaB: number): number {
+  /** The class's member first by name; entries of nodes that have left are dropped as they surface. */
+  private lowest(cls: StateClass): NodeState {
+    for (;;) {
+      const node = cls.byOrdinal.peek()!;
+      if (this.memberOf[node.ordinal] === cls.id) return node;
+      cls.byOrdinal.pop();
+    }
+  }
+
+  /** Below 0 when class a (with its change in fragmentation) goes before b: less fragmentation, then best fit, then the first node by name. */
+  private better(a: StateClass, deltaA: number, b: StateClass, deltaB: number): number {
     if (Math.abs(deltaA - deltaB) > TIE) return deltaA - deltaB;
     const leftA = this.left(a);
     const leftB = this.left(b);
     if (Math.abs(leftA - leftB) > TIE) return leftA - leftB;
-    return a.ordinal - b.ordinal;
+    return this.lowest(a).ordinal - this.lowest(b).ordinal;
   }
 
   /**
-   * The tie-break, best fit: what the node has free, cores and GPUs weighted alike, each as a share
-   * of the largest node's (a node that does not report cores counts them all free).
+   * The tie-break, best fit: what a node in this state has free, cores and GPUs weighted alike,
+   * each as a share of the largest node's (a node that does not report cores counts them all free).
    */
-  private left(node: NodeState): number {
-    const cores = Number.isFinite(node.cpuFree) ? node.cpuFree / this.largestCores : 1;
-    return 0.5 * cores + 0.5 * (this.nodeFree[node.ordinal]! / this.largestGpus);
+  private left(cls: StateClass): number {
+    const cores = Number.isFinite(cls.cpuFree) ? cls.cpuFree / this.largestCores : 1;
+    return 0.5 * cores + 0.5 * (cls.free / this.largestGpus);
   }
 
   /**
-   * The best node first without sorting or keeping the others: the placer usually takes it; the
-   * rest are walked again (their scores are cached) and sorted only when it does not.
+   * The best node first: the placer usually takes it. Only when it does not are the classes scored
+   * again (from the cache) and ordered, each class's nodes by name.
    */
   private *bestFirst(pass: Pass): Iterable<NodeState> {
-    const first = pass.best;
-    if (first === null) return;
+    if (pass.best === null) return;
+    const first = this.lowest(pass.best);
     yield first;
-    const rest: { node: NodeState; delta: number }[] = [];
-    pass.walk((node) => {
-      const delta = node === first ? Infinity : this.deltaOn(pass, node);
-      if (delta !== Infinity) rest.push({ node, delta });
-    });
-    rest.sort((a, b) => this.better(a.node, a.delta, b.node, b.delta));
-    for (const { node } of rest) yield node;
+    const scored: { cls: StateClass; delta: number }[] = [];
+    for (const cls of this.occupied.get(pass.model) ?? []) {
+      const delta = this.deltaOf(pass, cls);
+      if (delta !== Infinity) scored.push({ cls, delta });
+    }
+    scored.sort((a, b) => this.better(a.cls, a.delta, b.cls, b.delta));
+    for (const { cls } of scored) {
+      const nodes = [...cls.members].sort((a, b) => a.ordinal - b.ordinal);
+      for (const node of nodes) if (node !== first) yield node;
+    }
   }
 
   private outcome(node: NodeState, state: number, request: ReplicaRequest, model: string | null, requestId: number): Outcome {
@@ -245,19 +311,29 @@ export class FragmentationScorer implements PlacementScorer {
   }
 
   /** Nodes with the same GPUs, use, cores and memory free fragment alike: they share one class. */
-  private classOf(node: NodeState): number {
+  private classOf(node: NodeState): StateClass {
     const o = node.ordinal;
-    if (this.classVersion[o] === node.version + 1) return this.nodeClass[o]!;
+    if (this.classVersion[o] === node.version + 1) return this.classes[this.nodeClass[o]!]!;
     let key = `${node.cpuFree}|${node.memFree}`;
     for (const [model, gpus] of node.byModel) key += `|${model}:${gpus.map((g) => g.used).sort((a, b) => a - b).join(',')}`;
     let id = this.classIds.get(key);
-    if (id === undefined) this.classIds.set(key, (id = this.classIds.size));
-    let free = 0;
-    for (const gpu of node.gpus) free += 1 - gpu.used;
-    this.nodeFree[o] = free;
+    if (id === undefined) {
+      this.classIds.set(key, (id = this.classes.length));
+      let free = 0;
+      for (const gpu of node.gpus) free += 1 - gpu.used;
+      this.classes.push({
+        id,
+        models: [null, ...node.byModel.keys()],
+        cpuFree: node.cpuFree,
+        memFree: node.memFree,
+        free,
+        members: new Set(),
+        byOrdinal: new MinHeap((a, b) => a.ordinal < b.ordinal),
+      });
+    }
     this.nodeClass[o] = id;
     this.classVersion[o] = node.version + 1;
-    return id;
+    return this.classes[id]!;
   }
 
   private requestId(request: ReplicaRequest, model: string | null): number {
@@ -409,24 +485,27 @@ function stranding(table: ModelTable, free: number, cpus: number, memory: number
   return Math.max(0, free - Math.min(byCpus, byMemory));
 }
 
-/** Visits the nodes of `model` with room for the request's GPUs, each once. */
-function visitNodesWithRoom(fleet: FleetState, request: ReplicaRequest, model: string, visit: (node: NodeState) => void): void {
-  const fractional = isFractional(request);
-  const top = fleet.largestFree(model);
-  for (let k = fractional ? 1 : request.gpus; k <= top; k++) for (const node of fleet.nodesWithFree(model, k)) visit(node);
-  // Nodes with a shared GPU and no whole free one; the rest were visited above.
-  if (fractional) for (const node of fleet.nodesWithPartial(model)) if ((node.freeWhole.get(model) ?? 0) === 0) visit(node);
+/** Nodes in one state (GPUs and their use, cores and memory free): every score of one is the score of all. */
+interface StateClass {
+  id: number;
+  /** `null` and the models of its GPUs: the passes that look at it. */
+  models: (string | null)[];
+  cpuFree: number;
+  memFree: number;
+  /** Its free GPU, for the tie-break. */
+  free: number;
+  /** The schedulable fragmentation nodes in this state now. */
+  members: Set<NodeState>;
+  /** The same, lowest ordinal first; holds stale entries of nodes that have left until they surface. */
+  byOrdinal: MinHeap<NodeState>;
 }
 
-/** One scoring pass over the candidates for one replica on one model. */
+/** One scoring pass over the state classes for one replica on one model. */
 interface Pass {
   request: ReplicaRequest;
   model: string | null;
   requestId: number;
-  /** This request's outcomes by state class (`FragmentationScorer.outcomes`). */
-  outcomes: (Outcome | undefined)[];
-  best: NodeState | null;
+  /** The best class so far and its change in fragmentation; its first node by name is the one offered. */
+  best: StateClass | null;
   delta: number;
-  /** Visits the nodes the pass scores, again for the order after the best (a callback: the hot path of every replica). */
-  walk: (visit: (node: NodeState) => void) => void;
 }

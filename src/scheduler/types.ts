@@ -194,7 +194,7 @@ export interface SchedulerConfig {
 }
 
 export const defaultSchedulerConfig: SchedulerConfig = {
-  placement: { default: 'binpack', pools: {} },
+  placement: { default: 'fragmentation', pools: {} },
   poolLabel: 'pool',
   usageWeight: 1,
   minRuntimeMs: 60_000,

@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import type {
   PendingWorkload,
+  PlacementPolicy,
   QueueQuota,
   RunningWorkload,
   SchedulerConfig,
@@ -225,16 +226,16 @@ export function placeRunning(specs: readonly WorkloadSpec[], nodes: readonly Sna
 
 export const arbConfig: fc.Arbitrary<SchedulerConfig> = fc
   .record({
-    placementDefault: fc.constantFrom('binpack' as const, 'spread' as const),
-    training: fc.option(fc.constantFrom('binpack' as const, 'spread' as const), { nil: null }),
-    inference: fc.option(fc.constantFrom('binpack' as const, 'spread' as const), { nil: null }),
+    placementDefault: fc.constantFrom<PlacementPolicy>('fragmentation', 'binpack', 'spread'),
+    training: fc.option(fc.constantFrom<PlacementPolicy>('fragmentation', 'binpack', 'spread'), { nil: null }),
+    inference: fc.option(fc.constantFrom<PlacementPolicy>('fragmentation', 'binpack', 'spread'), { nil: null }),
     usageWeight: fc.constantFrom(0, 1, 2),
     minRuntimeMs: fc.constantFrom(0, 60_000, 600_000),
     reservations: fc.constantFrom(0, 1, 2, 8),
     consolidation: fc.constantFrom('off' as const, 'propose' as const, 'apply' as const),
   })
   .map((c) => {
-    const pools: Record<string, 'binpack' | 'spread'> = {};
+    const pools: Record<string, PlacementPolicy> = {};
     if (c.training) pools.training = c.training;
     if (c.inference) pools.inference = c.inference;
     return {

@@ -60,7 +60,7 @@ const duration = z.union([
 ], { error: 'expected ms or a duration such as 90s, 30m, 2h' });
 
 const name = z.string().min(1);
-const policy = z.enum(['binpack', 'spread']);
+const policy = z.enum(['binpack', 'spread', 'fragmentation']);
 
 const configSchema = z.strictObject({
   placement: z.strictObject({ default: policy.optional(), pools: z.record(z.string(), policy).optional() }).optional(),
