@@ -10,7 +10,7 @@ export class ConfigFileError extends Error {
 }
 
 /** Reads a YAML (or JSON) file given on the command line and validates it; a bad file stops the server with the file and field named. */
-export async function loadConfigFile<T>(file: string, what: string, validate: (doc: unknown) => T): Promise<T> {
+export async function loadConfigFile<T>(file: string, what: string, validate: (doc: unknown) => T | Promise<T>): Promise<T> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -24,7 +24,7 @@ export async function loadConfigFile<T>(file: string, what: string, validate: (d
     throw new ConfigFileError(`${file} is not YAML: ${(err as Error).message}`);
   }
   try {
-    return validate(doc ?? {});
+    return await validate(doc ?? {});
   } catch (err) {
     if (err instanceof ApiError) throw new ConfigFileError(`${file}: ${err.message}`);
     throw err;

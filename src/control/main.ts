@@ -69,7 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services: Services = { ctx, auth, teams: new TeamService(ctx), queues: new QueueService(ctx), workloads: new WorkloadService(ctx), nodes };
   const secrets = await bootstrap(ctx, auth);
 
-  const cost = new CostService(ctx, prices);
+  const cost = new CostService(ctx, prices, scheduling.scheduler.poolLabel);
   const budgets = new BudgetService(ctx, budgetBook, cost);
   const apiRoutes = [
     ...userRoutes(services),

@@ -85,3 +85,11 @@ export function listGpusWithNodes(db: Db) {
     .orderBy('gpus.idx')
     .execute();
 }
+
+/**
+ * Every node's labels, those that left the inventory included (their replicas are still costed);
+ * a node in the inventory comes after a removed one of the same name, so it wins in a map.
+ */
+export function listNodeLabels(db: Db) {
+  return db.selectFrom('nodes').select(['name', 'labels']).orderBy('removed_at').execute();
+}

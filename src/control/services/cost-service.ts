@@ -1,13 +1,16 @@
-import { costReport, wasteReport, type AllocationInterval, type FleetHistory, type InventoryInterval, type PriceBook, type UsageSample, type Window } from '../../core/cost/index.js';
+import { costReport, wasteReport, type AllocationInterval, type FleetHistory, type InventoryInterval, type NodePool, type PriceBook, type UsageSample, type Window } from '../../core/cost/index.js';
 import type { TeamSpend } from '../../core/budgets.js';
 import { ApiError } from '../../core/errors.js';
 import { parseDurationSeconds } from '../../core/quantities.js';
 import { activeReplicaStates } from '../../core/replica-state.js';
 import { resolveTimeRef, type CostQuery, type CostReportView, type GpuTopRow, type WasteQuery, type WasteReportView } from '../../core/telemetry-api.js';
-import { listGpuAllocations, listGpuUsage, listGpusWithNodes } from '../../store/usage-repo.js';
+import { listGpuAllocations, listGpuUsage, listGpusWithNodes, listNodeLabels } from '../../store/usage-repo.js';
 import type { GpuStat } from '../../core/agent-protocol.js';
 import type { ControlContext } from '../context.js';
 import type { UserPrincipal } from '../http/principal.js';
+
+/** Where a node's instance type is read when its pool's catalog names none (Kubernetes' well-known label). */
+const instanceTypeLabel = 'node.kubernetes.io/instance-type';
 
 interface History {
   history: FleetHistory;
@@ -17,11 +20,13 @@ interface History {
 /**
  * Cost, waste and the live GPU view, from the database: GPUs (inventory), replicas (allocations)
  * and the agents' usage windows (samples), priced by the configured price book (src/core/cost).
+ * A node's pool is the value of its `poolLabel` label, the one the scheduler places by.
  */
 export class CostService {
   constructor(
     private readonly ctx: ControlContext,
     private readonly prices: PriceBook,
+    private readonly poolLabel: string,
   ) {}
 
   async cost(user: UserPrincipal, query: CostQuery): Promise<CostReportView> {
@@ -66,8 +71,8 @@ export class CostService {
 
   /** Billable GPU-hours and cost per team over the window: what a budget counts (allocations only, so no usage is read). */
   async teamSpend(window: Window): Promise<Map<string, TeamSpend>> {
-    const allocations = await this.allocations(window, undefined);
-    const report = costReport({ inventory: [], allocations: allocations.list, samples: [] }, this.prices, window);
+    const [allocations, nodePools] = await Promise.all([this.allocations(window, undefined), this.nodePools()]);
+    const report = costReport({ inventory: [], allocations: allocations.list, samples: [], nodePools }, this.prices, window);
     return new Map(report.byTeam.map((t) => [t.team, { gpuHours: t.billableGpuHours, cost: t.cost }]));
   }
 
@@ -117,10 +122,11 @@ export class CostService {
   }
 
   private async history(window: Window, team: string | undefined): Promise<History> {
-    const [gpus, allocations, usage] = await Promise.all([
+    const [gpus, allocations, usage, nodePools] = await Promise.all([
       listGpusWithNodes(this.ctx.db),
       this.allocations(window, team),
       listGpuUsage(this.ctx.db, new Date(window.since), new Date(window.until)),
+      this.nodePools(),
     ]);
     const inventory: InventoryInterval[] = gpus.map((g) => ({
       node: g.node,
@@ -131,7 +137,21 @@ export class CostService {
       to: g.state === 'lost' && g.last_heartbeat_at ? g.last_heartbeat_at.getTime() : null,
     }));
     const samples: UsageSample[] = usage.map((u) => ({ node: u.node, gpuIndex: u.gpu_index, t: u.from_at.getTime(), engineActivity: u.activity, used: u.used }));
-    return { history: { inventory, allocations: allocations.list, samples }, workloadNames: allocations.workloadNames };
+    return { history: { inventory, allocations: allocations.list, samples, nodePools }, workloadNames: allocations.workloadNames };
+  }
+
+  /**
+   * Each pooled node's pool and instance type, from its labels as they are now: the price book's
+   * pools price by them (a relabelled node is priced by its new pool over the whole window).
+   */
+  private async nodePools(): Promise<Map<string, NodePool>> {
+    if (Object.keys(this.prices.pools).length === 0) return new Map();
+    const pools = new Map<string, NodePool>();
+    for (const { name, labels } of await listNodeLabels(this.ctx.db)) {
+      const pool = labels[this.poolLabel];
+      if (pool !== undefined) pools.set(name, { pool, instanceType: labels[instanceTypeLabel] });
+    }
+    return pools;
   }
 
   /** One interval per GPU (or share of one) each replica held in the window, charged to its workload, team and queue. */

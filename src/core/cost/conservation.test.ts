@@ -54,7 +54,8 @@ function historyOf(gpus: GeneratedGpu[], stillListed: boolean): FleetHistory {
     // the GPU leaves the inventory: nothing can run on it after
     if (end !== null) samples.push({ node, gpuIndex, t: g.to, engineActivity: 0, used: false });
   });
-  return { inventory, allocations, samples };
+  // both nodes in a pool, so n0 goes model → pool and n1 model → pool → its own price
+  return { inventory, allocations, samples, nodePools: new Map([['n0', { pool: 'cloud' }], ['n1', { pool: 'cloud' }]]) };
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -63,6 +64,7 @@ describe('cost conservation', () => {
   it('puts every listed GPU-hour, and every dollar, in exactly one row', () => {
     const book = parsePriceBook({
       models: { [MODEL]: [{ from: 0, pricePerGpuHour: 2.5 }, { from: 400 * M, pricePerGpuHour: 3.1 }] },
+      pools: { cloud: [{ from: 200 * M, pricePerGpuHour: 1.1 }, { from: 500 * M, pricePerGpuHour: 1.3 }] },
       nodes: { n1: [{ from: 700 * M, pricePerGpuHour: 1.7 }] },
     });
     fc.assert(
@@ -82,7 +84,7 @@ describe('cost conservation', () => {
             const span = clip(g, window);
             if (span === null) continue;
             listedHours += hoursOf(span);
-            listedCost += costOver(book, g, span).cost;
+            listedCost += costOver(book, { ...g, pool: history.nodePools?.get(g.node) }, span).cost;
           }
           const rowsHours = sum(report.byTeam.map((t) => t.billableGpuHours)) + report.unallocatedUse.gpuHours + report.idle.gpuHours;
           const rowsCost = sum(report.byTeam.map((t) => t.cost)) + report.unallocatedUse.cost + report.idle.cost;

@@ -122,6 +122,51 @@ describe('cost report: time and price', () => {
     expect(r.byTeam[0]!.cost).toBeCloseTo(4.3, 9);
   });
 
+  it('prices a pooled node by its pool, between the node override and the model price', () => {
+    // Model $2.50, then $3.00 from 1 h; pool `cloud` $1.20 from 30 min; node n3 (also in `cloud`) $0.90 from 1 h 30 min.
+    // n1 (no pool), n2 and n3 (pool cloud) each allocated over [0, 2 h):
+    //   n1: 1 h × 2.50 + 1 h × 3.00 = $5.50
+    //   n2: 0.5 h × 2.50 + 1.5 h × 1.20 (the model's change at 1 h does not reach it) = $3.05
+    //   n3: 0.5 h × 2.50 + 1 h × 1.20 + 0.5 h × 0.90 = $2.90
+    const book = parsePriceBook({
+      models: { [MODEL]: [{ from: 0, pricePerGpuHour: 2.5 }, { from: H, pricePerGpuHour: 3 }] },
+      pools: { cloud: [{ from: 30 * M, pricePerGpuHour: 1.2 }] },
+      nodes: { n3: [{ from: 90 * M, pricePerGpuHour: 0.9 }] },
+    });
+    const nodes = ['n1', 'n2', 'n3'];
+    const r = costReport(
+      {
+        inventory: nodes.map((node) => gpu(0, 0, null, node)),
+        allocations: nodes.map((node) => alloc(`on-${node}`, 0, 0, 2 * H, { node })),
+        samples: [],
+        nodePools: new Map([
+          ['n2', { pool: 'cloud' }],
+          ['n3', { pool: 'cloud' }],
+        ]),
+      },
+      book,
+      { since: 0, until: 2 * H },
+    );
+    expect(r.byWorkload.map((w) => [w.workloadId, w.cost])).toEqual([
+      ['on-n1', expect.closeTo(5.5, 9)],
+      ['on-n2', expect.closeTo(3.05, 9)],
+      ['on-n3', expect.closeTo(2.9, 9)],
+    ]);
+    expect(r.totals.cost).toBeCloseTo(11.45, 9);
+  });
+
+  it('leaves a pooled GPU-hour unpriced when neither its pool nor its model has a price', () => {
+    // Pool `cloud` prices only p5 from 1 h; the node is a p5 with a GPU model the book does not list.
+    // Listed over [0, 2 h), idle: 1 h unpriced, then 1 h × $12.29.
+    const book = parsePriceBook({ pools: { cloud: { instanceTypes: { 'p5.48xlarge': [{ from: H, pricePerGpuHour: 12.29 }] } } } });
+    const r = costReport(
+      { inventory: [gpu(0)], allocations: [], samples: [], nodePools: new Map([['n1', { pool: 'cloud', instanceType: 'p5.48xlarge' }]]) },
+      book,
+      { since: 0, until: 2 * H },
+    );
+    expect(r.idle).toEqual({ gpuHours: 2, cost: expect.closeTo(12.29, 9), unpricedGpuHours: 1 });
+  });
+
   it('clips a still-running allocation at the end of the window', () => {
     // from 0, still running, window [0, 45 min): 0.75 h × $2 = $1.50
     const history = { inventory: [gpu(0)], allocations: [alloc('w', 0, 0, null)], samples: [] };

@@ -112,7 +112,7 @@ export function costReport(history: FleetHistory, book: PriceBook, window: Windo
   for (const segment of gpuSegments(history, window)) {
     const hours = hoursOf(segment);
     const priced: PricedSpan =
-      segment.model === null ? { cost: 0, unpricedGpuHours: hours } : costOver(book, { node: segment.node, model: segment.model }, segment);
+      segment.model === null ? { cost: 0, unpricedGpuHours: hours } : costOver(book, { node: segment.node, model: segment.model, pool: history.nodePools?.get(segment.node) }, segment);
     if (segment.allocations.length === 0) {
       addUnheld(totals, hours, priced);
       addUnheld(segment.sample?.used === true ? unallocatedUse : idle, hours, priced);

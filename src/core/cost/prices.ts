@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { gpuModelSchema } from '../gpu-models.js';
 import { parseOrThrow } from '../zod-issues.js';
 import { hoursOf, splitAt, type Span } from './intervals.js';
+import type { NodePool } from './types.js';
 
 const pricePointSchema = z
   .object({
@@ -30,10 +31,21 @@ const priceScheduleSchema = z
     }
   });
 
+/**
+ * A pool's price: one schedule for every node of the pool, or a schedule per instance type (what a
+ * catalog read without a configured instance type becomes), picked by the node's instance-type label.
+ */
+const poolPricesSchema = z.union(
+  [priceScheduleSchema, z.object({ instanceTypes: z.record(z.string().min(1), priceScheduleSchema) }).strict()],
+  { error: 'expected a price schedule or { instanceTypes }' },
+);
+
 export const priceBookSchema = z
   .object({
-    models: z.record(gpuModelSchema, priceScheduleSchema),
-    /** Per node, beating the model's price from the node schedule's first point on. */
+    models: z.record(gpuModelSchema, priceScheduleSchema).default({}),
+    /** Per node pool (the value of the node's pool label), beating the model's price from its first point on. */
+    pools: z.record(z.string().min(1), poolPricesSchema).default({}),
+    /** Per node, beating the pool's and the model's price from the node schedule's first point on. */
     nodes: z.record(z.string().min(1), priceScheduleSchema).default({}),
   })
   .strict();
@@ -44,6 +56,8 @@ export type PriceBook = z.infer<typeof priceBookSchema>;
 export interface PricedGpu {
   node: string;
   model: string;
+  /** Absent when the node carries no pool label. */
+  pool?: NodePool;
 }
 
 /** Validates a configured price book, throwing an `invalid_request` error that names each bad field. */
@@ -51,16 +65,38 @@ export function parsePriceBook(value: unknown): PriceBook {
   return parseOrThrow(priceBookSchema, value, 'priceBook');
 }
 
-function pointAt(schedule: readonly PricePoint[] | undefined, t: number): PricePoint | undefined {
-  if (schedule === undefined) return undefined;
+/** Own keys only: a node, pool or instance type named `constructor` must not find Object's. */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function poolSchedule(book: PriceBook, pool: NodePool | undefined): readonly PricePoint[] | undefined {
+  const prices = pool === undefined ? undefined : own(book.pools, pool.pool);
+  if (prices === undefined || Array.isArray(prices)) return prices;
+  // A node whose instance type is unlabelled, or not in the pool's catalog, has no pool price.
+  return pool?.instanceType === undefined ? undefined : own(prices.instanceTypes, pool.instanceType);
+}
+
+/** The schedules that may price a GPU, strongest first: its node's, its pool's, its model's. */
+function schedulesFor(book: PriceBook, gpu: PricedGpu): Array<readonly PricePoint[]> {
+  return [own(book.nodes, gpu.node), poolSchedule(book, gpu.pool), own(book.models, gpu.model)].filter((s) => s !== undefined);
+}
+
+function pointAt(schedule: readonly PricePoint[], t: number): PricePoint | undefined {
   for (let i = schedule.length - 1; i >= 0; i--) if (schedule[i]!.from <= t) return schedule[i];
   return undefined;
 }
 
-/** The price per GPU-hour at `t`, or null when the book has none for that GPU yet. */
+/**
+ * The price per GPU-hour at `t`, or null when the book has none for that GPU yet: the node's price
+ * from its schedule's first point on, else the pool's from its first point on, else the model's.
+ */
 export function priceAt(book: PriceBook, gpu: PricedGpu, t: number): number | null {
-  const point = pointAt(book.nodes[gpu.node], t) ?? pointAt(book.models[gpu.model], t);
-  return point === undefined ? null : point.pricePerGpuHour;
+  for (const schedule of schedulesFor(book, gpu)) {
+    const point = pointAt(schedule, t);
+    if (point !== undefined) return point.pricePerGpuHour;
+  }
+  return null;
 }
 
 export interface PricedSpan {
@@ -70,7 +106,7 @@ export interface PricedSpan {
 
 /** One GPU over a span, split at every price change inside it; hours without a price are counted apart. */
 export function costOver(book: PriceBook, gpu: PricedGpu, span: Span): PricedSpan {
-  const changes = [...(book.nodes[gpu.node] ?? []), ...(book.models[gpu.model] ?? [])].map((p) => p.from);
+  const changes = schedulesFor(book, gpu).flatMap((schedule) => schedule.map((p) => p.from));
   let cost = 0;
   let unpricedGpuHours = 0;
   for (const piece of splitAt(span, changes)) {

@@ -38,10 +38,18 @@ export interface InventoryInterval {
   to: number | null;
 }
 
+/** What a node's labels say about its price: its pool and, if labelled, its instance type. */
+export interface NodePool {
+  pool: string;
+  instanceType?: string;
+}
+
 export interface FleetHistory {
   inventory: readonly InventoryInterval[];
   allocations: readonly AllocationInterval[];
   samples: readonly UsageSample[];
+  /** Each pooled node's pool (and instance type), for the price book's pool prices; absent: no node is pooled. */
+  nodePools?: ReadonlyMap<string, NodePool>;
 }
 
 /** The reporting window [since, until). */

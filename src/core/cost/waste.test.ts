@@ -90,6 +90,13 @@ describe('waste report', () => {
     expect(clipped[0]!.wastedGpuHours).toBeCloseTo(2, 9);
   });
 
+  it('prices an idle stretch on a pooled node at the pool price', () => {
+    // pool `cloud` at $1.20 from 1 h: 2 h idle = 1 h × $2.50 + 1 h × $1.20 = $3.70
+    const pooled = parsePriceBook({ models: { [MODEL]: [{ from: 0, pricePerGpuHour: 2.5 }] }, pools: { cloud: [{ from: H, pricePerGpuHour: 1.2 }] } });
+    const history = { inventory: [gpu(0)], allocations: [alloc('w', 0)], samples: [sample(0, 0, 0)], nodePools: new Map([['n1', { pool: 'cloud' }]]) };
+    expect(wasteReport(history, pooled, window)[0]!.cost).toBeCloseTo(3.7, 9);
+  });
+
   it('takes its thresholds as options', () => {
     const history = { inventory: [gpu(0)], allocations: [alloc('w', 0, 0, 20 * M)], samples: [sample(0, 0, 0.2)] };
     expect(wasteReport(history, book, window)).toEqual([]);

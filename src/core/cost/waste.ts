@@ -68,7 +68,7 @@ export function wasteReport(history: FleetHistory, book: PriceBook, window: Wind
       if (!idle) return;
       // A share of a GPU wastes only its part of the GPU.
       const share = segment.charged[i]!;
-      const priced = costOver(book, { node: segment.node, model: segment.model ?? allocation.model }, segment);
+      const priced = costOver(book, { node: segment.node, model: segment.model ?? allocation.model, pool: history.nodePools?.get(segment.node) }, segment);
       const gpuHours = hoursOf(segment) * share;
       const current = open.get(allocation);
       if (current === undefined) {

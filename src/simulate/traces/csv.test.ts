@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCsvLine, readLines, readTable } from './csv.js';
+import { readLines, readTable } from './csv.js';
 import { writeFixtures } from '../../../test/support/trace-files.js';
 import { TraceError } from './types.js';
 
@@ -9,21 +9,6 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) out.push(item);
   return out;
 }
-
-describe('parseCsvLine', () => {
-  it('splits plain and RFC 4180 quoted fields', () => {
-    expect(parseCsvLine('a,b,,c')).toEqual(['a', 'b', '', 'c']);
-    expect(parseCsvLine('a,')).toEqual(['a', '']);
-    expect(parseCsvLine('"x, y","say ""hi""",z')).toEqual(['x, y', 'say "hi"', 'z']);
-    expect(parseCsvLine('""')).toEqual(['']);
-  });
-
-  it('reports malformed quoting instead of guessing', () => {
-    expect(parseCsvLine('"open,b')).toBe('unterminated quoted field');
-    expect(parseCsvLine('"a"b,c')).toMatch(/unexpected character after quoted field/);
-    expect(parseCsvLine('a"b,c')).toMatch(/quote inside unquoted field/);
-  });
-});
 
 describe('readLines', () => {
   it('reads gzipped and CRLF files with 1-based line numbers, dropping blank lines', async () => {
