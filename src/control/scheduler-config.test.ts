@@ -16,7 +16,7 @@ describe('scheduler config', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'gpufleet-sched-')), 'scheduler.yaml');
     writeFileSync(file, 'minRuntimeMs: 0\nconsolidation: propose\nplacement:\n  pools: {inference: spread}\nfairShareHalfLife: 2h\n');
     const s = await loadSchedulerSettings(file);
-    expect(s.scheduler).toMatchObject({ minRuntimeMs: 0, consolidation: 'propose', placement: { default: 'binpack', pools: { inference: 'spread' } } });
+    expect(s.scheduler).toMatchObject({ minRuntimeMs: 0, consolidation: 'propose', placement: { default: 'fragmentation', pools: { inference: 'spread' } } });
     expect(s.fairShareHalfLifeMs).toBe(7_200_000);
   });
 

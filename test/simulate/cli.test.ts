@@ -112,7 +112,7 @@ describe('gpufleet simulate fill', () => {
   it('fills with each policy and seed: known shares, a table, fill curves as SVG', async () => {
     const r = await json<FillReport>('simulate', 'fill', '--trace', pods, '--cluster', two, '--seed', '1', '--seed', '2');
     expect(r.runs.map((x) => x.policy)).toEqual(['gpufleet-default', 'random-fit', 'best-fit', 'gpu-packing', 'gpufleet-binpack', 'gpufleet-fragmentation']);
-    expect(r.runs[0]!.placement).toBe('gpufleet-binpack');
+    expect(r.runs[0]!.placement).toBe('gpufleet-fragmentation');
     for (const run of r.runs) {
       for (const s of run.seeds) {
         expect([s.allocatedPct[50], s.allocatedPct[100], s.allocatedPct[130]]).toEqual([50, 100, 100]);
@@ -125,8 +125,8 @@ describe('gpufleet simulate fill', () => {
     expect(readFileSync(svg, 'utf8').match(/<polyline class="series"/g)).toHaveLength(2);
   });
   it('gpufleet-default is the placement the scheduler settings make the default', async () => {
-    const frag = file('frag.yaml', 'placement: { default: fragmentation }\n');
-    const r = await json<FillReport>('simulate', 'fill', '--trace', pods, '--cluster', two, '--seed', '1', '--policy', 'gpufleet-default', '--scheduler-config', frag);
-    expect(r.runs[0]!.placement).toBe('gpufleet-fragmentation');
+    const binpack = file('binpack.yaml', 'placement: { default: binpack }\n');
+    const r = await json<FillReport>('simulate', 'fill', '--trace', pods, '--cluster', two, '--seed', '1', '--policy', 'gpufleet-default', '--scheduler-config', binpack);
+    expect(r.runs[0]!.placement).toBe('gpufleet-binpack');
   });
 });

@@ -81,10 +81,10 @@ export function workloadOf(pod: FillPod): PendingWorkload {
   };
 }
 
-/** Production's default placement: bin-pack over the free-GPU index. */
+/** Bin-pack over the free-GPU index (`placement.default: binpack`). */
 export const gpufleetBinpack = gpufleetPolicy('gpufleet-binpack', 'binpack', () => ({ scorer: bucketScorer, mix: null }));
 
-/** gpufleet's fragmentation-aware placement (`placement.default: fragmentation`), learning the mix from the pods as they arrive. */
+/** gpufleet's fragmentation-aware placement, production's default, learning the mix from the pods as they arrive. */
 export const gpufleetFragmentation = gpufleetPolicy('gpufleet-fragmentation', 'fragmentation', () => {
   const scorer = new FragmentationScorer();
   return { scorer, mix: scorer.mix };

@@ -80,8 +80,8 @@ function packingScore(pod: FillPod, cluster: FillCluster, node: number): number 
 
 /**
  * The policies a fill runs, by the names the bench and reports use: the paper's baselines, then
- * gpufleet's own placement by the production core, with today's default (bin-pack) and with the
- * fragmentation-aware policy.
+ * gpufleet's own placement by the production core, with bin-pack and with the fragmentation-aware
+ * policy (the default).
  */
 export const FILL_POLICIES: Readonly<Record<string, PolicyFactory>> = {
   'random-fit': randomFit,
