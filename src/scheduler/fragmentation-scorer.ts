@@ -1,4 +1,4 @@
-import { NodeState, type FleetState } from './fleet.js';
+import { NodeState, type FleetState, type GpuState } from './fleet.js';
 import { bucketScorer, type PlacementScorer } from './placement.js';
 import { EPSILON, asksForGpus, gpuShare, isFractional } from './resources.js';
 import type { ReplicaAllocation, ReplicaRequest, SchedulerConfig, Snapshot } from './types.js';
@@ -315,7 +315,7 @@ export class FragmentationScorer implements PlacementScorer {
     const o = node.ordinal;
     if (this.classVersion[o] === node.version + 1) return this.classes[this.nodeClass[o]!]!;
     let key = `${node.cpuFree}|${node.memFree}`;
-    for (const [model, gpus] of node.byModel) key += `|${model}:${gpus.map((g) => g.used).sort((a, b) => a - b).join(',')}`;
+    for (const [model, gpus] of node.byModel) key += `|${model}${useKey(gpus)}`;
     let id = this.classIds.get(key);
     if (id === undefined) {
       this.classIds.set(key, (id = this.classes.length));
@@ -483,6 +483,19 @@ function stranding(table: ModelTable, free: number, cpus: number, memory: number
   const byCpus = table.cpusPerGpu > 0 ? cpus / table.cpusPerGpu : Infinity;
   const byMemory = table.memoryPerGpu > 0 ? memory / table.memoryPerGpu : Infinity;
   return Math.max(0, free - Math.min(byCpus, byMemory));
+}
+
+/**
+ * The use of one model's GPUs on a node, as a key: the count held whole when every GPU is free or
+ * held whole (the common case, and every node is keyed each cycle), else each GPU's use in order.
+ */
+function useKey(gpus: readonly GpuState[]): string {
+  let held = 0;
+  for (const gpu of gpus) {
+    if (gpu.used === 1) held += 1;
+    else if (gpu.used !== 0) return `:${gpus.map((g) => g.used).sort((a, b) => a - b).join(',')}`;
+  }
+  return `=${gpus.length}/${held}`;
 }
 
 /** Nodes in one state (GPUs and their use, cores and memory free): every score of one is the score of all. */
