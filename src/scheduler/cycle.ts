@@ -1,3 +1,4 @@
+import type { SchedulerCarry } from './carry.js';
 import { FleetState, type NodeState } from './fleet.js';
 import { bucketScorer, Placer, type PlacementScorer } from './placement.js';
 import { QueueTree, type QueueState } from './queue-tree.js';
@@ -117,16 +118,24 @@ export class Cycle {
     scorer: PlacementScorer = bucketScorer,
     /** Numbers workloads by shape; one that never reuses a number turns sharing findings off (tests). */
     readonly shapes: ShapeTable = new ShapeTable(),
+    /** The last cycle's fleet, reused when the nodes are the same (carry.ts). */
+    carry: SchedulerCarry | null = null,
   ) {
-    this.fleet = new FleetState(snapshot.nodes, config);
+    const reused = carry?.fleetFor(snapshot.nodes, config) ?? null;
+    this.fleet = reused ?? new FleetState(snapshot.nodes, config);
     this.holders = this.fleet.nodes.map(() => []);
     this.tree = new QueueTree(snapshot.queues);
     this.placer = new Placer(this.fleet, scorer, now);
     this.hasLending = snapshot.queues.some((q) => q.quotas.some((quota) => quota.lendingLimit !== null));
 
     const charges = new Map<QueueState, Amounts>();
-    this.running = snapshot.running.map((source) => this.admitRunning(source, charges));
+    this.running = snapshot.running.map((source) => this.admitRunning(source, charges, reused === null));
+    if (reused) {
+      carry!.settle(reused, this.holders);
+      reused.timeLimited = this.running.reduce((n, r) => n + (Number.isFinite(r.endAt) ? r.nodes.filter((node) => node !== null).length : 0), 0);
+    }
     this.fleet.index();
+    carry?.begin(this.fleet, snapshot.nodes, config, this.holders);
     // One charge per queue rather than per workload: each walks the queue's ancestors.
     for (const [queue, amounts] of charges) this.tree.charge(queue, amounts);
     this.releasing = this.running.filter((r) => r.source.releasing);
@@ -178,7 +187,8 @@ export class Cycle {
     this.tree.computeFairShares(this.capacity, config.usageWeight);
   }
 
-  private admitRunning(source: RunningWorkload, charges: Map<QueueState, Amounts>): RunningState {
+  /** `apply`: take what it holds on a fresh fleet; a reused one is brought up to date after (`SchedulerCarry.settle`). */
+  private admitRunning(source: RunningWorkload, charges: Map<QueueState, Amounts>, apply: boolean): RunningState {
     const queue = this.tree.queues.get(source.queueId) ?? null;
     const amounts: Amounts = {};
     const releasing = source.releasing;
@@ -191,7 +201,7 @@ export class Cycle {
       const node = nodes[i];
       if (!node) continue;
       const allocation = source.allocations[i]!;
-      this.fleet.applyTo(node, allocation, 1, endAt);
+      if (apply) this.fleet.applyTo(node, allocation, 1, endAt);
       chargeAllocation(amounts, allocation);
       // A gang's replicas on one node make it one holder there.
       if (node !== last && !this.holders[node.ordinal]!.includes(state)) this.holders[node.ordinal]!.push(state);

@@ -167,7 +167,7 @@ describe("the scheduler with 'fragmentation' placement", () => {
         const pools = everywhere ? {} : input.config.placement.pools;
         const config = { ...input.config, placement: { default: 'fragmentation' as const, pools } };
         const snapshot = structuredClone(input.snapshot);
-        const plan = schedule(snapshot, config, input.now, scorerFor(config, snapshot));
+        const plan = schedule(snapshot, config, input.now, { scorer: scorerFor(config, snapshot) });
         const found = checkPlanDetailed(input.snapshot, config, input.now, plan);
         if (found.length > 0) throw new Error(`${found.map((v) => `${v.rule}: ${v.message}`).join('\n')}\ninput:\n${describeInput(input.snapshot, config, input.now)}\nplan:\n${describePlan(input.snapshot, plan)}`);
       }),

@@ -1,4 +1,5 @@
 import { allocate } from './allocate.js';
+import type { SchedulerCarry } from './carry.js';
 import { Cycle } from './cycle.js';
 import { explainPending } from './explain.js';
 import { scorerFor } from './fragmentation-scorer.js';
@@ -7,16 +8,26 @@ import { makeRoom } from './make-room.js';
 import type { ShapeTable } from './shapes.js';
 import type { Plan, SchedulerConfig, Snapshot } from './types.js';
 
+export interface ScheduleOptions {
+  /** The placement scorer; by default the one the config asks for, built from the snapshot. */
+  scorer?: PlacementScorer;
+  /** Numbers workloads by shape; one that never reuses a number turns sharing findings off (tests). */
+  shapes?: ShapeTable;
+  /** Kept by a caller that schedules again and again: saves rebuilding the fleet, changes no plan. */
+  carry?: SchedulerCarry;
+}
+
 /**
  * The scheduler: a pure function of the fleet, its configuration and the time. Actions run in
  * order of disruption: allocate (with backfill reservations), then for each workload still
  * waiting, in order, consolidate, reclaim or preempt; every workload left pending comes out with
  * its reasons.
  */
-export function schedule(snapshot: Snapshot, config: SchedulerConfig, now: number, scorer?: PlacementScorer, shapes?: ShapeTable): Plan {
-  const cycle = new Cycle(snapshot, config, now, scorer ?? scorerFor(config, snapshot), shapes);
+export function schedule(snapshot: Snapshot, config: SchedulerConfig, now: number, options: ScheduleOptions = {}): Plan {
+  const cycle = new Cycle(snapshot, config, now, options.scorer ?? scorerFor(config, snapshot), options.shapes, options.carry ?? null);
   allocate(cycle);
   makeRoom(cycle);
   explainPending(cycle);
+  options.carry?.finish();
   return cycle.plan;
 }

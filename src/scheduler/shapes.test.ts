@@ -26,7 +26,7 @@ const comparable = (plan: Plan) => ({
 
 function bothWays(input: SchedulerInput): void {
   const shared = schedule(structuredClone(input.snapshot), input.config, input.now);
-  const alone = schedule(structuredClone(input.snapshot), input.config, input.now, undefined, new NoSharing());
+  const alone = schedule(structuredClone(input.snapshot), input.config, input.now, { shapes: new NoSharing() });
   expect(comparable(shared)).toEqual(comparable(alone));
 }
 

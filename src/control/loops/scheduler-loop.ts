@@ -1,4 +1,5 @@
 import { schedule } from '../../scheduler/schedule.js';
+import { SchedulerCarry } from '../../scheduler/carry.js';
 import type { Move, Plan } from '../../scheduler/types.js';
 import { setPendingReasons } from '../../store/workloads-repo.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -23,6 +24,8 @@ export class SchedulerLoop {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private idle: Promise<void> = Promise.resolve();
+  /** The last cycle's fleet, reused while the nodes stay the same; plans are the same without it. */
+  private readonly carry = new SchedulerCarry();
 
   constructor(
     private readonly ctx: ControlContext,
@@ -92,7 +95,7 @@ export class SchedulerLoop {
       this.ctx.metrics.pending.set(0);
       return { admitted: 0, pending: 0 };
     }
-    const plan = schedule(snapshot, scheduler, now.getTime());
+    const plan = schedule(snapshot, scheduler, now.getTime(), { carry: this.carry });
     const outcome = await applyPlan(this.ctx.db, plan, { pendingVersions: new Map([...pendingRows].map(([id, row]) => [id, row.version])), placedGenerations }, scheduler, now, (m) =>
       this.isNewProposal(m),
     );

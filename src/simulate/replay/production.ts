@@ -1,3 +1,4 @@
+import { SchedulerCarry } from '../../scheduler/carry.js';
 import { schedule } from '../../scheduler/schedule.js';
 import { allocationAmounts, addAmounts, type Amounts } from '../../scheduler/resources.js';
 import type { PendingWorkload, Plan, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode, SnapshotQueue } from '../../scheduler/types.js';
@@ -20,6 +21,8 @@ export class ProductionScheduler {
   private readonly usage: DecayedUsage;
   private readonly runs = new Map<string, UsageRun>();
   private readonly shapes = new ShapeTable();
+  /** The fleet of the last cycle, reused: the nodes never change in a replay. */
+  private readonly carry = new SchedulerCarry();
   /** Each pending workload's group (queue, priority, shape), numbered once: a backlog is read every cycle. */
   private readonly groupOf = new WeakMap<PendingWorkload, number>();
   private readonly groups = new Map<string, number>();
@@ -59,7 +62,7 @@ export class ProductionScheduler {
   }
 
   plan(snapshot: Snapshot, nowMs: number): Plan {
-    return schedule(snapshot, this.config, nowMs);
+    return schedule(snapshot, this.config, nowMs, { carry: this.carry });
   }
 
   private reduce(pending: readonly PendingWorkload[]): PendingWorkload[] {
