@@ -93,6 +93,8 @@ export class Cycle {
   readonly releasing: RunningState[];
   /** Those that may be stopped at all, by queue. */
   readonly stoppableByQueue = new Map<QueueState, RunningState[]>();
+  /** The same by queue and by a GPU model they hold: a victim search for one model walks only these. */
+  readonly stoppableByModel = new Map<QueueState, Map<string, RunningState[]>>();
   /** Running workloads with an allocation on each node, by node ordinal (a gang appears on each of its nodes). */
   private readonly holders: RunningState[][];
   readonly pending: PendingState[];
@@ -139,12 +141,7 @@ export class Cycle {
     // One charge per queue rather than per workload: each walks the queue's ancestors.
     for (const [queue, amounts] of charges) this.tree.charge(queue, amounts);
     this.releasing = this.running.filter((r) => r.source.releasing);
-    for (const r of this.running) {
-      if (!r.stoppable || !r.queue) continue;
-      const list = this.stoppableByQueue.get(r.queue) ?? [];
-      list.push(r);
-      this.stoppableByQueue.set(r.queue, list);
-    }
+    for (const r of this.running) if (r.stoppable && r.queue) this.addStoppable(r, r.queue);
     // Where every pending workload starts: nothing found yet, shared until one is told something.
     const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
     // Demand is counted by shape, then weighed once per shape; one lookup per workload finds both.
@@ -242,10 +239,23 @@ export class Cycle {
     const source = runningWorkload(p.source, { startedAt: this.now, allocations, releasing: false, releasingFor: null });
     const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p };
     this.hold(state);
-    if (state.stoppable && p.queue) {
-      const list = this.stoppableByQueue.get(p.queue) ?? [];
-      list.push(state);
-      this.stoppableByQueue.set(p.queue, list);
+    if (state.stoppable && p.queue) this.addStoppable(state, p.queue);
+  }
+
+  private addStoppable(r: RunningState, queue: QueueState): void {
+    const list = this.stoppableByQueue.get(queue) ?? [];
+    list.push(r);
+    this.stoppableByQueue.set(queue, list);
+    let byModel = this.stoppableByModel.get(queue);
+    if (!byModel) this.stoppableByModel.set(queue, (byModel = new Map()));
+    let last: string | null = null;
+    for (const a of r.source.allocations) {
+      // A gang's replicas share one model: the workload is listed once under it.
+      if (a.gpuModel === null || a.gpuModel === last) continue;
+      last = a.gpuModel;
+      const ofModel = byModel.get(a.gpuModel) ?? [];
+      if (ofModel.at(-1) !== r) ofModel.push(r);
+      byModel.set(a.gpuModel, ofModel);
     }
   }
 

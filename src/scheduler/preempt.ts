@@ -188,10 +188,10 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   const victims: RunningState[] = [];
   // Only nodes holding an eligible workload can give anything up.
   const nodes = new Set<NodeState>();
-  for (const [queue, list] of cycle.stoppableByQueue) {
-    if (!eligibility.queue(queue)) continue;
-    // The model is the cheaper test: most running work holds another model.
-    for (const r of list) if (holdsModel(r, model) && eligibility.workload(r)) addNodesOf(r, model, inDomain, nodes);
+  for (const [queue, byModel] of cycle.stoppableByModel) {
+    const list = byModel.get(model);
+    if (!list || !eligibility.queue(queue)) continue;
+    for (const r of list) if (eligibility.workload(r)) addNodesOf(r, model, inDomain, nodes);
   }
   const offers = new NodeOffers(cycle, nodes, p.source.request.gpus, model, eligible);
   const place = () => (domain === null ? cycle.placer.place(single, model) : cycle.placer.placeOn(single, model, domain));
@@ -214,11 +214,6 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
     taken.push(...placed);
   }
   return { victims, allocations: taken };
-}
-
-function holdsModel(r: RunningState, model: string): boolean {
-  for (const a of r.source.allocations) if (a.gpuModel === model) return true;
-  return false;
 }
 
 function addNodesOf(r: RunningState, model: string, inDomain: ReadonlySet<NodeState> | null, into: Set<NodeState>): void {
