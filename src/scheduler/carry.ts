@@ -1,5 +1,7 @@
 import type { FleetState, NodeState } from './fleet.js';
-import type { ReplicaAllocation, RunningWorkload, SchedulerConfig, SnapshotNode } from './types.js';
+import { FragmentationScorer, usesFragmentation } from './fragmentation-scorer.js';
+import { bucketScorer, type PlacementScorer } from './placement.js';
+import type { ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode } from './types.js';
 
 /** What the carry reads of a running workload as a cycle admitted it (the cycle's `Holder`). */
 interface Holder {
@@ -29,6 +31,10 @@ export class SchedulerCarry {
   /** Nodes the last cycle changed after admitting what runs. */
   private readonly touched = new Set<NodeState>();
   private finished = false;
+  /** The fleet `touched` is filled from, and how to stop that. */
+  private watched: FleetState | null = null;
+  private unwatch: (() => void) | null = null;
+  private scorer: FragmentationScorer | null = null;
 
   /** The last cycle's fleet, if it was over the same nodes with the same placement settings; else null (build afresh). */
   fleetFor(nodes: readonly SnapshotNode[], config: SchedulerConfig): FleetState | null {
@@ -59,12 +65,27 @@ export class SchedulerCarry {
 
   /** Keeps this cycle's fleet and holders, and from now on notes every node the cycle changes. */
   begin(fleet: FleetState, nodes: readonly SnapshotNode[], config: SchedulerConfig, holders: Holder[][]): void {
+    if (fleet !== this.watched) {
+      this.unwatch?.();
+      this.unwatch = fleet.watch((node) => this.touched.add(node));
+      this.watched = fleet;
+    }
     this.fleet = fleet;
     this.nodes = nodes;
     this.config = config;
     this.holders = holders;
     this.touched.clear();
-    fleet.watch((node) => this.touched.add(node));
+  }
+
+  /**
+   * The scorer for a cycle under `config`: a fragmentation-aware one is kept from cycle to cycle,
+   * learning each snapshot's mix afresh and keeping its index of the carried fleet's nodes by state.
+   */
+  scorerFor(config: SchedulerConfig, snapshot: Pick<Snapshot, 'pending' | 'running'>): PlacementScorer {
+    if (!usesFragmentation(config)) return bucketScorer;
+    this.scorer ??= new FragmentationScorer();
+    this.scorer.learn(snapshot);
+    return this.scorer;
   }
 
   /** The cycle made its plan: its fleet may be reused. */

@@ -257,16 +257,20 @@ export class FleetState {
     return domains;
   }
 
-  watch(watcher: (node: NodeState) => void): void {
+  /** Returns what stops the watcher being told. */
+  watch(watcher: (node: NodeState) => void): () => void {
     this.watchers.push(watcher);
+    return () => {
+      const at = this.watchers.indexOf(watcher);
+      if (at >= 0) this.watchers.splice(at, 1);
+    };
   }
 
   /**
-   * Readies the fleet for the next cycle (carry.ts): forgets the last cycle's watchers and index,
-   * which is built again, in node order, once what runs has been applied.
+   * Readies the fleet for the next cycle (carry.ts): forgets the last cycle's index, which is built
+   * again, in node order, once what runs has been applied. Watchers stay: they are the carry's.
    */
   reuse(): void {
-    this.watchers.length = 0;
     this.indexed = false;
     this.buckets.clear();
     this.partial.clear();
@@ -276,6 +280,7 @@ export class FleetState {
   resetNode(node: NodeState): void {
     node.version += 1;
     this.version += 1;
+    for (const watcher of this.watchers) watcher(node);
     node.clear();
   }
 

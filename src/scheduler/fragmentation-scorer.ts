@@ -69,9 +69,13 @@ const STRANDING_WEIGHT = 10;
  * dozen classes.
  */
 export class FragmentationScorer implements PlacementScorer {
-  readonly mix: WorkloadMix;
+  private learned: WorkloadMix;
   private fleet: FleetState | null = null;
+  /** The mix, and its version, that the tables and outcomes were derived from. */
+  private mixRead: WorkloadMix | null = null;
   private mixVersion = -1;
+  /** Stops telling this scorer of the changes of the fleet it no longer scores. */
+  private unwatch: (() => void) | null = null;
   private readonly tables = new Map<string, ModelTable>();
   /** The most cores and GPUs of one node in the fleet: the scale of the tie-break. */
   private largestCores = 1;
@@ -99,7 +103,21 @@ export class FragmentationScorer implements PlacementScorer {
   private passes: { request: ReplicaRequest; version: number; byModel: Map<string, Pass> } | null = null;
 
   constructor(mix = new WorkloadMix()) {
-    this.mix = mix;
+    this.learned = mix;
+  }
+
+  get mix(): WorkloadMix {
+    return this.learned;
+  }
+
+  /**
+   * Learns the mix afresh from `snapshot`'s pending and running work, for a scorer kept from one
+   * cycle to the next (carry.ts): what it derived from the mix goes, its index of nodes stays.
+   */
+  learn(snapshot: Pick<Snapshot, 'pending' | 'running'>): void {
+    this.learned = new WorkloadMix();
+    for (const workload of snapshot.pending) this.learned.add(workload);
+    for (const workload of snapshot.running) this.learned.add(workload);
   }
 
   *candidates(fleet: FleetState, request: ReplicaRequest, model: string): Iterable<NodeState> {
@@ -117,6 +135,10 @@ export class FragmentationScorer implements PlacementScorer {
 
   rank(nodes: NodeState[], model: string): NodeState[] {
     return bucketScorer.rank(nodes, model);
+  }
+
+  attach(fleet: FleetState): void {
+    this.sync(fleet);
   }
 
   fit(node: NodeState, request: ReplicaRequest, model: string): ReplicaAllocation | null {
@@ -180,7 +202,10 @@ export class FragmentationScorer implements PlacementScorer {
   /** Drops what was derived from another fleet or an older mix. */
   private sync(fleet: FleetState | null): void {
     if ((fleet !== null && fleet !== this.fleet) || this.classIds.size > CACHE_LIMIT || this.requestIds.size > CACHE_LIMIT) {
-      if (fleet !== null && fleet !== this.fleet) fleet.watch((node) => this.changed(fleet, node));
+      if (fleet !== null && fleet !== this.fleet) {
+        this.unwatch?.();
+        this.unwatch = fleet.watch((node) => this.changed(fleet, node));
+      }
       this.fleet = fleet ?? this.fleet;
       const nodes = this.fleet?.nodes.length ?? 0;
       this.largestCores = Math.max(1, ...(this.fleet?.nodes.map((n) => n.source.cpus) ?? []));
@@ -197,7 +222,8 @@ export class FragmentationScorer implements PlacementScorer {
       this.requestIds.clear();
       this.clear();
     }
-    if (this.mix.version !== this.mixVersion || this.cached > CACHE_LIMIT) {
+    if (this.mix !== this.mixRead || this.mix.version !== this.mixVersion || this.cached > CACHE_LIMIT) {
+      this.mixRead = this.mix;
       this.mixVersion = this.mix.version;
       this.tables.clear();
       this.clear();
@@ -427,15 +453,17 @@ export class FragmentationScorer implements PlacementScorer {
 /** The scorer for a cycle over `snapshot`: its mix is every pending and running replica there. */
 export function fragmentationScorer(snapshot: Pick<Snapshot, 'pending' | 'running'>): FragmentationScorer {
   const scorer = new FragmentationScorer();
-  for (const workload of snapshot.pending) scorer.mix.add(workload);
-  for (const workload of snapshot.running) scorer.mix.add(workload);
+  scorer.learn(snapshot);
   return scorer;
 }
 
 /** The scorer for a cycle under `config`: fragmentation-aware when any pool asks for it, else the bucket scorer. */
 export function scorerFor(config: SchedulerConfig, snapshot: Pick<Snapshot, 'pending' | 'running'>): PlacementScorer {
-  const policies = [config.placement.default, ...Object.values(config.placement.pools)];
-  return policies.includes('fragmentation') ? fragmentationScorer(snapshot) : bucketScorer;
+  return usesFragmentation(config) ? fragmentationScorer(snapshot) : bucketScorer;
+}
+
+export function usesFragmentation(config: SchedulerConfig): boolean {
+  return config.placement.default === 'fragmentation' || Object.values(config.placement.pools).includes('fragmentation');
 }
 
 /** The free GPU of one model on a node (`free`, per GPU) that the mix's shapes cannot use, weighted by the mix. */

@@ -16,6 +16,8 @@ export interface PlacementScorer {
   fit?(node: NodeState, request: ReplicaRequest, model: string): ReplicaAllocation | null;
   /** Orders the GPU models a replica accepts, best first; without it, they are tried in the fleet's order. */
   orderModels?(fleet: FleetState, request: ReplicaRequest, models: readonly string[]): string[];
+  /** Told the fleet a placer works on before it asks anything: a scorer kept across cycles (`fit` names no fleet) follows it. */
+  attach?(fleet: FleetState): void;
 }
 
 /**
@@ -71,7 +73,9 @@ export class Placer {
     private readonly fleet: FleetState,
     private readonly scorer: PlacementScorer,
     private readonly now: number,
-  ) {}
+  ) {
+    scorer.attach?.(fleet);
+  }
 
   place(workload: WorkloadBase, model: string | null): ReplicaAllocation[] | PlaceFailure {
     const failure: PlaceFailure = { reservation: null, topology: null };

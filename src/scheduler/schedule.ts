@@ -24,10 +24,12 @@ export interface ScheduleOptions {
  * its reasons.
  */
 export function schedule(snapshot: Snapshot, config: SchedulerConfig, now: number, options: ScheduleOptions = {}): Plan {
-  const cycle = new Cycle(snapshot, config, now, options.scorer ?? scorerFor(config, snapshot), options.shapes, options.carry ?? null);
+  const { carry } = options;
+  const scorer = options.scorer ?? carry?.scorerFor(config, snapshot) ?? scorerFor(config, snapshot);
+  const cycle = new Cycle(snapshot, config, now, scorer, options.shapes, carry ?? null);
   allocate(cycle);
   makeRoom(cycle);
   explainPending(cycle);
-  options.carry?.finish();
+  carry?.finish();
   return cycle.plan;
 }
