@@ -7,7 +7,9 @@
  * a checkpoint every LAS_CHECKPOINT_S, for every policy).
  * Target: gpufleet-default beats FIFO and LAS on mean JCT without any queue's p99 wait above FIFO's.
  * TRACES_DIR overrides where the traces are (default ../shared/data/traces); REPLAY_LIMIT=N
- * replays only the first N jobs; REPLAY_POLICIES=fifo,sjf picks policies; TARGET_LOAD (default 0.9).
+ * replays only the first N jobs; REPLAY_POLICIES=fifo,sjf picks policies; TARGET_LOAD (default 0.9);
+ * CYCLE_S (below). Run it as `npm run bench:simulate-replay`: node with a 64 MiB young generation,
+ * which the replay's short-lived snapshots need (with the default, about a quarter of it is GC).
  */
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -36,8 +38,11 @@ const LAS_THRESHOLDS = [3600, 36000]; // GPU-seconds: 3 levels split at 1 and 10
 /** LAS_CHECKPOINT_S: a preempted job keeps its work up to its last checkpoint; default none (restart from scratch). */
 const lasCheckpoint = process.env['LAS_CHECKPOINT_S'] ? Number(process.env['LAS_CHECKPOINT_S']) : null;
 
-/** CYCLE_S: gpufleet-default plans at most once per this many simulated seconds (default 0: at every event). */
-const cycleSeconds = process.env['CYCLE_S'] ? Number(process.env['CYCLE_S']) : 0;
+/**
+ * CYCLE_S: gpufleet-default plans at most once per this many simulated seconds, on that grid
+ * (default 60; 0 plans at every event time with a change, about 10× slower).
+ */
+const cycleSeconds = process.env['CYCLE_S'] !== undefined && process.env['CYCLE_S'] !== '' ? Number(process.env['CYCLE_S']) : 60;
 /**
  * SCHEDULER_CONFIGS: gpufleet-default runs once per scheduler settings file, comma-separated, `-`
  * for the server's defaults (default: `-` and bench/simulate/philly-scheduler.yaml).

@@ -40,7 +40,9 @@ export class ProductionScheduler {
   started(w: RunningWorkload): void {
     const amounts: Amounts = {};
     for (const a of w.allocations) addAmounts(amounts, allocationAmounts(a));
-    this.runs.set(w.id, { queue: w.queueId, amounts, startMs: w.startedAt });
+    const run = { queue: w.queueId, amounts, startMs: w.startedAt };
+    this.runs.set(w.id, run);
+    this.usage.start(run);
   }
 
   ended(workloadId: string, endMs: number): void {
@@ -52,7 +54,7 @@ export class ProductionScheduler {
 
   /** The snapshot the server would read at `nowMs`; `pending` in age order. */
   snapshot(nowMs: number, pending: readonly PendingWorkload[], running: RunningWorkload[]): Snapshot {
-    const usage = this.usage.usageAt(nowMs, this.runs.values());
+    const usage = this.usage.usageAt(nowMs);
     return {
       nodes: this.nodes,
       queues: this.queues.map((q) => ({ ...q, decayedUsage: usage.get(q.id) ?? {} })),
