@@ -122,6 +122,8 @@ describe('FragmentationScorer', () => {
           'fragmentation',
         );
         const kept = scorerWith(shapes);
+        // A tiny class bound makes every new placer start the index afresh, mid-sequence.
+        const bounded = new FragmentationScorer(kept.mix, 2);
         for (const s of steps) {
           if ('cordon' in s) {
             const target = fleet.nodes[s.cordon % fleet.nodes.length]!;
@@ -130,6 +132,8 @@ describe('FragmentationScorer', () => {
           }
           const offered = [...kept.candidates(fleet, s.ask, 'T4')].map((n) => n.id);
           expect(offered).toEqual([...scorerWith(shapes).candidates(fleet, s.ask, 'T4')].map((n) => n.id));
+          bounded.attach(fleet);
+          expect([...bounded.candidates(fleet, s.ask, 'T4')].map((n) => n.id)).toEqual(offered);
           const first = fleet.byId.get(offered[0] ?? '');
           const allocation = first && kept.fit(first, s.ask, 'T4');
           if (allocation) fleet.apply(allocation, 1, Infinity);

@@ -40,6 +40,12 @@ const TIE = 1e-9;
 const CACHE_LIMIT = 1 << 20;
 
 /**
+ * State classes before the index starts afresh: a scorer kept from cycle to cycle (carry.ts) meets
+ * new states for as long as the server runs, and each class holds a set and a heap of its nodes.
+ */
+const CLASS_LIMIT = 1 << 16;
+
+/**
  * How much more a free GPU stranded for lack of cores or memory counts than one stranded by shape.
  * Above 1 because a node short of cores loses its free GPU to every later shape at once, and such
  * losses only grow as the node fills; on the OpenB fill 1 gives 95.5 % and 10 gives 95.75 % at
@@ -102,7 +108,10 @@ export class FragmentationScorer implements PlacementScorer {
   /** The passes `orderModels` made, kept for the `candidates` call that follows while the fleet is unchanged. */
   private passes: { request: ReplicaRequest; version: number; byModel: Map<string, Pass> } | null = null;
 
-  constructor(mix = new WorkloadMix()) {
+  constructor(
+    mix = new WorkloadMix(),
+    private readonly classLimit = CLASS_LIMIT,
+  ) {
     this.learned = mix;
   }
 
@@ -137,7 +146,12 @@ export class FragmentationScorer implements PlacementScorer {
     return bucketScorer.rank(nodes, model);
   }
 
+  /**
+   * A placer starts its work: the one safe point to start the index afresh once it has grown past
+   * its bounds (no pass or ranking is in progress).
+   */
   attach(fleet: FleetState): void {
+    if (this.classIds.size > this.classLimit || this.requestIds.size > CACHE_LIMIT) this.fleet = null;
     this.sync(fleet);
   }
 
@@ -201,15 +215,13 @@ export class FragmentationScorer implements PlacementScorer {
 
   /** Drops what was derived from another fleet or an older mix. */
   private sync(fleet: FleetState | null): void {
-    if ((fleet !== null && fleet !== this.fleet) || this.classIds.size > CACHE_LIMIT || this.requestIds.size > CACHE_LIMIT) {
-      if (fleet !== null && fleet !== this.fleet) {
-        this.unwatch?.();
-        this.unwatch = fleet.watch((node) => this.changed(fleet, node));
-      }
-      this.fleet = fleet ?? this.fleet;
-      const nodes = this.fleet?.nodes.length ?? 0;
-      this.largestCores = Math.max(1, ...(this.fleet?.nodes.map((n) => n.source.cpus) ?? []));
-      this.largestGpus = Math.max(1, ...(this.fleet?.nodes.map((n) => n.gpus.length) ?? []));
+    if (fleet !== null && fleet !== this.fleet) {
+      this.unwatch?.();
+      this.unwatch = fleet.watch((node) => this.changed(fleet, node));
+      this.fleet = fleet;
+      const nodes = fleet.nodes.length;
+      this.largestCores = Math.max(1, ...fleet.nodes.map((n) => n.source.cpus));
+      this.largestGpus = Math.max(1, ...fleet.nodes.map((n) => n.gpus.length));
       this.nodeClass = new Int32Array(nodes);
       this.classVersion = new Float64Array(nodes);
       this.memberOf = new Int32Array(nodes).fill(-1);
