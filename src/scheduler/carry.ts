@@ -1,6 +1,6 @@
 import type { FleetState, NodeState } from './fleet.js';
-import { FragmentationScorer, usesFragmentation } from './fragmentation-scorer.js';
-import { bucketScorer, type PlacementScorer } from './placement.js';
+import { FragmentationScorer, scorerFor } from './fragmentation-scorer.js';
+import type { PlacementScorer } from './placement.js';
 import type { ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode } from './types.js';
 
 /** What the carry reads of a running workload as a cycle admitted it (the cycle's `Holder`). */
@@ -82,10 +82,7 @@ export class SchedulerCarry {
    * learning each snapshot's mix afresh and keeping its index of the carried fleet's nodes by state.
    */
   scorerFor(config: SchedulerConfig, snapshot: Pick<Snapshot, 'pending' | 'running'>): PlacementScorer {
-    if (!usesFragmentation(config)) return bucketScorer;
-    this.scorer ??= new FragmentationScorer();
-    this.scorer.learn(snapshot);
-    return this.scorer;
+    return scorerFor(config, snapshot, (this.scorer ??= new FragmentationScorer()));
   }
 
   /** The cycle made its plan: its fleet may be reused. */

@@ -469,12 +469,15 @@ export function fragmentationScorer(snapshot: Pick<Snapshot, 'pending' | 'runnin
   return scorer;
 }
 
-/** The scorer for a cycle under `config`: fragmentation-aware when any pool asks for it, else the bucket scorer. */
-export function scorerFor(config: SchedulerConfig, snapshot: Pick<Snapshot, 'pending' | 'running'>): PlacementScorer {
-  return usesFragmentation(config) ? fragmentationScorer(snapshot) : bucketScorer;
+/** The scorer for a cycle under `config`: fragmentation-aware when any pool asks for it (`kept`, taught this snapshot's mix, when given), else the bucket scorer. */
+export function scorerFor(config: SchedulerConfig, snapshot: Pick<Snapshot, 'pending' | 'running'>, kept?: FragmentationScorer): PlacementScorer {
+  if (!usesFragmentation(config)) return bucketScorer;
+  if (!kept) return fragmentationScorer(snapshot);
+  kept.learn(snapshot);
+  return kept;
 }
 
-export function usesFragmentation(config: SchedulerConfig): boolean {
+function usesFragmentation(config: SchedulerConfig): boolean {
   return config.placement.default === 'fragmentation' || Object.values(config.placement.pools).includes('fragmentation');
 }
 
