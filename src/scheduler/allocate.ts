@@ -184,6 +184,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
     failed?.set(shape, reason);
     own(p).roomBlocked = true;
     note(p, 'room', reason);
+    if (placed.freeingFor) note(p, 'notes', `room is being freed for ${placed.freeingFor}, which work was stopped for`);
     if (placed.reservation)
       note(p, 'notes', 
         `behind the backfill reservation of ${placed.reservation.workloadName}, which starts at ${new Date(placed.reservation.at).toISOString()}; a time limit that ends before then would let it start now`,

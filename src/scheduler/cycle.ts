@@ -223,14 +223,25 @@ export class Cycle {
     return nodes;
   }
 
+  /**
+   * A pending workload for which work is being stopped keeps what it was promised while the victims
+   * release: its quota, and the nodes they hold (`Placer.freeFor`).
+   */
   private holdClaims(): void {
-    const claimed = new Set(this.releasing.map((r) => r.source.releasingFor).filter((id): id is string => typeof id === 'string'));
-    if (claimed.size === 0) return;
+    const wanted = new Set(this.releasing.map((r) => r.source.releasingFor).filter((id): id is string => typeof id === 'string'));
+    if (wanted.size === 0) return;
+    const claimed = new Map<string, PendingState>();
     for (const p of this.pending) {
-      if (!p.queue || !claimed.has(p.source.id)) continue;
+      if (!p.queue || !wanted.has(p.source.id)) continue;
+      claimed.set(p.source.id, p);
       const model = this.modelsFor(p.source)[0] ?? null;
       p.nominated = workloadAmounts(p.source, model, this.memoryOf(model));
       this.tree.hold(p.queue, p.nominated);
+    }
+    for (const r of this.releasing) {
+      const p = r.source.releasingFor ? claimed.get(r.source.releasingFor) : undefined;
+      if (!p) continue;
+      for (const node of r.nodes) if (node) this.placer.freeFor(node, { id: p.source.id, name: p.source.name });
     }
   }
 

@@ -46,6 +46,14 @@ export interface PlaceFailure {
   reservation: NodeReservation | null;
   /** When a topology requirement bound: the label no value of which had room. */
   topology: string | null;
+  /** A node that had room but is being freed for another workload: that workload's name. */
+  freeingFor: string | null;
+}
+
+/** A pending workload for which running work is being stopped. */
+interface Claimant {
+  id: string;
+  name: string;
 }
 
 interface Took {
@@ -68,6 +76,12 @@ interface Taken {
 export class Placer {
   /** Off only while placing a workload into room released for it. */
   honourReservations = true;
+  /**
+   * Nodes where work is being stopped for a pending workload (Kubernetes calls it the nominated
+   * node): no other workload takes room there while it is released, not even room beside the
+   * victims, or the claimant would find less than it stopped them for and stop more.
+   */
+  private readonly freeing = new Map<NodeState, Claimant[]>();
 
   constructor(
     private readonly fleet: FleetState,
@@ -78,7 +92,7 @@ export class Placer {
   }
 
   place(workload: WorkloadBase, model: string | null): ReplicaAllocation[] | PlaceFailure {
-    const failure: PlaceFailure = { reservation: null, topology: null };
+    const failure: PlaceFailure = { reservation: null, topology: null, freeingFor: null };
     if (model === null || !asksForGpus(workload.request)) return this.placeWithoutGpus(workload) ?? failure;
     const { required, preferred } = workload.topology;
     if (required !== null) {
@@ -106,8 +120,15 @@ export class Placer {
 
   /** Places every replica on `nodes` only, or none. */
   placeOn(workload: WorkloadBase, model: string, nodes: NodeState[]): ReplicaAllocation[] | PlaceFailure {
-    const failure: PlaceFailure = { reservation: null, topology: null };
+    const failure: PlaceFailure = { reservation: null, topology: null, freeingFor: null };
     return this.placeAnywhere(workload, model, nodes, failure) ?? failure;
+  }
+
+  /** Keeps `node` for `claimant` (and any other claimant of it) while the work stopped for it releases. */
+  freeFor(node: NodeState, claimant: Claimant): void {
+    const claimants = this.freeing.get(node);
+    if (!claimants) this.freeing.set(node, [claimant]);
+    else if (!claimants.some((c) => c.id === claimant.id)) claimants.push(claimant);
   }
 
   /** Gives back what a placement took: for a tentative placement (a preemptor's, a consolidation's). */
@@ -174,15 +195,19 @@ export class Placer {
       const step = this.claim(workload, node, allocation);
       if (step) return step;
       failure.reservation ??= node.reservation;
+      failure.freeingFor ??= this.freeing.get(node)?.[0]?.name ?? null;
     }
     return null;
   }
 
   /**
-   * Takes `allocation` unless it would delay the node's backfill reservation: a workload that ends
-   * before the reservation starts, or leaves what it needs (GPUs, cores, memory), may use the node.
+   * Takes `allocation` unless the node is being freed for another workload, or it would delay the
+   * node's backfill reservation: a workload that ends before the reservation starts, or leaves what
+   * it needs (GPUs, cores, memory), may use the node.
    */
   private claim(workload: WorkloadBase, node: NodeState, allocation: ReplicaAllocation): Taken | null {
+    const claimants = this.honourReservations ? this.freeing.get(node) : undefined;
+    if (claimants && !claimants.some((c) => c.id === workload.id)) return null;
     // A workload's own reservation does not hold it back.
     const reservation =
       this.honourReservations && node.reservation && node.reservation.workloadId !== workload.id && !this.endsBefore(workload, node.reservation.at)

@@ -71,26 +71,36 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
  */
 function reclaimable(cycle: Cycle, queue: QueueState, amounts: Amounts, model: string): Eligibility {
   const keys = [GPU, gpuKey(model)].filter((k) => cycle.tree.keys.includes(k));
-  const sidesOf = new Map<QueueState, QueueState[] | null>();
-  const theirSide = (q: QueueState): QueueState[] | null => {
-    let theirs = sidesOf.get(q);
-    if (theirs === undefined) {
+  const sidesOf = new Map<QueueState, TheirSide | null>();
+  const theirSide = (q: QueueState): TheirSide | null => {
+    let side = sidesOf.get(q);
+    if (side === undefined) {
       const sides = branches(queue, q);
       // Below their lowest common ancestor, the reclaimer's side must stay within its share and the victim's be over it.
       // A queue and its own ancestors or descendants share one budget: reclaim only moves work between branches.
-      const allowed =
-        sides.mine.length > 0 &&
-        sides.theirs.length > 0 &&
-        sides.mine.every((m) => m.withinShareAfter(amounts, cycle.tree.keys)) &&
-        sides.theirs.every((t) => keys.some((k) => t.overShare(k)));
-      sidesOf.set(q, (theirs = allowed ? sides.theirs : null));
+      const mayTake = sides.mine.length > 0 && sides.theirs.length > 0 && sides.mine.every((m) => m.withinShareAfter(amounts, cycle.tree.keys));
+      const over = sides.theirs.filter((t) => keys.some((k) => t.overShare(k))).length;
+      sidesOf.set(q, (side = mayTake && over > 0 ? { queues: sides.theirs, allOver: over === sides.theirs.length } : null));
     }
-    return theirs;
+    return side;
   };
   return {
     queue: (q) => theirSide(q) !== null,
-    workload: (r) => movable(r) && theirSide(r.queue!)!.every((q) => !q.dropsBelowGuarantee(r.amounts)),
+    workload: (r) => {
+      const side = theirSide(r.queue!)!;
+      // Running work only from a branch over its share all the way down. A placement of this cycle,
+      // which has not started, also from a queue within its share whose parent this cycle took over
+      // its own: otherwise that placement keeps what was just freed for the reclaimer, which then
+      // stops running work elsewhere.
+      return movable(r) && (side.allOver || r.tentative !== null) && side.queues.every((q) => !q.dropsBelowGuarantee(r.amounts));
+    },
   };
+}
+
+/** The victim's side of a reclaim below the common ancestor, and whether every queue of it is over its share. */
+interface TheirSide {
+  queues: QueueState[];
+  allOver: boolean;
 }
 
 /** Whether `p` has waited past `overtakeAfterMs` and may take the place of younger work this cycle placed. */

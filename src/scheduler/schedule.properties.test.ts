@@ -5,6 +5,7 @@
  * Reproduce a failure with the seed fast-check prints: `FC_SEED=<seed> npx vitest run
  * src/scheduler/schedule.properties.test.ts`; `FC_RUNS` changes the number of runs (200).
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedule } from './schedule.js';
@@ -15,6 +16,11 @@ import type { Plan } from './types.js';
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const numRuns = Number(process.env.FC_RUNS ?? 200);
 const params: fc.Parameters<[SchedulerInput]> = { numRuns, seed };
+
+/** A shrunk input a property once failed on, stored as fast-check printed it. */
+function loadCase(name: string): SchedulerInput {
+  return JSON.parse(readFileSync(new URL(`./testing/cases/${name}.json`, import.meta.url), 'utf8')) as SchedulerInput;
+}
 
 function run(input: SchedulerInput): Plan {
   return schedule(structuredClone(input.snapshot), input.config, input.now);
@@ -88,23 +94,35 @@ describe('scheduler properties', () => {
     return problems;
   };
 
+  /** Schedules twice, the second time after applying the first plan, and throws on ping-pong. */
+  const twoRounds = (input: SchedulerInput, victims: 'releasing' | 'requeue', claimsHold: boolean): void => {
+    const first = run(input);
+    const next: SchedulerInput = { ...input, snapshot: applyPlan(input.snapshot, first, input.now, { victims }) };
+    const second = run(next);
+    assertRules(next, second, ['gpu-overallocated', 'queue-limit', 'in-guarantee', 'protected', 'placement'], 'second round: ');
+    const problems = pingPong(first, second, input.snapshot, claimsHold);
+    if (problems.length > 0) {
+      throw new Error(
+        `${problems.join('\n')}\ninput:\n${describeInput(input.snapshot, input.config, input.now)}\nfirst plan:\n${describePlan(input.snapshot, first)}\nsecond plan:\n${describePlan(next.snapshot, second)}`,
+      );
+    }
+  };
+
   const stable = (victims: 'releasing' | 'requeue', claimsHold: boolean) => () => {
     fc.assert(
-      fc.property(arbSchedulerInput, (input) => {
-        const first = run(input);
-        const next: SchedulerInput = { ...input, snapshot: applyPlan(input.snapshot, first, input.now, { victims }) };
-        const second = run(next);
-        assertRules(next, second, ['gpu-overallocated', 'queue-limit', 'in-guarantee', 'protected', 'placement'], 'second round: ');
-        const problems = pingPong(first, second, input.snapshot, claimsHold);
-        if (problems.length > 0) {
-          throw new Error(
-            `${problems.join('\n')}\ninput:\n${describeInput(input.snapshot, input.config, input.now)}\nfirst plan:\n${describePlan(input.snapshot, first)}\nsecond plan:\n${describePlan(next.snapshot, second)}`,
-          );
-        }
-      }),
+      fc.property(arbSchedulerInput, (input) => twoRounds(input, victims, claimsHold)),
       params,
     );
   };
+
+  // Cases these properties found, kept so that they run every time (testing/cases/).
+  it('keeps room being released for a preemptor from shares placed beside its victims', () => {
+    twoRounds(loadCase('claimed-share-beside-victims'), 'releasing', true);
+  });
+
+  it('withdraws, for a reclaim, what a queue placed this cycle when its parent is over its share', () => {
+    twoRounds(loadCase('freed-room-taken-by-a-child-queue'), 'requeue', false);
+  });
 
   it('is stable while the victims release: no ping-pong, and what is released stays claimed by its preemptor', stable('releasing', true));
 
