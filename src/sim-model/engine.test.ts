@@ -61,6 +61,20 @@ describe('Engine', () => {
     expect(short.reason).toBe('length');
   });
 
+  it('prefills prompts admitted together one after another, as they share the GPU', () => {
+    const { submit, run } = setup();
+    const a = submit(words(40, 'a'));
+    const b = submit(words(20, 'b'));
+    run();
+    expect(a.timings!.ttftMs).toBe(40 + 10);
+    // b's prefill starts when a's ends; the overhead is each one's own.
+    expect(b.timings!.ttftMs).toBe(40 + 20 + 10);
+    // Once the engine has caught up, a new prompt waits for nothing.
+    const c = submit(words(8, 'c'));
+    run();
+    expect(c.timings!.ttftMs).toBe(8 + 10);
+  });
+
   it('serves a repeated prefix from the KV cache and so answers it sooner', () => {
     const { submit, run, engine } = setup();
     const shared = words(32, 'system');

@@ -69,8 +69,11 @@ export interface SequenceHandle {
 /**
  * Continuous batching without a GPU. Each step, at the clock's time: emit every token that fell
  * due, then admit waiting sequences in arrival order while the batch has a slot and the KV cache
- * has their blocks. A sequence's first token is due `ttftOverheadMs + uncached prompt tokens ×
- * prefillMsPerToken` after admission; each later token one inter-token time after the previous,
+ * has their blocks. Prefill is one stream of work through the engine, as compute for prompts is on
+ * a GPU: a sequence's uncached prompt tokens are prefilled at `prefillMsPerToken` each once the
+ * prefills admitted before it are done, and its first token is due `ttftOverheadMs` after its own
+ * prefill ends (so prompts arriving together wait for each other, and a prefix found in the cache
+ * saves the time of every prompt behind it); each later token one inter-token time after the previous,
  * that time growing linearly from `decodeMsPerToken` at a batch of one to
  * `decodeMsPerToken × decodeSlowdownAtMaxBatch` at `maxNumSeqs`. Timings are computed, not
  * measured, so a step may run late without changing them, and tests drive it with a fake clock.
@@ -80,6 +83,8 @@ export class Engine {
   private waiting: Sequence[] = [];
   private waitingHead = 0;
   private readonly running = new Set<Sequence>();
+  /** When the prefills admitted so far are done. */
+  private prefillDoneAt = 0;
 
   constructor(
     private readonly model: LatencyModel,
@@ -141,8 +146,8 @@ export class Engine {
         if (kv === undefined) break;
         sequence.kv = kv;
         sequence.admittedAt = now;
-        sequence.firstTokenAt =
-          now + this.model.ttftOverheadMs + (sequence.promptTokens.length - kv.cachedTokens) * this.model.prefillMsPerToken;
+        this.prefillDoneAt = Math.max(now, this.prefillDoneAt) + (sequence.promptTokens.length - kv.cachedTokens) * this.model.prefillMsPerToken;
+        sequence.firstTokenAt = this.prefillDoneAt + this.model.ttftOverheadMs;
         sequence.nextTokenAt = sequence.firstTokenAt;
         this.running.add(sequence);
       }
