@@ -29,19 +29,29 @@ if (role === 'replicas') {
   const logger = createLogger({ name: 'sim-model', level: 'warn' });
   const sims = await Promise.all(Array.from({ length: count }, () => startSimModel({ port: 0, config, logger })));
   process.send!({ urls: sims.map((s) => s.url) });
-  process.on('message', () => void Promise.all(sims.map((s) => s.close())).then(() => process.exit(0)));
+  onParentMessage(() => void Promise.all(sims.map((s) => s.close())).then(() => process.exit(0)));
 } else if (role === 'gateway') {
   const { startGateway } = await import('../src/gateway/main.js');
   const { createLogger } = await import('../src/observe/logger.js');
   const options = JSON.parse(process.argv[3]!) as Parameters<typeof startGateway>[0];
   const gw = await startGateway({ ...options, port: 0, logger: createLogger({ name: 'gateway', level: 'warn' }) });
   process.send!({ url: gw.url });
-  process.on('message', () => void gw.close().then(() => process.exit(0)));
+  onParentMessage(() => void gw.close().then(() => process.exit(0)));
 } else {
   await main();
 }
 
-async function child<T>(roleName: string, arg: unknown): Promise<{ proc: ChildProcess; info: T; stop: () => Promise<void> }> {
+/** A child answers 'cpu' with the CPU time it has used (µs, user + system) and closes on 'close'. */
+function onParentMessage(close: () => void): void {
+  process.on('message', (m) => {
+    if (m === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send!({ cpuMicros: user + system });
+    } else close();
+  });
+}
+
+async function child<T>(roleName: string, arg: unknown): Promise<{ proc: ChildProcess; info: T; stop: () => Promise<void>; cpuMicros: () => Promise<number> }> {
   const proc = fork(self, [roleName, JSON.stringify(arg)], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const info = await new Promise<T>((ok, fail) => {
     proc.once('message', (m) => ok(m as T));
@@ -56,7 +66,12 @@ async function child<T>(roleName: string, arg: unknown): Promise<{ proc: ChildPr
       });
       proc.send('close');
     });
-  return { proc, info, stop };
+  const cpuMicros = () =>
+    new Promise<number>((ok) => {
+      proc.once('message', (m) => ok((m as { cpuMicros: number }).cpuMicros));
+      proc.send('cpu');
+    });
+  return { proc, info, stop, cpuMicros };
 }
 
 interface LoadResult {
@@ -224,7 +239,19 @@ async function main(): Promise<void> {
     const lat: Record<string, LoadResult> = {};
     const rps: Record<string, LoadResult> = {};
     for (const [name, url] of targets) lat[name] = await load(url, '/v1/chat/completions', body, { concurrency: 1, count: fast ? 500 : 3000, warmup: 200 });
-    for (const [name, url] of targets) rps[name] = await load(url, '/v1/chat/completions', body, { concurrency: 64, durationMs: fast ? 2000 : 6000, warmup: 640 });
+    // CPU time per request of the gateway, against the model server's own (the baseline): with a core
+    // of its own, the gateway could pass on about 1,000,000 ÷ its figure requests per second.
+    const cpu: Record<string, number> = {};
+    for (const [name, url] of targets) {
+      const before = await Promise.all([gw.cpuMicros(), replicas.cpuMicros()]);
+      rps[name] = await load(url, '/v1/chat/completions', body, { concurrency: 64, durationMs: fast ? 2000 : 6000, warmup: 640 });
+      const after = await Promise.all([gw.cpuMicros(), replicas.cpuMicros()]);
+      // The warm-up's requests are counted too: they were served inside the measured window.
+      const served = rps[name]!.latencies.length + 640;
+      if (name === 'gateway') cpu['gateway'] = (after[0] - before[0]) / served;
+      else cpu['replica'] = (after[1] - before[1]) / served;
+    }
+    console.log(`CPU per request at c=64: gateway ${cpu['gateway']!.toFixed(0)} µs (so about ${(1e6 / cpu['gateway']!).toFixed(0)} req/s on a core of its own), model server ${cpu['replica']!.toFixed(0)} µs`);
     for (const [name] of targets) {
       const l = lat[name]!;
       const r = rps[name]!;
@@ -245,6 +272,7 @@ async function main(): Promise<void> {
       { scenario: 'overhead-c64', metric: 'added_p50_ms', value: percentile(g64.latencies, 50) - percentile(d64.latencies, 50), unit: 'ms', baseline: percentile(d64.latencies, 50), baselineName: 'direct p50 latency' },
       { scenario: 'overhead-c64', metric: 'added_p99_ms', value: percentile(g64.latencies, 99) - percentile(d64.latencies, 99), unit: 'ms', baseline: percentile(d64.latencies, 99), baselineName: 'direct p99 latency' },
       { scenario: 'overhead-c64', metric: 'max_rps', value: g64.latencies.length / g64.seconds, unit: 'req/s', baseline: d64.latencies.length / d64.seconds, baselineName: 'direct' },
+      { scenario: 'overhead-c64', metric: 'cpu_us_per_request', value: cpu['gateway']!, unit: 'µs', baseline: cpu['replica']!, baselineName: 'model server (sim-model) CPU per request' },
     );
     // The target: p99 added < 1 ms at 5,000 requests/s, offered at that rate (open loop).
     const rate = 5000;
