@@ -42,8 +42,14 @@ export class SchedulerCarry {
   private config: SchedulerConfig | null = null;
   /** Holders of each node as the last cycle had them (by ordinal), its own placements at the end of each list. */
   private holders: Holder[][] = [];
-  /** The last cycle's states of running work, by workload. */
-  private states = new Map<string, Holder>();
+  /** The last cycle's running work, in its snapshot's order: most workloads keep their place from one snapshot to the next. */
+  private running: readonly Holder[] = [];
+  /**
+   * The same by workload, kept up to date as work starts and ends (rebuilding it each cycle cost
+   * more than the lookups it saves); only work with a node in the snapshot, which leaves a node's
+   * holders when it ends.
+   */
+  private readonly states = new Map<string, Holder>();
   /** Nodes the last cycle changed after admitting what runs. */
   private readonly touched = new Set<NodeState>();
   private finished = false;
@@ -58,6 +64,8 @@ export class SchedulerCarry {
     this.finished = false;
     if (fleet === null) {
       this.fleet = null;
+      this.running = [];
+      this.states.clear();
       return null;
     }
     fleet.reuse();
@@ -74,11 +82,14 @@ export class SchedulerCarry {
     // What the carry keeps is what the last cycle gave it (`begin`): the states of one kind of cycle.
     const holders = this.holders as H[][];
     const states = this.states as Map<string, H>;
+    const previous = this.running as readonly H[];
     const running = new Array<H>(sources.length);
     const changed = new Uint8Array(fleet.nodes.length);
+    for (const node of this.touched) changed[node.ordinal] = 1;
     for (let i = 0; i < sources.length; i++) {
       const source = sources[i]!;
-      let state = states.get(source.id);
+      let state = previous[i];
+      if (state === undefined || state.source.id !== source.id) state = states.get(source.id);
       // A state is taken once: a workload listed twice gets a second one.
       const reusable = state !== undefined && running[state.order] !== state && state.endAt === admission.endAt(source) && sameAllocations(state.source.allocations, source.allocations);
       if (reusable) admission.renew(state!, source);
@@ -88,6 +99,7 @@ export class SchedulerCarry {
         for (const node of state.nodes) {
           if (!node) continue;
           changed[node.ordinal] = 1;
+          states.set(source.id, state);
           // A gang's replicas on one node make it one holder there.
           const list = holders[node.ordinal]!;
           if (!list.includes(state)) list.push(state);
@@ -100,13 +112,14 @@ export class SchedulerCarry {
       // Backfill reservations are the cycle's own, made without telling the watchers.
       node.reservation = null;
       const list = holders[node.ordinal]!;
-      let stale = changed[node.ordinal] === 1 || this.touched.has(node);
+      let stale = changed[node.ordinal] === 1;
       // Holders that ended, hold otherwise now (they have a new state) or were the last cycle's placements leave the list.
       let kept = 0;
       let sorted = true;
       for (const h of list) {
         if (running[h.order] !== h) {
           stale = true;
+          if (h.order >= 0 && states.get(h.source.id) === h) states.delete(h.source.id);
           continue;
         }
         if (kept > 0 && list[kept - 1]!.order > h.order) sorted = false;
@@ -129,6 +142,8 @@ export class SchedulerCarry {
 
   /** Keeps this cycle's fleet, running work and holders, and from now on notes every node the cycle changes. */
   begin(fleet: FleetState, nodes: readonly SnapshotNode[], config: SchedulerConfig, running: readonly Holder[], holders: Holder[][]): void {
+    // A fresh fleet's work was admitted by the cycle, not by `admit`, which keeps `states` up to date.
+    if (fleet !== this.fleet) for (const r of running) if (r.nodes.some((node) => node !== null)) this.states.set(r.source.id, r);
     if (fleet !== this.watched) {
       this.unwatch?.();
       this.unwatch = fleet.watch((node) => this.touched.add(node));
@@ -138,8 +153,7 @@ export class SchedulerCarry {
     this.nodes = nodes;
     this.config = config;
     this.holders = holders;
-    this.states = new Map();
-    for (const r of running) this.states.set(r.source.id, r);
+    this.running = running;
     this.touched.clear();
   }
 
