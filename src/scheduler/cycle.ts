@@ -104,7 +104,8 @@ export class Cycle {
   readonly pendingByQueue = new Map<QueueState, PendingState[]>();
   /** Pending workloads whose queue is not in the snapshot. */
   readonly orphans: PendingState[] = [];
-  readonly capacity: Amounts = {};
+  /** What the schedulable nodes hold, by resource. */
+  readonly capacity: Readonly<Amounts>;
   readonly plan: Plan = emptyPlan();
   /** Pending workloads in the order the allocate action considered them. */
   readonly order: PendingState[] = [];
@@ -190,13 +191,7 @@ export class Cycle {
     this.holdClaims();
     for (const q of this.tree.queues.values()) addAmounts(q.demand, q.usage);
 
-    for (const node of this.fleet.nodes) {
-      if (!node.schedulable) continue;
-      this.capacity[GPU] = (this.capacity[GPU] ?? 0) + node.gpus.length;
-      for (const [model, gpus] of node.byModel) this.capacity[gpuKey(model)] = (this.capacity[gpuKey(model)] ?? 0) + gpus.length;
-      if (Number.isFinite(node.cpuFree)) this.capacity[CPU] = (this.capacity[CPU] ?? 0) + node.source.cpus;
-      if (Number.isFinite(node.memFree)) this.capacity[MEMORY] = (this.capacity[MEMORY] ?? 0) + node.source.memoryMiB;
-    }
+    this.capacity = this.fleet.capacity();
     this.tree.computeFairShares(this.capacity, config.usageWeight);
   }
 
