@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SchedulerCarry } from './carry.js';
 import { schedule } from './schedule.js';
 import { arbSchedulerInput } from './testing/arbitraries.js';
+import { job } from './testing/fixtures.js';
 import { applyPlan } from './testing/check-plan.js';
 import type { Snapshot } from './types.js';
 
@@ -17,12 +18,23 @@ const arbStep = fc.record({
   cordon: fc.boolean(),
   /** The snapshot as new objects (as the store reads it) or the same objects again. */
   fresh: fc.boolean(),
+  /** The running work listed in another order (the store promises none; the carry keeps each node's holders in it). */
+  order: fc.constantFrom('same' as const, 'reversed' as const, 'rotated' as const),
+  /** Two running workloads trade ids: a workload the last cycle held is now held elsewhere, as a requeued one placed again. */
+  tradeIds: fc.boolean(),
+  /** A running workload's time limit changes: it holds the same GPUs with another end. */
+  retime: fc.boolean(),
 });
 
 function next(snapshot: Snapshot, step: Step, plan: Parameters<typeof applyPlan>[1], now: number): Snapshot {
   const after = applyPlan(snapshot, plan, now, { victims: step.victims });
   after.running = after.running.filter((_, i) => i % 3 !== step.ends);
   if (step.cordon && after.nodes[0]) after.nodes[0].schedulable = !after.nodes[0].schedulable;
+  if (step.order === 'reversed') after.running.reverse();
+  if (step.order === 'rotated') after.running.push(...after.running.splice(0, 1));
+  const [a, b] = after.running;
+  if (step.tradeIds && a && b) [a.id, b.id] = [b.id, a.id];
+  if (step.retime && a) a.timeLimitMs = a.timeLimitMs === null ? 600_000 : null;
   return after;
 }
 
@@ -43,6 +55,21 @@ describe('SchedulerCarry', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('keeps each node\'s holders in snapshot order when the running work is listed in another order', () => {
+    // Two alike victims on a full node: the first in snapshot order goes, so the order decides the plan.
+    const node = { id: 'n', name: 'n', schedulable: true, labels: {}, cpus: 0, memoryMiB: 0, gpus: [0, 1].map((index) => ({ index, model: 'A', memoryMiB: 1 })) };
+    const queue = { id: 'q', name: 'q', parentId: null, priority: 0, quotas: [], decayedUsage: {} };
+    const on = (id: string, gpu: number) => ({ ...job(id, 1), startedAt: 0, releasing: false, allocations: [{ nodeId: 'n', gpuIndices: [gpu], gpuFraction: null, gpuModel: 'A', cpus: 0, memoryMiB: 0 }] });
+    const running = [on('a', 0), on('b', 1)];
+    const config = defaults();
+    const carry = new SchedulerCarry();
+    schedule({ nodes: [node], queues: [queue], running, pending: [] }, config, 1_000, { carry });
+    const next = { nodes: [node], queues: [queue], running: [...running].reverse(), pending: [job('urgent', 1, { priority: 10, submittedAt: 1 })] };
+    const fresh = schedule(structuredClone(next), config, 2_000);
+    expect(fresh.preemptions.map((p) => p.workloadId)).toEqual(['b']);
+    expect(schedule(next, config, 2_000, { carry })).toEqual(fresh);
   });
 
   it('starts afresh after a cycle that did not finish', () => {

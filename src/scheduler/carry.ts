@@ -3,24 +3,38 @@ import { FragmentationScorer, scorerFor } from './fragmentation-scorer.js';
 import type { PlacementScorer } from './placement.js';
 import type { ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode } from './types.js';
 
-/** What the carry reads of a running workload as a cycle admitted it (the cycle's `Holder`). */
-interface Holder {
+/** What the carry reads and keeps of a running workload as a cycle admitted it (the cycle's `RunningState`). */
+export interface Holder {
   source: Pick<RunningWorkload, 'id' | 'allocations'>;
   /** The node of each allocation (null: not in the snapshot). */
   nodes: readonly (NodeState | null)[];
   endAt: number;
   /** Placed by the cycle itself, not admitted as running. */
   tentative: object | null;
+  /** Its position in this cycle's list of running work (−1: placed by the cycle): holders are kept in that order. */
+  order: number;
+}
+
+/** How a cycle admits running work: what the carry cannot know of it. */
+export interface Admission<H extends Holder> {
+  /** When the workload's hold ends, as the cycle counts it (releasing work: now). */
+  endAt(source: RunningWorkload): number;
+  /** The cycle's state of a workload the last cycle did not hold the same way. */
+  create(source: RunningWorkload): H;
+  /** Makes the last cycle's state of a workload that holds the same this cycle's (its source, queue, what may be stopped). */
+  renew(state: H, source: RunningWorkload): void;
 }
 
 /**
- * What one scheduling cycle leaves the next: its fleet. A cycle over the same nodes then does not
- * build every node again and apply every running allocation again; it puts back only the nodes
- * whose running work changed and those the last cycle itself changed (what it placed, freed or
- * hid), each by clearing it and applying its holders in snapshot order, as a fresh
- * fleet would, and drops every backfill reservation. So a plan is the same with or without a carry (`carry.test.ts`); a carry only saves
- * time. Nodes, placement policies or pool label that differ from the last cycle's, or a cycle
- * that did not finish, start afresh.
+ * What one scheduling cycle leaves the next: its fleet and its states of running work. A cycle over
+ * the same nodes then does not build every node again and apply every running allocation again: a
+ * workload that holds the same as in the last cycle (same allocations, same end) keeps its state
+ * (its nodes and charges), and only the nodes whose holders changed and those the last cycle itself
+ * changed (what it placed, freed or hid) are put back, each by clearing it and applying its
+ * holders in snapshot order, as a fresh fleet would; every backfill reservation is dropped. So a
+ * plan is the same with or without a carry (`carry.test.ts`); a carry only saves time. Nodes,
+ * placement policies or pool label that differ from the last cycle's, or a cycle that did not
+ * finish, start afresh.
  */
 export class SchedulerCarry {
   private fleet: FleetState | null = null;
@@ -28,6 +42,14 @@ export class SchedulerCarry {
   private config: SchedulerConfig | null = null;
   /** Holders of each node as the last cycle had them (by ordinal), its own placements at the end of each list. */
   private holders: Holder[][] = [];
+  /** The last cycle's running work, in its snapshot's order: most workloads keep their place from one snapshot to the next. */
+  private running: readonly Holder[] = [];
+  /**
+   * The same by workload, kept up to date as work starts and ends (rebuilding it each cycle cost
+   * more than the lookups it saves); only work with a node in the snapshot, which leaves a node's
+   * holders when it ends.
+   */
+  private readonly states = new Map<string, Holder>();
   /** Nodes the last cycle changed after admitting what runs. */
   private readonly touched = new Set<NodeState>();
   private finished = false;
@@ -42,29 +64,86 @@ export class SchedulerCarry {
     this.finished = false;
     if (fleet === null) {
       this.fleet = null;
+      this.running = [];
+      this.states.clear();
       return null;
     }
     fleet.reuse();
     return fleet;
   }
 
-  /** Brings the reused fleet to what `holders` (this cycle's running work, by node ordinal, in snapshot order) hold. */
-  settle(fleet: FleetState, holders: Holder[][]): void {
+  /**
+   * This cycle's running work (`sources`, in snapshot order) on the reused fleet, and each node's
+   * holders in that order: the last cycle's state of every workload that holds the same, a new one
+   * for the rest. Nodes whose holders changed (or their order), and those the last cycle touched,
+   * are cleared and get their holders' allocations again.
+   */
+  admit<H extends Holder>(fleet: FleetState, sources: readonly RunningWorkload[], admission: Admission<H>): { running: H[]; holders: H[][] } {
+    // What the carry keeps is what the last cycle gave it (`begin`): the states of one kind of cycle.
+    const holders = this.holders as H[][];
+    const states = this.states as Map<string, H>;
+    const previous = this.running as readonly H[];
+    const running = new Array<H>(sources.length);
+    const changed = new Uint8Array(fleet.nodes.length);
+    for (const node of this.touched) changed[node.ordinal] = 1;
+    for (let i = 0; i < sources.length; i++) {
+      const source = sources[i]!;
+      let state = previous[i];
+      if (state === undefined || state.source.id !== source.id) state = states.get(source.id);
+      // A state is taken once: a workload listed twice gets a second one.
+      const reusable = state !== undefined && running[state.order] !== state && state.endAt === admission.endAt(source) && sameAllocations(state.source.allocations, source.allocations);
+      if (reusable) admission.renew(state!, source);
+      else {
+        state = admission.create(source);
+        state.order = i;
+        for (const node of state.nodes) {
+          if (!node) continue;
+          changed[node.ordinal] = 1;
+          states.set(source.id, state);
+          // A gang's replicas on one node make it one holder there.
+          const list = holders[node.ordinal]!;
+          if (!list.includes(state)) list.push(state);
+        }
+      }
+      state!.order = i;
+      running[i] = state!;
+    }
     for (const node of fleet.nodes) {
-      const now = holders[node.ordinal]!;
       // Backfill reservations are the cycle's own, made without telling the watchers.
       node.reservation = null;
-      if (!this.touched.has(node) && sameHolders(this.holders[node.ordinal]!, now)) continue;
+      const list = holders[node.ordinal]!;
+      let stale = changed[node.ordinal] === 1;
+      // Holders that ended, hold otherwise now (they have a new state) or were the last cycle's placements leave the list.
+      let kept = 0;
+      let sorted = true;
+      for (const h of list) {
+        if (running[h.order] !== h) {
+          stale = true;
+          if (h.order >= 0 && states.get(h.source.id) === h) states.delete(h.source.id);
+          continue;
+        }
+        if (kept > 0 && list[kept - 1]!.order > h.order) sorted = false;
+        list[kept++] = h;
+      }
+      list.length = kept;
+      if (!sorted) {
+        list.sort((a, b) => a.order - b.order);
+        stale = true;
+      }
+      if (!stale) continue;
       fleet.resetNode(node);
-      for (const r of now) {
-        const { allocations } = r.source;
-        for (let i = 0; i < allocations.length; i++) if (r.nodes[i] === node) fleet.applyTo(node, allocations[i]!, 1, r.endAt);
+      for (const h of list) {
+        const { allocations } = h.source;
+        for (let i = 0; i < allocations.length; i++) if (h.nodes[i] === node) fleet.applyTo(node, allocations[i]!, 1, h.endAt);
       }
     }
+    return { running, holders };
   }
 
-  /** Keeps this cycle's fleet and holders, and from now on notes every node the cycle changes. */
-  begin(fleet: FleetState, nodes: readonly SnapshotNode[], config: SchedulerConfig, holders: Holder[][]): void {
+  /** Keeps this cycle's fleet, running work and holders, and from now on notes every node the cycle changes. */
+  begin(fleet: FleetState, nodes: readonly SnapshotNode[], config: SchedulerConfig, running: readonly Holder[], holders: Holder[][]): void {
+    // A fresh fleet's work was admitted by the cycle, not by `admit`, which keeps `states` up to date.
+    if (fleet !== this.fleet) for (const r of running) if (r.nodes.some((node) => node !== null)) this.states.set(r.source.id, r);
     if (fleet !== this.watched) {
       this.unwatch?.();
       this.unwatch = fleet.watch((node) => this.touched.add(node));
@@ -74,6 +153,7 @@ export class SchedulerCarry {
     this.nodes = nodes;
     this.config = config;
     this.holders = holders;
+    this.running = running;
     this.touched.clear();
   }
 
@@ -89,18 +169,6 @@ export class SchedulerCarry {
   finish(): void {
     this.finished = this.fleet !== null;
   }
-}
-
-/** The same work held the same way: the same workloads in the same order, with the same allocations and end. */
-function sameHolders(before: readonly Holder[], now: readonly Holder[]): boolean {
-  let i = 0;
-  for (const b of before) {
-    // The last cycle's own placements were put after its running work; they are in `touched`.
-    if (b.tentative !== null) continue;
-    const n = now[i++];
-    if (!n || n.source.id !== b.source.id || n.endAt !== b.endAt || !sameAllocations(n.source.allocations, b.source.allocations)) return false;
-  }
-  return i === now.length;
 }
 
 function sameAllocations(a: readonly ReplicaAllocation[], b: readonly ReplicaAllocation[]): boolean {

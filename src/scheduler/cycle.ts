@@ -25,6 +25,8 @@ export interface RunningState {
    * places is never what the next cycle has to reclaim.
    */
   tentative: PendingState | null;
+  /** Its position in the snapshot's running work; −1 for a placement of this cycle. */
+  order: number;
 }
 
 type ReasonKind = 'limit' | 'waiting' | 'room' | 'notes';
@@ -95,14 +97,15 @@ export class Cycle {
   readonly stoppableByQueue = new Map<QueueState, RunningState[]>();
   /** The same by queue and by a GPU model they hold: a victim search for one model walks only these. */
   readonly stoppableByModel = new Map<QueueState, Map<string, RunningState[]>>();
-  /** Running workloads with an allocation on each node, by node ordinal (a gang appears on each of its nodes). */
+  /** Running workloads with an allocation on each node, by node ordinal, in snapshot order (a gang appears on each of its nodes). */
   private readonly holders: RunningState[][];
   readonly pending: PendingState[];
   /** The pending workloads of each queue, in snapshot order; allocate puts each list in turn. */
   readonly pendingByQueue = new Map<QueueState, PendingState[]>();
   /** Pending workloads whose queue is not in the snapshot. */
   readonly orphans: PendingState[] = [];
-  readonly capacity: Amounts = {};
+  /** What the schedulable nodes hold, by resource. */
+  readonly capacity: Readonly<Amounts>;
   readonly plan: Plan = emptyPlan();
   /** Pending workloads in the order the allocate action considered them. */
   readonly order: PendingState[] = [];
@@ -125,20 +128,34 @@ export class Cycle {
   ) {
     const reused = carry?.fleetFor(snapshot.nodes, config) ?? null;
     this.fleet = reused ?? new FleetState(snapshot.nodes, config);
-    this.holders = this.fleet.nodes.map(() => []);
     this.tree = new QueueTree(snapshot.queues);
     this.placer = new Placer(this.fleet, scorer, now);
     this.hasLending = snapshot.queues.some((q) => q.quotas.some((quota) => quota.lendingLimit !== null));
 
-    const charges = new Map<QueueState, Amounts>();
-    this.running = snapshot.running.map((source) => this.admitRunning(source, charges, reused === null));
     if (reused) {
-      carry!.settle(reused, this.holders);
-      reused.timeLimited = this.running.reduce((n, r) => n + (Number.isFinite(r.endAt) ? r.nodes.filter((node) => node !== null).length : 0), 0);
+      ({ running: this.running, holders: this.holders } = carry!.admit(reused, snapshot.running, {
+        endAt: (source) => this.endAtOf(source),
+        create: (source) => this.stateOf(source),
+        renew: (state, source) => this.renew(state, source),
+      }));
+      let timeLimited = 0;
+      for (const r of this.running) if (Number.isFinite(r.endAt)) for (const node of r.nodes) if (node) timeLimited += 1;
+      reused.timeLimited = timeLimited;
+    } else {
+      this.holders = this.fleet.nodes.map(() => []);
+      this.running = snapshot.running.map((source, order) => this.admitOnFresh(source, order));
     }
     this.fleet.index();
-    carry?.begin(this.fleet, snapshot.nodes, config, this.holders);
+    carry?.begin(this.fleet, snapshot.nodes, config, this.running, this.holders);
     // One charge per queue rather than per workload: each walks the queue's ancestors.
+    // What is already being released no longer counts for its queue: it will not be reclaimed twice.
+    const charges = new Map<QueueState, Amounts>();
+    for (const r of this.running) {
+      if (!r.queue || r.source.releasing) continue;
+      let total = charges.get(r.queue);
+      if (!total) charges.set(r.queue, (total = {}));
+      addAmounts(total, r.amounts);
+    }
     for (const [queue, amounts] of charges) this.tree.charge(queue, amounts);
     this.releasing = this.running.filter((r) => r.source.releasing);
     for (const r of this.running) if (r.stoppable && r.queue) this.addStoppable(r, r.queue);
@@ -174,43 +191,56 @@ export class Cycle {
     this.holdClaims();
     for (const q of this.tree.queues.values()) addAmounts(q.demand, q.usage);
 
-    for (const node of this.fleet.nodes) {
-      if (!node.schedulable) continue;
-      this.capacity[GPU] = (this.capacity[GPU] ?? 0) + node.gpus.length;
-      for (const [model, gpus] of node.byModel) this.capacity[gpuKey(model)] = (this.capacity[gpuKey(model)] ?? 0) + gpus.length;
-      if (Number.isFinite(node.cpuFree)) this.capacity[CPU] = (this.capacity[CPU] ?? 0) + node.source.cpus;
-      if (Number.isFinite(node.memFree)) this.capacity[MEMORY] = (this.capacity[MEMORY] ?? 0) + node.source.memoryMiB;
-    }
+    this.capacity = this.fleet.capacity();
     this.tree.computeFairShares(this.capacity, config.usageWeight);
   }
 
-  /** `apply`: take what it holds on a fresh fleet; a reused one is brought up to date after (`SchedulerCarry.settle`). */
-  private admitRunning(source: RunningWorkload, charges: Map<QueueState, Amounts>, apply: boolean): RunningState {
-    const queue = this.tree.queues.get(source.queueId) ?? null;
-    const amounts: Amounts = {};
-    const releasing = source.releasing;
-    const endAt = releasing ? this.now : source.timeLimitMs === null ? Infinity : source.startedAt + source.timeLimitMs;
-    const stoppable = !releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
-    const nodes = this.nodesOf(source.allocations);
-    const state: RunningState = { source, nodes, queue, amounts, endAt, stoppable, evicted: false, tentative: null };
+  /** A running workload's state, its allocations taken on the fresh fleet and its holders noted. */
+  private admitOnFresh(source: RunningWorkload, order: number): RunningState {
+    const state = this.stateOf(source);
+    state.order = order;
+    const { nodes } = state;
     let last: NodeState | undefined;
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i];
       if (!node) continue;
-      const allocation = source.allocations[i]!;
-      if (apply) this.fleet.applyTo(node, allocation, 1, endAt);
-      chargeAllocation(amounts, allocation);
+      this.fleet.applyTo(node, source.allocations[i]!, 1, state.endAt);
       // A gang's replicas on one node make it one holder there.
       if (node !== last && !this.holders[node.ordinal]!.includes(state)) this.holders[node.ordinal]!.push(state);
       last = node;
     }
-    // What is already being released no longer counts for its queue: it will not be reclaimed twice.
-    if (queue && !releasing) {
-      let total = charges.get(queue);
-      if (!total) charges.set(queue, (total = {}));
-      addAmounts(total, amounts);
-    }
     return state;
+  }
+
+  /** The cycle's state of a running workload: its queue, nodes, charges, end and whether it may be stopped. */
+  private stateOf(source: RunningWorkload): RunningState {
+    const amounts: Amounts = {};
+    for (const allocation of source.allocations) chargeAllocation(amounts, allocation);
+    const state: RunningState = {
+      source,
+      nodes: this.nodesOf(source.allocations),
+      queue: null,
+      amounts,
+      endAt: this.endAtOf(source),
+      stoppable: false,
+      evicted: false,
+      tentative: null,
+      order: -1,
+    };
+    this.renew(state, source);
+    return state;
+  }
+
+  /** Brings a state kept from the last cycle, of a workload that holds the same (nodes, charges and end), to this one. */
+  private renew(state: RunningState, source: RunningWorkload): void {
+    state.source = source;
+    state.queue = this.tree.queues.get(source.queueId) ?? null;
+    state.stoppable = !source.releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
+    state.evicted = false;
+  }
+
+  private endAtOf(source: RunningWorkload): number {
+    return source.releasing ? this.now : source.timeLimitMs === null ? Infinity : source.startedAt + source.timeLimitMs;
   }
 
   private hold(state: RunningState): void {
@@ -248,7 +278,7 @@ export class Cycle {
   /** Records a placement of this cycle as a holder of its nodes, so later actions see who holds what. */
   placed(p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[], endAt: number): void {
     const source = runningWorkload(p.source, { startedAt: this.now, allocations, releasing: false, releasingFor: null });
-    const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p };
+    const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p, order: -1 };
     this.hold(state);
     if (state.stoppable && p.queue) this.addStoppable(state, p.queue);
   }

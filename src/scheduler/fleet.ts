@@ -1,4 +1,4 @@
-import { EPSILON, gpuShare, isFractional } from './resources.js';
+import { CPU, EPSILON, GPU, MEMORY, gpuKey, gpuShare, isFractional, type Amounts } from './resources.js';
 import type { PlacementPolicy, ReplicaAllocation, ReplicaRequest, SchedulerConfig, SnapshotNode } from './types.js';
 
 export interface GpuState {
@@ -165,6 +165,7 @@ export class FleetState {
   /** Allocations held with a finite end: without any, no backfill reservation can have a start time. */
   timeLimited = 0;
   private readonly domainsByLabel = new Map<string, Map<string, NodeState[]>>();
+  private capacityOfNodes: Readonly<Amounts> | null = null;
   /** Told of each node whose free resources or schedulability change: a scorer that indexes nodes by state keeps it true without walking them. */
   private readonly watchers: ((node: NodeState) => void)[] = [];
 
@@ -239,6 +240,24 @@ export class FleetState {
 
   nodesWithPartial(model: string): ReadonlySet<NodeState> {
     return this.partial.get(model) ?? new Set();
+  }
+
+  /**
+   * What the schedulable nodes hold, by resource (GPUs, GPUs of each model, cores and memory of
+   * the nodes that report them). Computed once: it depends only on the nodes as their snapshot has
+   * them, and a fleet is only carried to a cycle over the same nodes (carry.ts).
+   */
+  capacity(): Readonly<Amounts> {
+    if (this.capacityOfNodes) return this.capacityOfNodes;
+    const capacity: Amounts = {};
+    for (const node of this.nodes) {
+      if (!node.source.schedulable) continue;
+      capacity[GPU] = (capacity[GPU] ?? 0) + node.gpus.length;
+      for (const [model, gpus] of node.byModel) capacity[gpuKey(model)] = (capacity[gpuKey(model)] ?? 0) + gpus.length;
+      if (node.source.cpus > 0) capacity[CPU] = (capacity[CPU] ?? 0) + node.source.cpus;
+      if (node.source.memoryMiB > 0) capacity[MEMORY] = (capacity[MEMORY] ?? 0) + node.source.memoryMiB;
+    }
+    return (this.capacityOfNodes = capacity);
   }
 
   /** Nodes grouped by their value of `label` (`node`: one group per node); nodes without it are left out. */

@@ -99,7 +99,12 @@ export class FragmentationScorer implements PlacementScorer {
   private dirty: NodeState[] = [];
   private dirtyMark = new Uint8Array(0);
   private indexed = false;
-  private readonly requestIds = new Map<string, number>();
+  /** Request → model → its id; `requests` ids given. */
+  private readonly requestIds = new Map<string, Map<string | null, number>>();
+  private requests = 0;
+  /** The last request asked about and its ids by model: a replica's passes over its models ask for one request in turn. */
+  private lastRequest: ReplicaRequest | null = null;
+  private lastIds = new Map<string | null, number>();
   /** Request on a model → state class → outcome. */
   private outcomes: (Outcome | undefined)[][] = [];
   private cached = 0;
@@ -151,7 +156,7 @@ export class FragmentationScorer implements PlacementScorer {
    * its bounds (no pass or ranking is in progress).
    */
   attach(fleet: FleetState): void {
-    if (this.classIds.size > this.classLimit || this.requestIds.size > CACHE_LIMIT) this.fleet = null;
+    if (this.classIds.size > this.classLimit || this.requests > CACHE_LIMIT) this.fleet = null;
     this.sync(fleet);
   }
 
@@ -232,6 +237,8 @@ export class FragmentationScorer implements PlacementScorer {
       this.classIds.clear();
       this.classes = [];
       this.requestIds.clear();
+      this.requests = 0;
+      this.lastRequest = null;
       this.clear();
     }
     if (this.mix !== this.mixRead || this.mix.version !== this.mixVersion || this.cached > CACHE_LIMIT) {
@@ -375,11 +382,19 @@ export class FragmentationScorer implements PlacementScorer {
   }
 
   private requestId(request: ReplicaRequest, model: string | null): number {
-    const key = `${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}|${model}`;
-    let id = this.requestIds.get(key);
-    if (id === undefined) this.requestIds.set(key, (id = this.requestIds.size));
+    if (request !== this.lastRequest) {
+      const key = `${request.gpus}|${request.gpuFraction}|${request.gpuMemoryMiB}|${request.cpus}|${request.memoryMiB}`;
+      let ids = this.requestIds.get(key);
+      if (!ids) this.requestIds.set(key, (ids = new Map()));
+      this.lastRequest = request;
+      this.lastIds = ids;
+    }
+    let id = this.lastIds.get(model);
+    if (id === undefined) this.lastIds.set(model, (id = this.requests++));
     return id;
   }
+
+
 
   private evaluate(node: NodeState, state: number, request: ReplicaRequest, model: string | null): Outcome {
     const before = (this.fragmentationOf[state] ??= this.nodeFragmentation(node, node.cpuFree, node.memFree, null, null));

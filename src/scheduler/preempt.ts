@@ -196,14 +196,18 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   const inDomain = domain === null ? null : new Set(domain);
   const taken: ReplicaAllocation[] = [];
   const victims: RunningState[] = [];
-  // Only nodes holding an eligible workload can give anything up.
-  const nodes = new Set<NodeState>();
+  const need = p.source.request.gpus;
+  // Only nodes holding an eligible workload can give anything up, and only where its whole GPUs and the
+  // free ones reach what a replica needs: most nodes do not, and are not priced (`NodeOffers.price` would refuse them).
+  const held = new Map<NodeState, number>();
   for (const [queue, byModel] of cycle.stoppableByModel) {
     const list = byModel.get(model);
     if (!list || !eligibility.queue(queue)) continue;
-    for (const r of list) if (eligibility.workload(r)) addNodesOf(r, model, inDomain, nodes);
+    for (const r of list) if (eligibility.workload(r)) addHeldOn(r, model, inDomain, held);
   }
-  const offers = new NodeOffers(cycle, nodes, p.source.request.gpus, model, eligible);
+  const nodes: NodeState[] = [];
+  for (const [node, gpus] of held) if (gpus > 0 && node.schedulable && (node.freeWhole.get(model) ?? -Infinity) + gpus >= need) nodes.push(node);
+  const offers = new NodeOffers(cycle, nodes, need, model, eligible);
   const place = () => (domain === null ? cycle.placer.place(single, model) : cycle.placer.placeOn(single, model, domain));
   const rollback = () => {
     cycle.placer.undo(taken, endAt);
@@ -226,11 +230,13 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   return { victims, allocations: taken };
 }
 
-function addNodesOf(r: RunningState, model: string, inDomain: ReadonlySet<NodeState> | null, into: Set<NodeState>): void {
+/** Adds the whole GPUs of `model` that `r` holds to each node's count in `into` (a node where it holds only shares, with none). */
+function addHeldOn(r: RunningState, model: string, inDomain: ReadonlySet<NodeState> | null, into: Map<NodeState, number>): void {
   const { allocations } = r.source;
   for (let i = 0; i < allocations.length; i++) {
     const node = r.nodes[i];
-    if (node && allocations[i]!.gpuModel === model && (inDomain === null || inDomain.has(node))) into.add(node);
+    const a = allocations[i]!;
+    if (node && a.gpuModel === model && (inDomain === null || inDomain.has(node))) into.set(node, (into.get(node) ?? 0) + (a.gpuFraction === null ? a.gpuIndices.length : 0));
   }
 }
 
