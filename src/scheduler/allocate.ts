@@ -21,7 +21,7 @@ export function allocate(cycle: Cycle): void {
     byQueue.set(queue, inTurn(list));
     heads.set(queue, 0);
   }
-  const failed = new Map<string, string>();
+  const failed = new Map<string, RoomFailure>();
   const order = new QueueOrder(cycle);
   let reservationTries = 0;
   const missed = new Set<number>();
@@ -136,8 +136,14 @@ function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boo
   return true;
 }
 
+/** Why a shape found no room, kept for the others of its shape in the same allocate action. */
+interface RoomFailure {
+  room: string;
+  notes: string[];
+}
+
 /** Places `p` now if its queue's limits and the fleet allow; records why not otherwise. */
-export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, string>): boolean {
+export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, RoomFailure>): boolean {
   const queue = p.queue!;
   // The scorer may prefer one model over another for this request (fragmentation placement does).
   const models = cycle.placer.modelsInOrder(p.source, cycle.modelsFor(p.source));
@@ -169,26 +175,25 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, str
     }
     // Within one allocate action the fleet only fills up: a shape that found no room will not find it later.
     const shape = failed ? `${model}|${p.shape}` : '';
-    const known = failed?.get(shape);
-    if (known !== undefined) {
-      own(p).roomBlocked = true;
-      note(p, 'room', known);
-      continue;
+    let found = failed?.get(shape);
+    if (found === undefined) {
+      const placed = cycle.placer.place(p.source, model);
+      if (Array.isArray(placed)) {
+        commit(cycle, p, amounts, placed);
+        return true;
+      }
+      const notes: string[] = [];
+      if (placed.freeingFor) notes.push(`room is being freed for ${placed.freeingFor}, which work was stopped for`);
+      if (placed.reservation)
+        notes.push(
+          `behind the backfill reservation of ${placed.reservation.workloadName}, which starts at ${new Date(placed.reservation.at).toISOString()}; a time limit that ends before then would let it start now`,
+        );
+      found = { room: describeRoomFailure(cycle, p.source, model, placed), notes };
+      failed?.set(shape, found);
     }
-    const placed = cycle.placer.place(p.source, model);
-    if (Array.isArray(placed)) {
-      commit(cycle, p, amounts, placed);
-      return true;
-    }
-    const reason = describeRoomFailure(cycle, p.source, model, placed);
-    failed?.set(shape, reason);
     own(p).roomBlocked = true;
-    note(p, 'room', reason);
-    if (placed.freeingFor) note(p, 'notes', `room is being freed for ${placed.freeingFor}, which work was stopped for`);
-    if (placed.reservation)
-      note(p, 'notes', 
-        `behind the backfill reservation of ${placed.reservation.workloadName}, which starts at ${new Date(placed.reservation.at).toISOString()}; a time limit that ends before then would let it start now`,
-      );
+    note(p, 'room', found.room);
+    for (const n of found.notes) note(p, 'notes', n);
   }
   own(p).hopeless = hopeless === models.length;
   return false;

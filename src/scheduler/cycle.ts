@@ -255,24 +255,44 @@ export class Cycle {
 
   /**
    * A pending workload for which work is being stopped keeps what it was promised while the victims
-   * release: its quota, and the nodes they hold (`Placer.freeFor`).
+   * release: its quota, and the nodes where it will start (`Placer.freeFor`), found as it would be
+   * placed once they have gone. Those are where its victims are, or, when they were stopped to bring
+   * its queue under a limit, wherever it fits; if it fits nowhere even then, its victims' nodes.
    */
   private holdClaims(): void {
-    const wanted = new Set(this.releasing.map((r) => r.source.releasingFor).filter((id): id is string => typeof id === 'string'));
-    if (wanted.size === 0) return;
-    const claimed = new Map<string, PendingState>();
+    const victimsOf = new Map<string, RunningState[]>();
+    for (const r of this.releasing) {
+      const id = r.source.releasingFor;
+      if (typeof id !== 'string') continue;
+      const list = victimsOf.get(id);
+      if (list) list.push(r);
+      else victimsOf.set(id, [r]);
+    }
+    if (victimsOf.size === 0) return;
     for (const p of this.pending) {
-      if (!p.queue || !wanted.has(p.source.id)) continue;
-      claimed.set(p.source.id, p);
+      const victims = victimsOf.get(p.source.id);
+      if (!p.queue || !victims) continue;
       const model = this.modelsFor(p.source)[0] ?? null;
       p.nominated = workloadAmounts(p.source, model, this.memoryOf(model));
       this.tree.hold(p.queue, p.nominated);
+      const claimant = { id: p.source.id, name: p.source.name };
+      for (const node of this.startsOn(p, victims) ?? victims.flatMap((v) => v.nodes)) if (node) this.placer.freeFor(node, claimant);
     }
-    for (const r of this.releasing) {
-      const p = r.source.releasingFor ? claimed.get(r.source.releasingFor) : undefined;
-      if (!p) continue;
-      for (const node of r.nodes) if (node) this.placer.freeFor(node, { id: p.source.id, name: p.source.name });
+  }
+
+  /** The nodes `p` would start on with `victims` gone, or null if it fits nowhere even then. */
+  private startsOn(p: PendingState, victims: RunningState[]): (NodeState | null)[] | null {
+    for (const v of victims) this.occupy(v, -1);
+    let nodes: (NodeState | null)[] | null = null;
+    for (const model of this.modelsFor(p.source)) {
+      const placed = this.placer.place(p.source, model);
+      if (!Array.isArray(placed)) continue;
+      nodes = this.nodesOf(placed);
+      this.placer.undo(placed, this.placer.endAt(p.source));
+      break;
     }
+    for (const v of victims) this.occupy(v, 1);
+    return nodes;
   }
 
   /** Records a placement of this cycle as a holder of its nodes, so later actions see who holds what. */

@@ -5,22 +5,17 @@
  * Reproduce a failure with the seed fast-check prints: `FC_SEED=<seed> npx vitest run
  * src/scheduler/schedule.properties.test.ts`; `FC_RUNS` changes the number of runs (200).
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedule } from './schedule.js';
 import { arbSchedulerInput, type SchedulerInput } from './testing/arbitraries.js';
+import { loadCase } from './testing/cases.js';
 import { applyPlan, checkPlanDetailed, describeInput, describePlan, type Rule } from './testing/check-plan.js';
 import type { Plan } from './types.js';
 
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const numRuns = Number(process.env.FC_RUNS ?? 200);
 const params: fc.Parameters<[SchedulerInput]> = { numRuns, seed };
-
-/** A shrunk input a property once failed on, stored as fast-check printed it. */
-function loadCase(name: string): SchedulerInput {
-  return JSON.parse(readFileSync(new URL(`./testing/cases/${name}.json`, import.meta.url), 'utf8')) as SchedulerInput;
-}
 
 function run(input: SchedulerInput): Plan {
   return schedule(structuredClone(input.snapshot), input.config, input.now);
@@ -118,6 +113,10 @@ describe('scheduler properties', () => {
   // Cases these properties found, kept so that they run every time (testing/cases/).
   it('keeps room being released for a preemptor from shares placed beside its victims', () => {
     twoRounds(loadCase('claimed-share-beside-victims'), 'releasing', true);
+  });
+
+  it('keeps the room a preemptor will start in when its victims were stopped to bring its queue under a limit', () => {
+    twoRounds(loadCase('claimant-room-away-from-its-victims'), 'releasing', true);
   });
 
   it('withdraws, for a reclaim, what a queue placed this cycle when its parent is over its share', () => {

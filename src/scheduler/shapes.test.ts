@@ -4,6 +4,7 @@ import { schedule } from './schedule.js';
 import { ShapeTable } from './shapes.js';
 import { arbSchedulerInput, type SchedulerInput } from './testing/arbitraries.js';
 import { applyPlan } from './testing/check-plan.js';
+import { loadCase } from './testing/cases.js';
 import type { PendingWorkload, Plan } from './types.js';
 
 /** Shapes as usual, but every workload turned away is searched for on its own. */
@@ -15,13 +16,14 @@ const numRuns = Number(process.env.FC_RUNS ?? 200);
 
 /**
  * A workload refused like an earlier one of its shape is told what that one found: counts in
- * reasons ("most free on one node: 3") are as of then, and whether a backfill reservation was in
- * its way is as that one found (the search's own cache of refused shapes does the same). Which
- * workloads start, stop, move or reserve must not change.
+ * reasons ("most free on one node: 3") are as of then. Whether a backfill reservation or room
+ * being freed for another workload was in its way is as that one found, with or without sharing
+ * (the search's own cache of refused shapes keeps those notes). Which workloads start, stop, move
+ * or reserve must not change.
  */
 const comparable = (plan: Plan) => ({
   ...plan,
-  pending: plan.pending.map((p) => ({ ...p, reasons: p.reasons.filter((r) => !r.startsWith('behind the backfill reservation')).map((r) => r.replace(/\d+/g, '#')) })),
+  pending: plan.pending.map((p) => ({ ...p, reasons: p.reasons.map((r) => r.replace(/\d+/g, '#')) })),
 });
 
 function bothWays(input: SchedulerInput): void {
@@ -72,17 +74,21 @@ describe('shapes', () => {
     fc.assert(fc.property(arbSchedulerInput.map(tripled), bothWays), { numRuns });
   });
 
+  /** Schedules, leaves the victims releasing, and compares the next plan with and without sharing. */
+  const whileReleasing = (input: SchedulerInput): void => {
+    const first = schedule(structuredClone(input.snapshot), input.config, input.now);
+    const next = applyPlan(input.snapshot, first, input.now, { victims: 'releasing' });
+    // A preemptor that arrived last is not the first of its shape to be looked at.
+    const claimed = new Set(next.running.map((r) => r.releasingFor));
+    for (const w of next.pending) if (claimed.has(w.id)) w.submittedAt += 60_000;
+    bothWays({ ...input, snapshot: next });
+  };
+
   it('changes no plan while preempted work releases what is held for its preemptor', () => {
-    fc.assert(
-      fc.property(arbSchedulerInput.map(tripled), (input) => {
-        const first = schedule(structuredClone(input.snapshot), input.config, input.now);
-        const next = applyPlan(input.snapshot, first, input.now, { victims: 'releasing' });
-        // A preemptor that arrived last is not the first of its shape to be looked at.
-        const claimed = new Set(next.running.map((r) => r.releasingFor));
-        for (const w of next.pending) if (claimed.has(w.id)) w.submittedAt += 60_000;
-        bothWays({ ...input, snapshot: next });
-      }),
-      { numRuns },
-    );
+    fc.assert(fc.property(arbSchedulerInput.map(tripled), whileReleasing), { numRuns });
+  });
+
+  it('tells a workload of a refused shape that room is being freed for another, as it told the first', () => {
+    whileReleasing(loadCase('freeing-note-and-shared-findings'));
   });
 });
