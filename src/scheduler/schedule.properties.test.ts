@@ -5,13 +5,18 @@
  * Reproduce a failure with the seed fast-check prints: `FC_SEED=<seed> npx vitest run
  * src/scheduler/schedule.properties.test.ts`; `FC_RUNS` changes the number of runs (200).
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedule } from './schedule.js';
 import { arbSchedulerInput, type SchedulerInput } from './testing/arbitraries.js';
-import { loadCase } from './testing/cases.js';
 import { applyPlan, checkPlanDetailed, describeInput, describePlan, type Rule } from './testing/check-plan.js';
 import type { Plan } from './types.js';
+
+/** A shrunk input a property once failed on, kept in `testing/cases/` as fast-check printed it. */
+function loadCase(name: string): SchedulerInput {
+  return JSON.parse(readFileSync(new URL(`./testing/cases/${name}.json`, import.meta.url), 'utf8')) as SchedulerInput;
+}
 
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const numRuns = Number(process.env.FC_RUNS ?? 200);

@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedule } from './schedule.js';
 import { ShapeTable } from './shapes.js';
 import { arbSchedulerInput, type SchedulerInput } from './testing/arbitraries.js';
 import { applyPlan } from './testing/check-plan.js';
-import { loadCase } from './testing/cases.js';
 import type { PendingWorkload, Plan } from './types.js';
+
+/** A shrunk input a property once failed on, kept in `testing/cases/` as fast-check printed it. */
+function loadCase(name: string): SchedulerInput {
+  return JSON.parse(readFileSync(new URL(`./testing/cases/${name}.json`, import.meta.url), 'utf8')) as SchedulerInput;
+}
 
 /** Shapes as usual, but every workload turned away is searched for on its own. */
 class NoSharing extends ShapeTable {
