@@ -192,8 +192,14 @@ function sameAllocations(a: readonly ReplicaAllocation[], b: readonly ReplicaAll
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
+    if (x === y) continue;
     if (x.nodeId !== y.nodeId || x.gpuFraction !== y.gpuFraction || x.gpuModel !== y.gpuModel || x.cpus !== y.cpus || x.memoryMiB !== y.memoryMiB) return false;
-    if (x.gpuIndices.length !== y.gpuIndices.length || x.gpuIndices.some((g, k) => g !== y.gpuIndices[k])) return false;
+    // Every running allocation of every cycle is compared: a loop, and no look at the list itself when it is the same one.
+    const gx = x.gpuIndices;
+    const gy = y.gpuIndices;
+    if (gx === gy) continue;
+    if (gx.length !== gy.length) return false;
+    for (let k = 0; k < gx.length; k++) if (gx[k] !== gy[k]) return false;
   }
   return true;
 }
