@@ -84,18 +84,27 @@ export class SchedulerCarry {
     const states = this.states as Map<string, H>;
     const previous = this.running as readonly H[];
     const running = new Array<H>(sources.length);
+    // Nodes whose holders may differ from the last cycle's: only these are visited again (most nodes keep theirs).
     const changed = new Uint8Array(fleet.nodes.length);
+    const mark = (nodes: readonly (NodeState | null)[]) => {
+      for (const node of nodes) if (node) changed[node.ordinal] = 1;
+    };
     for (const node of this.touched) changed[node.ordinal] = 1;
+    // The last cycle's position of each workload that keeps its state (−1: a new state).
+    const was = new Int32Array(sources.length);
     for (let i = 0; i < sources.length; i++) {
       const source = sources[i]!;
       let state = previous[i];
       if (state === undefined || state.source.id !== source.id) state = states.get(source.id);
       // A state is taken once: a workload listed twice gets a second one.
       const reusable = state !== undefined && running[state.order] !== state && state.endAt === admission.endAt(source) && sameAllocations(state.source.allocations, source.allocations);
-      if (reusable) admission.renew(state!, source);
-      else {
+      if (reusable) {
+        admission.renew(state!, source);
+        was[i] = state!.order;
+      } else {
         state = admission.create(source);
         state.order = i;
+        was[i] = -1;
         for (const node of state.nodes) {
           if (!node) continue;
           changed[node.ordinal] = 1;
@@ -108,29 +117,35 @@ export class SchedulerCarry {
       state!.order = i;
       running[i] = state!;
     }
+    // Work that ended or holds otherwise now (it has a new state) leaves its nodes.
+    for (const h of previous) {
+      if (running[h.order] === h) continue;
+      mark(h.nodes);
+      if (states.get(h.source.id) === h) states.delete(h.source.id);
+    }
+    // Two kept workloads listed the other way round now: the earlier one's nodes sort their holders again.
+    let later = Infinity;
+    for (let i = sources.length - 1; i >= 0; i--) {
+      const at = was[i]!;
+      if (at < 0) continue;
+      if (at > later) mark(running[i]!.nodes);
+      else later = at;
+    }
     for (const node of fleet.nodes) {
       // Backfill reservations are the cycle's own, made without telling the watchers.
       node.reservation = null;
+      if (changed[node.ordinal] === 0) continue;
       const list = holders[node.ordinal]!;
-      let stale = changed[node.ordinal] === 1;
-      // Holders that ended, hold otherwise now (they have a new state) or were the last cycle's placements leave the list.
+      // Holders that ended, hold otherwise now or were the last cycle's placements leave the list.
       let kept = 0;
       let sorted = true;
       for (const h of list) {
-        if (running[h.order] !== h) {
-          stale = true;
-          if (h.order >= 0 && states.get(h.source.id) === h) states.delete(h.source.id);
-          continue;
-        }
+        if (running[h.order] !== h) continue;
         if (kept > 0 && list[kept - 1]!.order > h.order) sorted = false;
         list[kept++] = h;
       }
       list.length = kept;
-      if (!sorted) {
-        list.sort((a, b) => a.order - b.order);
-        stale = true;
-      }
-      if (!stale) continue;
+      if (!sorted) list.sort((a, b) => a.order - b.order);
       fleet.resetNode(node);
       for (const h of list) {
         const { allocations } = h.source;
@@ -177,8 +192,14 @@ function sameAllocations(a: readonly ReplicaAllocation[], b: readonly ReplicaAll
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
+    if (x === y) continue;
     if (x.nodeId !== y.nodeId || x.gpuFraction !== y.gpuFraction || x.gpuModel !== y.gpuModel || x.cpus !== y.cpus || x.memoryMiB !== y.memoryMiB) return false;
-    if (x.gpuIndices.length !== y.gpuIndices.length || x.gpuIndices.some((g, k) => g !== y.gpuIndices[k])) return false;
+    // Every running allocation of every cycle is compared: a loop, and no look at the list itself when it is the same one.
+    const gx = x.gpuIndices;
+    const gy = y.gpuIndices;
+    if (gx === gy) continue;
+    if (gx.length !== gy.length) return false;
+    for (let k = 0; k < gx.length; k++) if (gx[k] !== gy[k]) return false;
   }
   return true;
 }

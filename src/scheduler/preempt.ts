@@ -1,6 +1,6 @@
 import { cmp, movable, note, own, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
-import type { QueueState } from './queue-tree.js';
+import { dropsBelow, type QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
 import { commit, quotaBlock } from './allocate.js';
 import { MinHeap } from './min-heap.js';
@@ -94,6 +94,11 @@ function reclaimable(cycle: Cycle, queue: QueueState, amounts: Amounts, model: s
       // stops running work elsewhere.
       return movable(r) && (side.allOver || r.tentative !== null) && side.queues.every((q) => !q.dropsBelowGuarantee(r.amounts));
     },
+    workloadsOf: (q) => {
+      const side = theirSide(q)!;
+      const floors = side.queues.map((t) => t.guaranteeFloors(cycle.tree.keys));
+      return (r) => movable(r) && (side.allOver || r.tentative !== null) && floors.every((f) => !dropsBelow(f, r.amounts));
+    },
   };
 }
 
@@ -131,6 +136,12 @@ interface Eligibility {
   queue(q: QueueState): boolean;
   /** Only asked of workloads whose queue passed. */
   workload(r: RunningState): boolean;
+  /**
+   * `workload` for the workloads of one queue that passed, judged together while nothing is charged
+   * or evicted (a search's first walk over the lists): what does not change between them is worked
+   * out once. Without it, `workload`.
+   */
+  workloadsOf?(q: QueueState): (r: RunningState) => boolean;
 }
 
 function eligibleOf(e: Eligibility): (r: RunningState) => boolean {
@@ -203,7 +214,8 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   for (const [queue, byModel] of cycle.stoppableByModel) {
     const list = byModel.get(model);
     if (!list || !eligibility.queue(queue)) continue;
-    for (const r of list) if (eligibility.workload(r)) addHeldOn(r, model, inDomain, held);
+    const passes = eligibility.workloadsOf?.(queue) ?? eligibility.workload;
+    for (const r of list) if (passes(r)) addHeldOn(r, model, inDomain, held);
   }
   const nodes: NodeState[] = [];
   for (const [node, gpus] of held) if (gpus > 0 && node.schedulable && (node.freeWhole.get(model) ?? -Infinity) + gpus >= need) nodes.push(node);
@@ -275,8 +287,14 @@ function dropReservation(cycle: Cycle, p: PendingState): void {
 
 /** Takes back a placement this cycle made, for `p`; its resources are already given back by the eviction. */
 function withdraw(cycle: Cycle, withdrawn: PendingState, p: PendingState, kind: EvictionKind): void {
-  const at = cycle.plan.placements.findIndex((placement) => placement.workloadId === withdrawn.source.id);
-  if (at >= 0) cycle.plan.placements.splice(at, 1);
+  // A plain loop: a cycle that places thousands withdraws hundreds of them.
+  const { placements } = cycle.plan;
+  const id = withdrawn.source.id;
+  for (let i = 0; i < placements.length; i++) {
+    if (placements[i]!.workloadId !== id) continue;
+    placements.splice(i, 1);
+    break;
+  }
   withdrawn.placed = false;
   cycle.withdrawn.push(withdrawn);
   const why = kind === 'overtake' ? 'has waited longer' : kind === 'preempt' ? 'has a higher priority' : "is within its queue's fair share";

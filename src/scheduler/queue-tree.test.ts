@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QueueTree, waterFill } from './queue-tree.js';
+import { dropsBelow, QueueTree, waterFill } from './queue-tree.js';
 import type { QueueQuota, SnapshotQueue } from './types.js';
 
 const quota = (guaranteed: number, extra: Partial<QueueQuota> = {}): QueueQuota => ({
@@ -91,5 +92,30 @@ describe('fair share', () => {
     const tree = new QueueTree([queue('org', null, [quota(0, { limit: 4 })]), queue('team', 'org', [quota(0)])]);
     expect(tree.limitBlock(tree.queues.get('team')!, { gpu: 2 })).toBeNull();
     expect(tree.limitBlock(tree.queues.get('team')!, { gpu: 6 })).toMatch(/queue team's parent org would exceed its limit of 4 GPUs/);
+  });
+});
+
+describe('guarantee floors', () => {
+  it('judge a workload as dropsBelowGuarantee does (property)', () => {
+    const keys = ['gpu', 'gpu/A', 'cpu'] as const;
+    const amount = fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 12 }), fc.double({ min: 0, max: 12, noNaN: true }));
+    fc.assert(
+      fc.property(
+        fc.tuple(...keys.map(() => fc.integer({ min: 0, max: 8 }))),
+        fc.tuple(...keys.map(() => fc.double({ min: 0, max: 16, noNaN: true }))),
+        fc.tuple(...keys.map(() => fc.double({ min: 0, max: 4, noNaN: true }))),
+        fc.tuple(...keys.map(() => amount)),
+        (guaranteed, usage, held, asked) => {
+          const tree = new QueueTree([queue('q', null, keys.map((resource, i) => quota(guaranteed[i]!, { resource })))]);
+          const q = tree.queues.get('q')!;
+          keys.forEach((key, i) => {
+            q.usage[key] = usage[i]!;
+            q.held[key] = held[i]!;
+          });
+          const amounts = Object.fromEntries(keys.flatMap((key, i) => (asked[i] === undefined ? [] : [[key, asked[i]]])));
+          expect(dropsBelow(q.guaranteeFloors(tree.keys), amounts)).toBe(q.dropsBelowGuarantee(amounts));
+        },
+      ),
+    );
   });
 });

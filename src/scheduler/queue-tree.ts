@@ -52,6 +52,19 @@ export class QueueState {
     return false;
   }
 
+  /**
+   * What `dropsBelowGuarantee` compares, for each of `keys` it names a guarantee on: to judge many
+   * workloads at once while the queue's usage does not change (`dropsBelow`).
+   */
+  guaranteeFloors(keys: readonly ResourceKey[]): GuaranteeFloor[] {
+    const floors: GuaranteeFloor[] = [];
+    for (const key of keys) {
+      const guaranteed = this.guaranteed(key);
+      if (guaranteed > 0) floors.push({ key, kept: (this.usage[key] ?? 0) - (this.held[key] ?? 0), floor: guaranteed - EPSILON });
+    }
+    return floors;
+  }
+
   limit(key: ResourceKey): number | null {
     return this.quotas.get(key)?.limit ?? null;
   }
@@ -106,6 +119,22 @@ export class QueueState {
   overShare(key: ResourceKey): boolean {
     return (this.usage[key] ?? 0) > (this.deserved[key] ?? 0) + EPSILON;
   }
+}
+
+/** One key a queue names a guarantee on: what it keeps running there (not held for others) and how low that may go. */
+export interface GuaranteeFloor {
+  key: ResourceKey;
+  kept: number;
+  floor: number;
+}
+
+/** `QueueState.dropsBelowGuarantee` from the queue's floors (keys it names no guarantee on never bind). */
+export function dropsBelow(floors: readonly GuaranteeFloor[], amounts: Amounts): boolean {
+  for (const { key, kept, floor } of floors) {
+    const amount = amounts[key];
+    if (amount !== undefined && kept - amount < floor) return true;
+  }
+  return false;
 }
 
 /** The queue tree, the usage and demand rolled up along it, and the fair share of every queue. */
