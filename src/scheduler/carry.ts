@@ -46,8 +46,8 @@ export class SchedulerCarry {
   private running: readonly Holder[] = [];
   /**
    * The same by workload, kept up to date as work starts and ends (rebuilding it each cycle cost
-   * more than the lookups it saves); only work with a node in the snapshot, which leaves a node's
-   * holders when it ends.
+   * more than the lookups it saves); only work with a node in the snapshot (admitting the rest
+   * again costs nothing on the fleet).
    */
   private readonly states = new Map<string, Holder>();
   /** Nodes the last cycle changed after admitting what runs. */

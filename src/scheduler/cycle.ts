@@ -92,7 +92,8 @@ export class Cycle {
   readonly tree: QueueTree;
   readonly placer: Placer;
   readonly running: RunningState[];
-  readonly releasing: RunningState[];
+  /** Running work told to stop, still holding what it holds. */
+  readonly releasing: RunningState[] = [];
   /** Those that may be stopped at all, by queue. */
   readonly stoppableByQueue = new Map<QueueState, RunningState[]>();
   /** The same by queue and by a GPU model they hold: a victim search for one model walks only these. */
@@ -113,6 +114,9 @@ export class Cycle {
   readonly withdrawn: PendingState[] = [];
   readonly hasLending: boolean;
   private readonly modelLists = new Map<string, string[]>();
+  /** While the running work is admitted: what it charges each queue (one charge per queue, not per workload: each walks the queue's ancestors), and its holds with a time limit. */
+  private readonly charges = new Map<QueueState, Amounts>();
+  private timeLimitedHolds = 0;
   /** Reasons already written for requests larger than any node's free block, by model and size. */
   readonly roomSaid = new Map<string, string[]>();
 
@@ -138,27 +142,14 @@ export class Cycle {
         create: (source) => this.stateOf(source),
         renew: (state, source) => this.renew(state, source),
       }));
-      let timeLimited = 0;
-      for (const r of this.running) if (Number.isFinite(r.endAt)) for (const node of r.nodes) if (node) timeLimited += 1;
-      reused.timeLimited = timeLimited;
+      reused.timeLimited = this.timeLimitedHolds;
     } else {
       this.holders = this.fleet.nodes.map(() => []);
       this.running = snapshot.running.map((source, order) => this.admitOnFresh(source, order));
     }
     this.fleet.index();
     carry?.begin(this.fleet, snapshot.nodes, config, this.running, this.holders);
-    // One charge per queue rather than per workload: each walks the queue's ancestors.
-    // What is already being released no longer counts for its queue: it will not be reclaimed twice.
-    const charges = new Map<QueueState, Amounts>();
-    for (const r of this.running) {
-      if (!r.queue || r.source.releasing) continue;
-      let total = charges.get(r.queue);
-      if (!total) charges.set(r.queue, (total = {}));
-      addAmounts(total, r.amounts);
-    }
-    for (const [queue, amounts] of charges) this.tree.charge(queue, amounts);
-    this.releasing = this.running.filter((r) => r.source.releasing);
-    for (const r of this.running) if (r.stoppable && r.queue) this.addStoppable(r, r.queue);
+    for (const [queue, amounts] of this.charges) this.tree.charge(queue, amounts);
     // Where every pending workload starts: nothing found yet, shared until one is told something.
     const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
     // Demand is counted by shape, then weighed once per shape; one lookup per workload finds both.
@@ -231,12 +222,26 @@ export class Cycle {
     return state;
   }
 
-  /** Brings a state kept from the last cycle, of a workload that holds the same (nodes, charges and end), to this one. */
+  /**
+   * Makes a state this cycle's (a new one, or one kept from the last cycle of a workload that holds
+   * the same: nodes, charges and end), and counts it in: its queue's charge, the releasing work, the
+   * lists of what may be stopped. Every running workload passes here once, in snapshot order, while
+   * its state is at hand.
+   */
   private renew(state: RunningState, source: RunningWorkload): void {
     state.source = source;
-    state.queue = this.tree.queues.get(source.queueId) ?? null;
+    const queue = (state.queue = this.tree.queues.get(source.queueId) ?? null);
     state.stoppable = !source.releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
     state.evicted = false;
+    // What is already being released no longer counts for its queue: it will not be reclaimed twice.
+    if (source.releasing) this.releasing.push(state);
+    else if (queue) {
+      let total = this.charges.get(queue);
+      if (!total) this.charges.set(queue, (total = {}));
+      addAmounts(total, state.amounts);
+    }
+    if (state.stoppable && queue) this.addStoppable(state, queue);
+    if (Number.isFinite(state.endAt)) for (const node of state.nodes) if (node) this.timeLimitedHolds += 1;
   }
 
   private endAtOf(source: RunningWorkload): number {
