@@ -25,8 +25,8 @@ export function allocate(cycle: Cycle): void {
   const failed = new Map<string, string>();
   const order = new QueueOrder(cycle);
   // Those that tried before the walk do not try again in it, nor share their shape's findings.
-  const reserved = reserveOverdue(cycle, byQueue);
-  let reservationTries = reserved.size;
+  const triedEarly = reserveOverdue(cycle, byQueue);
+  let reservationTries = triedEarly.size;
   const missed = new Set<number>();
   const verdicts = new Map<QueueState, Findings[]>();
   while (heads.size > 0) {
@@ -46,18 +46,18 @@ export function allocate(cycle: Cycle): void {
         verdicts.clear();
         known = undefined;
       }
-      const verdict = reserved.has(p) ? undefined : known?.[p.shape];
+      const verdict = triedEarly.has(p) ? undefined : known?.[p.shape];
       if (verdict) {
         adopt(p, verdict);
         continue;
       }
-      if (tryPlace(cycle, p, reserved.has(p) ? undefined : failed)) {
+      if (tryPlace(cycle, p, triedEarly.has(p) ? undefined : failed)) {
         order.refresh(queue);
         break;
       }
       if (p.findings.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
+      if (triedEarly.has(p)) continue;
       // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
-      if (reserved.has(p)) continue;
       if (p.findings.roomBlocked && !p.findings.hopeless && reservationTries < cycle.config.reservations) {
         reservationTries++;
         // Room refused from now on may be refused for this reservation, which explanations name.
