@@ -6,6 +6,7 @@
  * and once with bench/simulate/philly-scheduler.yaml; preempted jobs restart from scratch, or from
  * a checkpoint every LAS_CHECKPOINT_S, for every policy).
  * Target: gpufleet-default beats FIFO and LAS on mean JCT without any queue's p99 wait above FIFO's.
+ * Assumption: every job declares a time limit (DECLARED_LIMITS, below), which only gpufleet-default reads.
  * TRACES_DIR overrides where the traces are (default ../shared/data/traces); REPLAY_LIMIT=N
  * replays only the first N jobs; REPLAY_POLICIES=fifo,sjf picks policies; TARGET_LOAD (default 0.9);
  * CYCLE_S (below). Run it as `npm run bench:simulate-replay`: node with a 64 MiB young generation,
@@ -25,6 +26,7 @@ import {
   buildCluster,
   prepareJobs,
   replayPrepared,
+  type DeclaredLimits,
   type ReplayPolicyName,
   type ReplayResult,
 } from '../src/simulate/replay/index.js';
@@ -37,6 +39,20 @@ const policies = (process.env['REPLAY_POLICIES']?.split(',') ?? REPLAY_POLICIES)
 const LAS_THRESHOLDS = [3600, 36000]; // GPU-seconds: 3 levels split at 1 and 10 GPU-hours
 /** LAS_CHECKPOINT_S: a preempted job keeps its work up to its last checkpoint; default none (restart from scratch). */
 const lasCheckpoint = process.env['LAS_CHECKPOINT_S'] ? Number(process.env['LAS_CHECKPOINT_S']) : null;
+/**
+ * DECLARED_LIMITS=FACTOR[:ROUND_S] (default 1:3600; `none` for none): Philly's jobs give no time
+ * limit, so each is assumed to declare its runtime × FACTOR, rounded up to whole ROUND_S seconds
+ * (by default its runtime rounded up to a whole hour). Only gpufleet-default reads limits: they let
+ * it reserve nodes for blocked work and backfill around them. An assumption, like SJF's known runtimes.
+ */
+const declaredLimits = parseDeclaredLimits(process.env['DECLARED_LIMITS'] ?? '1:3600');
+function parseDeclaredLimits(spec: string): DeclaredLimits | null {
+  if (spec === 'none') return null;
+  const [factor, roundUpSeconds = '1'] = spec.split(':');
+  const limits = { factor: Number(factor), roundUpSeconds: Number(roundUpSeconds) };
+  if (!(limits.factor >= 1) || !(limits.roundUpSeconds > 0)) throw new Error(`DECLARED_LIMITS: expected FACTOR[:ROUND_S] with FACTOR ≥ 1, got ${spec}`);
+  return limits;
+}
 
 /**
  * CYCLE_S: gpufleet-default plans at most once per this many simulated seconds, on that grid
@@ -59,11 +75,12 @@ console.log(`Philly: ${load.jobs.length} jobs, ${load.issues.length} bad rows sk
 for (const issue of load.issues.slice(0, 3)) console.log(`  ${formatIssue(issue)}`);
 const jobs = limit === null ? load.jobs : load.jobs.slice(0, limit);
 const cluster = buildCluster({ nodes: PHILLY_NODES, gpusPerNode: PHILLY_GPUS_PER_NODE, gpuModel: PHILLY_GPU_MODEL, queues: load.queues });
-const prep = prepareJobs(jobs, cluster, { oversize: 'drop', targetLoad });
+const prep = prepareJobs(jobs, cluster, { oversize: 'drop', targetLoad, declaredLimits });
 console.log(
   `${limit === null ? 'whole trace' : `first ${limit} jobs`}: ${prep.inputs.length} replayed; ` +
     `${prep.oversize} jobs larger than one node (${PHILLY_GPUS_PER_NODE} GPUs) dropped, counted; ${prep.zeroGpu} without GPUs dropped\n` +
-    `${cluster.capacity} GPUs (${PHILLY_NODES} × ${PHILLY_GPUS_PER_NODE}); arrivals × ${prep.factor.toFixed(4)} → offered load ${(prep.offeredLoad * 100).toFixed(1)} %\n`,
+    `${cluster.capacity} GPUs (${PHILLY_NODES} × ${PHILLY_GPUS_PER_NODE}); arrivals × ${prep.factor.toFixed(4)} → offered load ${(prep.offeredLoad * 100).toFixed(1)} %\n` +
+    `assumed time limits (gpufleet-default only; the trace has none): ${declaredLimits ? `each job's runtime × ${declaredLimits.factor}, rounded up to whole ${declaredLimits.roundUpSeconds} s` : 'none'}\n`,
 );
 
 const runs: Array<ReplayResult & { label: string }> = [];

@@ -1,5 +1,5 @@
-import { reserve } from './backfill.js';
-import { cmp, note, own, type Cycle, type Findings, type PendingState } from './cycle.js';
+import { dropReservation, reserve } from './backfill.js';
+import { cmp, note, overdue, own, type Cycle, type Findings, type PendingState } from './cycle.js';
 import { adopt, share } from './verdicts.js';
 import { describeRoomFailure } from './explain.js';
 import type { QueueState } from './queue-tree.js';
@@ -11,7 +11,8 @@ import type { PendingWorkload, ReplicaAllocation } from './types.js';
  * share first, then by priority, then by dominant share), each queue's workloads by priority and
  * age. A workload that cannot start does not hold back smaller ones, except through a backfill
  * reservation: the first blocked workloads reserve the nodes where they can start earliest, and
- * later workloads may use those nodes only if they do not delay them.
+ * later workloads may use those nodes only if they do not delay them. Overdue workloads reserve
+ * before the walk (`reserveOverdue`).
  */
 export function allocate(cycle: Cycle): void {
   for (const p of cycle.orphans) note(p, 'limit', `its queue ${p.source.queueId} no longer exists`);
@@ -23,7 +24,9 @@ export function allocate(cycle: Cycle): void {
   }
   const failed = new Map<string, RoomFailure>();
   const order = new QueueOrder(cycle);
-  let reservationTries = 0;
+  // Those that tried before the walk do not try again in it, nor share their shape's findings.
+  const triedEarly = reserveOverdue(cycle, byQueue);
+  let reservationTries = triedEarly.size;
   const missed = new Set<number>();
   const verdicts = new Map<QueueState, Findings[]>();
   while (heads.size > 0) {
@@ -43,16 +46,17 @@ export function allocate(cycle: Cycle): void {
         verdicts.clear();
         known = undefined;
       }
-      const verdict = known?.[p.shape];
+      const verdict = triedEarly.has(p) ? undefined : known?.[p.shape];
       if (verdict) {
         adopt(p, verdict);
         continue;
       }
-      if (tryPlace(cycle, p, failed)) {
+      if (tryPlace(cycle, p, triedEarly.has(p) ? undefined : failed)) {
         order.refresh(queue);
         break;
       }
       if (p.findings.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
+      if (triedEarly.has(p)) continue;
       // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
       if (p.findings.roomBlocked && !p.findings.hopeless && reservationTries < cycle.config.reservations) {
         reservationTries++;
@@ -70,6 +74,40 @@ export function allocate(cycle: Cycle): void {
     if (at < list.length) heads.set(queue, at);
     else heads.delete(queue);
   }
+}
+
+/**
+ * Overdue workloads (waited `overtakeAfterMs`) take the first backfill reservations, oldest first,
+ * before the walk in fair-share order: otherwise younger work of queues below their share, blocked
+ * earlier in the walk, takes every reservation, and the nodes it holds are the ones an overdue
+ * workload needs (overtaking only takes the place of what this cycle placed). Only the overdue
+ * head of each queue's turn counts, so none goes ahead of work its own queue takes before it. One
+ * that can start now reserves room at once, which holds it until its turn. Returns those that tried.
+ */
+function reserveOverdue(cycle: Cycle, byQueue: Map<QueueState, PendingState[]>): Set<PendingState> {
+  const tried = new Set<PendingState>();
+  const most = cycle.config.reservations;
+  // Without time limits no reservation can have a start time, and one that fits now is served by overtaking.
+  if (cycle.config.overtakeAfterMs === null || most === 0 || cycle.fleet.timeLimited === 0) return tried;
+  const due: PendingState[] = [];
+  for (const list of byQueue.values()) for (let i = 0; i < list.length && i < most && overdue(cycle, list[i]!); i++) due.push(list[i]!);
+  for (const p of due.sort(byAge).slice(0, most)) {
+    if (p.nominated || !mayReserve(cycle, p)) continue;
+    tried.add(p);
+    reserve(cycle, p);
+  }
+  return tried;
+}
+
+/** Whether a reservation could serve `p`: whole GPUs within one node's size and its queue's limits, for some model. */
+function mayReserve(cycle: Cycle, p: PendingState): boolean {
+  const { request } = p.source;
+  return cycle.modelsFor(p.source).some(
+    (model) =>
+      model !== null &&
+      request.gpus <= (cycle.fleet.largestNode.get(model) ?? 0) &&
+      quotaBlock(cycle, p.queue!, workloadAmounts(p.source, model, cycle.memoryOf(model))) === null,
+  );
 }
 
 /**
@@ -204,6 +242,7 @@ export function commit(cycle: Cycle, p: PendingState, amounts: Amounts, allocati
   cycle.plan.placements.push({ workloadId: p.source.id, allocations });
   cycle.placed(p, amounts, allocations, cycle.placer.endAt(p.source));
   p.placed = true;
+  if (cycle.plan.reservations.length > 0) dropReservation(cycle, p);
 }
 
 function outgrows(cycle: Cycle, p: PendingState, model: string | null): boolean {

@@ -1,4 +1,4 @@
-import { note, type Cycle, type PendingState } from './cycle.js';
+import { note, own, type Cycle, type PendingState } from './cycle.js';
 import { NodeState } from './fleet.js';
 import { isFractional } from './resources.js';
 
@@ -73,6 +73,20 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
   }
   note(p, 'notes', noPromise);
   return false;
+}
+
+/** A workload that starts now (in its turn, or where its victims were) no longer holds its reservation. */
+export function dropReservation(cycle: Cycle, p: PendingState): void {
+  const { plan } = cycle;
+  const at = plan.reservations.findIndex((r) => r.workloadId === p.source.id);
+  if (at < 0) return;
+  for (const nodeId of plan.reservations[at]!.nodeIds) {
+    const node = cycle.fleet.byId.get(nodeId);
+    if (node?.reservation?.workloadId === p.source.id) node.reservation = null;
+  }
+  plan.reservations.splice(at, 1);
+  const found = own(p);
+  found.notes = found.notes.filter((n) => !n.startsWith('reserved:'));
 }
 
 const noPromise = 'no start time can be promised yet: the work it waits for has no time limits';

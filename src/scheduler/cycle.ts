@@ -53,6 +53,12 @@ export interface Findings {
   told: Map<string, Findings> | null;
 }
 
+/** Whether `p` has waited past `overtakeAfterMs` and is overdue: it may take the place of younger work this cycle placed, and reserves first. */
+export function overdue(cycle: Cycle, p: PendingState): boolean {
+  const after = cycle.config.overtakeAfterMs;
+  return after !== null && cycle.now - p.submittedAt >= after;
+}
+
 /** `p`'s findings, made its own to change. */
 export function own(p: PendingState): Findings {
   if (p.findings.shared) p.findings = { ...p.findings, shared: false, reasons: null, told: null };

@@ -1,8 +1,8 @@
 import { tryPlace } from './allocate.js';
 import { consolidateFor } from './consolidate.js';
-import type { Cycle, PendingState } from './cycle.js';
+import { overdue, type Cycle, type PendingState } from './cycle.js';
 import type { QueueState } from './queue-tree.js';
-import { evict, explainNoVictims, overdue } from './preempt.js';
+import { evict, explainNoVictims } from './preempt.js';
 import { tell } from './verdicts.js';
 
 /** Each attempt walks the nodes of a model; bounding them bounds a cycle behind a huge backlog. */

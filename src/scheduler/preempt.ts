@@ -1,8 +1,9 @@
-import { cmp, movable, note, own, type Cycle, type PendingState, type RunningState } from './cycle.js';
+import { cmp, movable, note, overdue, own, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import { dropsBelow, type QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
 import { commit, quotaBlock } from './allocate.js';
+import { dropReservation } from './backfill.js';
 import { MinHeap } from './min-heap.js';
 import type { PreemptionKind, ReplicaAllocation } from './types.js';
 
@@ -14,7 +15,7 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    const eligibility = kind === 'reclaim' ? reclaimable(cycle, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(p, queue);
+    const eligibility = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(p, queue);
     const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligibility) : [];
     if (!forLimit) continue;
     const room = chooseVictims(cycle, p, model, eligibility);
@@ -67,9 +68,10 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
  * queue is never reclaimed into its guarantee, so what runs inside the guarantee is never taken).
  * Judging "over its share" once per reclaim lets a gang that needs whole nodes take a little more
  * than the surplus where free GPUs are scattered; the node search still prefers queues that are
- * over their share at the time.
+ * over their share at the time. A placement this cycle made for an overdue workload older than `p`
+ * is not withdrawn: age overrides fair-share order (it would take the place back by overtaking).
  */
-function reclaimable(cycle: Cycle, queue: QueueState, amounts: Amounts, model: string): Eligibility {
+function reclaimable(cycle: Cycle, p: PendingState, queue: QueueState, amounts: Amounts, model: string): Eligibility {
   const keys = [GPU, gpuKey(model)].filter((k) => cycle.tree.keys.includes(k));
   const sidesOf = new Map<QueueState, TheirSide | null>();
   const theirSide = (q: QueueState): TheirSide | null => {
@@ -92,26 +94,25 @@ function reclaimable(cycle: Cycle, queue: QueueState, amounts: Amounts, model: s
       // which has not started, also from a queue within its share whose parent this cycle took over
       // its own: otherwise that placement keeps what was just freed for the reclaimer, which then
       // stops running work elsewhere.
-      return movable(r) && (side.allOver || r.tentative !== null) && side.queues.every((q) => !q.dropsBelowGuarantee(r.amounts));
+      return movable(r) && eligibleTentative(r, side) && side.queues.every((q) => !q.dropsBelowGuarantee(r.amounts));
     },
     workloadsOf: (q) => {
       const side = theirSide(q)!;
       const floors = side.queues.map((t) => t.guaranteeFloors(cycle.tree.keys));
-      return (r) => movable(r) && (side.allOver || r.tentative !== null) && floors.every((f) => !dropsBelow(f, r.amounts));
+      return (r) => movable(r) && eligibleTentative(r, side) && floors.every((f) => !dropsBelow(f, r.amounts));
     },
   };
+
+  function eligibleTentative(r: RunningState, side: TheirSide): boolean {
+    if (r.tentative === null) return side.allOver;
+    return r.tentative.submittedAt >= p.submittedAt || !overdue(cycle, r.tentative);
+  }
 }
 
 /** The victim's side of a reclaim below the common ancestor, and whether every queue of it is over its share. */
 interface TheirSide {
   queues: QueueState[];
   allOver: boolean;
-}
-
-/** Whether `p` has waited past `overtakeAfterMs` and may take the place of younger work this cycle placed. */
-export function overdue(cycle: Cycle, p: PendingState): boolean {
-  const after = cycle.config.overtakeAfterMs;
-  return after !== null && cycle.now - p.submittedAt >= after;
 }
 
 /**
@@ -269,20 +270,6 @@ function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligi
   }
   restore(cycle, victims);
   return null;
-}
-
-/** A workload that gets room by eviction starts where its victims were, not at a reserved time. */
-function dropReservation(cycle: Cycle, p: PendingState): void {
-  const { plan } = cycle;
-  const at = plan.reservations.findIndex((r) => r.workloadId === p.source.id);
-  if (at < 0) return;
-  for (const nodeId of plan.reservations[at]!.nodeIds) {
-    const node = cycle.fleet.byId.get(nodeId);
-    if (node?.reservation?.workloadId === p.source.id) node.reservation = null;
-  }
-  plan.reservations.splice(at, 1);
-  const found = own(p);
-  found.notes = found.notes.filter((n) => !n.startsWith('reserved:'));
 }
 
 /** Takes back a placement this cycle made, for `p`; its resources are already given back by the eviction. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCluster, replay, simulate, type SimJobInput } from '../../src/simulate/replay/index.js';
+import { buildCluster, declaredLimit, prepareJobs, replay, simulate, type SimJobInput } from '../../src/simulate/replay/index.js';
 import { seededRandom } from '../../src/core/seeded-random.js';
 import { defaultSchedulerConfig } from '../../src/scheduler/types.js';
 import { wholeGpuJob, type TraceJob } from '../../src/simulate/traces/index.js';
@@ -112,5 +112,31 @@ describe('gpufleet-default: a cycle period', () => {
     const r = replay(jobs, c, { policy: 'gpufleet-default', cycleSeconds: 4 });
     expect(Object.fromEntries(r.sim.jobs.map((j) => [j.id, [j.firstStart, j.finish]]))).toEqual({ A: [0, 10], B: [12, 17], C: [20, 21] });
     expect(finishes(replay(jobs, c, { policy: 'gpufleet-default' }))).toEqual({ A: 10, B: 15, C: 16 });
+  });
+});
+
+describe('gpufleet-default: declared time limits', () => {
+  const c = buildCluster({ nodes: 1, gpusPerNode: 8, gpuModel: 'P100-16GB', queues: [{ name: 'q', gpus: 8 }] });
+  // A holds half the node until 10; big needs all of it; long would hold half until 102; short ends at 5.
+  const jobs = [job('A', 0, 4, 10, 'q'), job('big', 1, 8, 5, 'q'), job('long', 2, 4, 100, 'q'), job('short', 2, 4, 3, 'q')];
+  const spans = (r: ReturnType<typeof replay>) => Object.fromEntries(r.sim.jobs.map((j) => [j.id, [j.firstStart, j.finish]]));
+
+  it('without limits, best effort: long starts beside A and big waits for it', () => {
+    expect(spans(replay(jobs, c, { policy: 'gpufleet-default' }))).toEqual({ A: [0, 10], big: [102, 107], long: [2, 102], short: [10, 13] });
+  });
+
+  it('with each job declaring its duration, big reserves the node for 10: short backfills, long waits behind big', () => {
+    const r = replay(jobs, c, { policy: 'gpufleet-default', declaredLimits: { factor: 1, roundUpSeconds: 1 } });
+    expect(spans(r)).toEqual({ A: [0, 10], big: [10, 15], long: [15, 115], short: [2, 5] });
+  });
+
+  it('a limit is the duration × factor rounded up to the rounding; a trace\'s own limit is kept', () => {
+    expect(declaredLimit(3601, { factor: 1, roundUpSeconds: 3600 })).toBe(7200);
+    expect(declaredLimit(30, { factor: 2, roundUpSeconds: 1 })).toBe(60);
+    expect(declaredLimit(0, { factor: 1, roundUpSeconds: 60 })).toBe(60);
+    const own = { ...job('x', 0, 1, 10, 'q'), timeLimit: 50 };
+    const prep = prepareJobs([own, job('y', 0, 1, 10, 'q')], c, { declaredLimits: { factor: 2, roundUpSeconds: 1 } });
+    expect(prep.inputs.map((j) => j.timeLimit)).toEqual([50, 20]);
+    expect(prepareJobs([job('y', 0, 1, 10, 'q')], c, {}).inputs[0]!.timeLimit).toBeNull();
   });
 });

@@ -232,6 +232,8 @@ export const arbConfig: fc.Arbitrary<SchedulerConfig> = fc
     usageWeight: fc.constantFrom(0, 1, 2),
     minRuntimeMs: fc.constantFrom(0, 60_000, 600_000),
     reservations: fc.constantFrom(0, 1, 2, 8),
+    // Pending work was submitted up to 720 s ago: 6 min makes about half of it overdue.
+    overtakeAfterMs: fc.constantFrom(null, null, 0, 360_000),
     consolidation: fc.constantFrom('off' as const, 'propose' as const, 'apply' as const),
   })
   .map((c) => {
@@ -244,6 +246,7 @@ export const arbConfig: fc.Arbitrary<SchedulerConfig> = fc
       usageWeight: c.usageWeight,
       minRuntimeMs: c.minRuntimeMs,
       reservations: c.reservations,
+      overtakeAfterMs: c.overtakeAfterMs,
       consolidation: c.consolidation,
     };
   });

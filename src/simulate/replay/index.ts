@@ -32,6 +32,24 @@ export interface ReplayOptions extends SimOptions {
   buckets?: number;
   /** Seconds per time window of the fairness index (default 3600). */
   fairnessWindowSeconds?: number;
+  /**
+   * Time limits for jobs whose trace gives none (an assumption, as SJF's known runtimes are): each
+   * declares its duration × `factor`, rounded up to a whole multiple of `roundUpSeconds`. With
+   * limits the production scheduler can reserve nodes for blocked work and backfill around them
+   * (docs/scheduler.md, Backfill). Default null: no limits beyond the trace's own.
+   */
+  declaredLimits?: DeclaredLimits | null;
+}
+
+export interface DeclaredLimits {
+  factor: number;
+  roundUpSeconds: number;
+}
+
+/** The limit a job of `duration` seconds declares under `d`: never below its duration when factor ≥ 1. */
+export function declaredLimit(duration: number, d: DeclaredLimits): number {
+  if (!(d.factor > 0) || !(d.roundUpSeconds > 0)) throw new Error(`declared limits need a factor and a rounding above 0, got ${d.factor} and ${d.roundUpSeconds}`);
+  return Math.max(1, Math.ceil((duration * d.factor) / d.roundUpSeconds)) * d.roundUpSeconds;
 }
 
 export interface ReplayResult {
@@ -50,7 +68,7 @@ export interface ReplayResult {
 export function prepareJobs(
   jobs: readonly TraceJob[],
   cluster: ReplayCluster,
-  opts: Pick<ReplayOptions, 'oversize' | 'targetLoad'>,
+  opts: Pick<ReplayOptions, 'oversize' | 'targetLoad' | 'declaredLimits'>,
 ): { inputs: SimJobInput[]; oversize: number; zeroGpu: number; offeredLoad: number; factor: number } {
   const perNode = cluster.largestNode;
   const queues = new Set(cluster.queues.map((q) => q.id));
@@ -73,7 +91,8 @@ export function prepareJobs(
       if (mode === 'drop') continue;
       gpus = perNode;
     }
-    inputs.push({ id: j.id, queue: j.queue, submitTime: j.submitTime, duration: j.duration, gpus, priority: j.priority ?? 0, timeLimit: j.timeLimit });
+    const timeLimit = j.timeLimit ?? (opts.declaredLimits ? declaredLimit(j.duration, opts.declaredLimits) : null);
+    inputs.push({ id: j.id, queue: j.queue, submitTime: j.submitTime, duration: j.duration, gpus, priority: j.priority ?? 0, timeLimit });
   }
   let factor = 1;
   if (opts.targetLoad != null) {
