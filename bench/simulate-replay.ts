@@ -26,7 +26,7 @@ import {
   buildCluster,
   prepareJobs,
   replayPrepared,
-  type DeclaredLimits,
+  parseDeclaredLimits,
   type ReplayPolicyName,
   type ReplayResult,
 } from '../src/simulate/replay/index.js';
@@ -45,14 +45,13 @@ const lasCheckpoint = process.env['LAS_CHECKPOINT_S'] ? Number(process.env['LAS_
  * (by default its runtime rounded up to a whole hour). Only gpufleet-default reads limits: they let
  * it reserve nodes for blocked work and backfill around them. An assumption, like SJF's known runtimes.
  */
-const declaredLimits = parseDeclaredLimits(process.env['DECLARED_LIMITS'] ?? '1:3600');
-function parseDeclaredLimits(spec: string): DeclaredLimits | null {
-  if (spec === 'none') return null;
-  const [factor, roundUpSeconds = '1'] = spec.split(':');
-  const limits = { factor: Number(factor), roundUpSeconds: Number(roundUpSeconds) };
-  if (!(limits.factor >= 1) || !(limits.roundUpSeconds > 0)) throw new Error(`DECLARED_LIMITS: expected FACTOR[:ROUND_S] with FACTOR ≥ 1, got ${spec}`);
-  return limits;
-}
+const declaredLimits = (() => {
+  try {
+    return parseDeclaredLimits(process.env['DECLARED_LIMITS'] ?? '1:3600');
+  } catch (err) {
+    throw new Error(`DECLARED_LIMITS: ${(err as Error).message}`);
+  }
+})();
 
 /**
  * CYCLE_S: gpufleet-default plans at most once per this many simulated seconds, on that grid

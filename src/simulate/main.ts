@@ -12,7 +12,7 @@ import type { SnapshotQueue } from '../scheduler/types.js';
 import { FILL_POLICIES, fillPodFromJob, gpufleetBinpack, gpufleetFragmentation, runFill, type PolicyFactory } from './fill/index.js';
 import { parseClusterSpec, shrinkCluster } from './inputs/cluster-spec.js';
 import { queuesOf } from './inputs/queues.js';
-import { clusterOf, PHILLY_GPU_MODEL, prepareJobs, replayPrepared, rootQueues, REPLAY_POLICIES, type ReplayPolicyName } from './replay/index.js';
+import { clusterOf, PHILLY_GPU_MODEL, prepareJobs, replayPrepared, rootQueues, REPLAY_POLICIES, type DeclaredLimits, type ReplayPolicyName } from './replay/index.js';
 import { PHILLY_GPUS_PER_NODE } from './traces/philly.js';
 import { formatIssue, loadGenericCsv, loadOpenB, loadPhilly, type BadRowPolicy, type ClusterSpec, type TraceLoad } from './traces/index.js';
 import type { FillReport, ReplayReport } from './report/types.js';
@@ -23,6 +23,7 @@ export type { FillReport, ReplayReport } from './report/types.js';
 export const traceFormats = ['csv', 'philly', 'openb'] as const;
 export type TraceFormat = (typeof traceFormats)[number];
 export { REPLAY_POLICIES };
+export { parseDeclaredLimits } from './replay/declared-limits.js';
 export { OPENB_SEEDS } from './fill/index.js';
 /** The fill's policies; `gpufleet-default` is the placement the scheduler settings make production's default. */
 export const FILL_POLICY_NAMES: readonly string[] = ['gpufleet-default', ...Object.keys(FILL_POLICIES)];
@@ -55,6 +56,8 @@ export interface ReplayArgs extends CommonArgs {
   cycleSeconds?: number;
   oversize: 'drop' | 'cap';
   buckets: number;
+  /** Jobs without a time limit declare their runtime × factor, rounded up (an assumption, for backfill). */
+  declaredLimits?: DeclaredLimits | null;
 }
 
 export interface FillArgs extends CommonArgs {
@@ -139,7 +142,8 @@ export async function simulateReplay(args: ReplayArgs): Promise<ReplayReport> {
   const load = await loadTrace(args);
   const { spec, source } = await clusterFor(args, load);
   const cluster = clusterOf(spec, queuesFor(args, load));
-  const prep = prepareJobs(load.jobs, cluster, { oversize: args.oversize, targetLoad: args.targetLoad ?? null });
+  const declaredLimits = args.declaredLimits ?? null;
+  const prep = prepareJobs(load.jobs, cluster, { oversize: args.oversize, targetLoad: args.targetLoad ?? null, declaredLimits });
   const runs = args.policies.map((policy) => {
     const r = replayPrepared(
       prep.inputs,
@@ -164,6 +168,7 @@ export async function simulateReplay(args: ReplayArgs): Promise<ReplayReport> {
     offeredLoad: prep.offeredLoad,
     compressionFactor: prep.factor,
     checkpointSeconds: args.checkpointSeconds ?? null,
+    declaredLimits,
     runs,
   };
 }

@@ -92,6 +92,22 @@ describe('gpufleet simulate replay', () => {
     expect(half.cluster).toMatchObject({ nodes: 1, gpus: 2 });
   });
 
+  it('assumes declared time limits when asked, so gpufleet-default reserves for a blocked job', async () => {
+    // One node of 4 GPUs: A(0 s, 2 GPUs, 100 s), B(1, 4, 10), C(2, 2, 200). Without limits C takes the
+    // free half at 2 s and B waits for both: A 100, B 212 − 1, C 200 → 511/3. With limits B reserves
+    // the node from 100 s, which C (ending at 202 s) would delay: B 100–110, C 110–310 → 517/3.
+    const trace = file('limits.csv', 'id,submit_time,duration,gpus,queue\nA,0,100,2,q\nB,1,10,4,q\nC,2,200,2,q\n');
+    const without = await json<ReplayReport>('simulate', 'replay', '--trace', trace, '--cluster', oneNode, '--policy', 'gpufleet-default');
+    expect(without.declaredLimits).toBeNull();
+    expect(mean(without, 'gpufleet-default')).toBeCloseTo(511 / 3);
+    const withLimits = await json<ReplayReport>('simulate', 'replay', '--trace', trace, '--cluster', oneNode, '--policy', 'gpufleet-default', '--declared-limits', '1');
+    expect(withLimits.declaredLimits).toEqual({ factor: 1, roundUpSeconds: 1 });
+    expect(mean(withLimits, 'gpufleet-default')).toBeCloseTo(517 / 3);
+    const table = await gpufleet('simulate', 'replay', '--trace', trace, '--cluster', oneNode, '--policy', 'gpufleet-default', '--declared-limits', '2:3600');
+    expect(table.out).toContain('assumed: jobs without a time limit declare their runtime × 2, rounded up to 3600 s');
+    await expect(gpufleet('simulate', 'replay', '--trace', trace, '--cluster', oneNode, '--declared-limits', '0.5')).rejects.toThrow(/--declared-limits: expected FACTOR/);
+  });
+
   it('names what is wrong: a bad row with its line, a bad cluster field, an unknown policy', async () => {
     const bad = file('bad.csv', 'submit_time,duration,gpus,queue\n0,10,1,q\n5,abc,1,q\n');
     await expect(gpufleet('simulate', 'replay', '--trace', bad, '--cluster', oneNode, '--bad-rows', 'reject')).rejects.toThrow(/bad\.csv:3: duration/);

@@ -27,6 +27,7 @@ interface ReplayOptions extends CommonOptions {
   targetLoad?: number;
   checkpoint?: number;
   cycleSeconds?: number;
+  declaredLimits?: string;
   oversize: 'drop' | 'cap';
 }
 interface FillOptions extends CommonOptions {
@@ -100,18 +101,26 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
     .option('--target-load <load>', 'compress or stretch arrivals to this offered load, e.g. 0.9', fraction)
     .option('--checkpoint <seconds>', 'a preempted job restarts from its last checkpoint, taken this often (default: from scratch)', wholeNumber)
     .option('--cycle-seconds <s>', 'gpufleet-default plans at most once per this many simulated seconds (default: at every arrival and completion)', wholeNumber)
+    .option('--declared-limits <factor[:round_s]>', 'assume jobs without a time limit declare their runtime × factor, rounded up to round_s seconds, e.g. 1:3600 (default: none)')
     .addOption(new Option('--oversize <mode>', 'jobs larger than any node: left out, or capped to one node').choices(['drop', 'cap']).default('drop'))
     .action(async (o: ReplayOptions) => {
       const sim = await import('../../simulate/main.js');
       const policies = o.policy ?? [...sim.REPLAY_POLICIES];
       for (const p of policies) if (!(sim.REPLAY_POLICIES as readonly string[]).includes(p)) throw new CliError(`--policy: unknown replay policy ${p}: one of ${sim.REPLAY_POLICIES.join(', ')}`, 2);
       const queues = o.queues ? await readQueues(o.queues) : undefined;
+      let declaredLimits = null;
+      try {
+        declaredLimits = o.declaredLimits ? sim.parseDeclaredLimits(o.declaredLimits) : null;
+      } catch (err) {
+        throw new CliError(`--declared-limits: ${(err as Error).message}`, 2);
+      }
       const report = await userErrors(() =>
         sim.simulateReplay({
           format: o.format, trace: o.trace, badRows: o.badRows,
           ...(o.nodeList ? { nodeList: o.nodeList } : {}), ...(o.cluster ? { clusterFile: o.cluster } : {}), ...(o.shrink ? { shrink: o.shrink } : {}),
           ...(o.schedulerConfig ? { schedulerConfigFile: o.schedulerConfig } : {}), ...(queues ? { queues } : {}),
           ...(o.targetLoad ? { targetLoad: o.targetLoad } : {}), ...(o.checkpoint ? { checkpointSeconds: o.checkpoint } : {}), ...(o.cycleSeconds ? { cycleSeconds: o.cycleSeconds } : {}),
+          declaredLimits,
           policies: policies as typeof sim.REPLAY_POLICIES[number][], oversize: o.oversize, buckets: 100,
         }),
       );

@@ -5,6 +5,7 @@
  */
 import type { TraceJob } from '../traces/types.js';
 import { buildCluster, type ReplayCluster, type ReplayClusterSpec } from './cluster.js';
+import { declaredLimit, type DeclaredLimits } from './declared-limits.js';
 import { compressArrivals, compressionFactor, offeredLoad } from './load.js';
 import { computeMetrics, type ReplayMetrics } from './metrics.js';
 import { simulate, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
@@ -16,6 +17,7 @@ export { bucketize, computeMetrics, dist, type Dist, type QueueMetrics, type Rep
 export { FAIRNESS_DEFINITION, fairAllocation, jainIndex, windowedFairness, type Fairness } from './fairness.js';
 export { simulate, type QueueSeries, type ReplayPolicyName, type SimJobInput, type SimOptions, type SimResult } from './simulator.js';
 export { DecayedUsage, type UsageRun } from './usage.js';
+export { declaredLimit, parseDeclaredLimits, type DeclaredLimits } from './declared-limits.js';
 
 export const REPLAY_POLICIES: readonly ReplayPolicyName[] = ['fifo', 'sjf', 'tiresias-las', 'gpufleet-default'];
 
@@ -39,17 +41,6 @@ export interface ReplayOptions extends SimOptions {
    * (docs/scheduler.md, Backfill). Default null: no limits beyond the trace's own.
    */
   declaredLimits?: DeclaredLimits | null;
-}
-
-export interface DeclaredLimits {
-  factor: number;
-  roundUpSeconds: number;
-}
-
-/** The limit a job of `duration` seconds declares under `d`: never below its duration when factor ≥ 1. */
-export function declaredLimit(duration: number, d: DeclaredLimits): number {
-  if (!(d.factor > 0) || !(d.roundUpSeconds > 0)) throw new Error(`declared limits need a factor and a rounding above 0, got ${d.factor} and ${d.roundUpSeconds}`);
-  return Math.max(1, Math.ceil((duration * d.factor) / d.roundUpSeconds)) * d.roundUpSeconds;
 }
 
 export interface ReplayResult {

@@ -26,6 +26,8 @@ export function replayTable(r: ReplayReport): string {
     `replayed ${r.jobs.replayed} jobs (${r.jobs.oversize} larger than a node ${r.jobs.oversizeMode === 'drop' ? 'left out' : 'capped to one node'}, ${r.jobs.zeroGpu} without GPUs left out); ` +
       `arrivals × ${r.compressionFactor.toFixed(4)} → offered load ${pct(r.offeredLoad)}; preempted jobs restart ${r.checkpointSeconds ? `from a checkpoint every ${r.checkpointSeconds} s` : 'from scratch'}`,
   );
+  if (r.declaredLimits)
+    out.push(`assumed: jobs without a time limit declare their runtime × ${r.declaredLimits.factor}, rounded up to ${r.declaredLimits.roundUpSeconds} s (only gpufleet-default reads limits)`);
   out.push('');
   const rows = [['POLICY', 'JCT MEAN', 'P50', 'P95', 'P99', 'WAIT MEAN', 'P50', 'P95', 'P99', 'MAKESPAN', 'ALLOC', 'PREEMPT', 'LOST GPU-H', 'JAIN', 'JAIN P5', 'SECONDS']];
   for (const run of r.runs) {

@@ -9,6 +9,8 @@ export interface ReplayReport {
   offeredLoad: number;
   compressionFactor: number;
   checkpointSeconds: number | null;
+  /** Time limits assumed for jobs that declare none (runtime × factor, rounded up); null: none assumed. */
+  declaredLimits: { factor: number; roundUpSeconds: number } | null;
   runs: Array<{ policy: string; seconds: number; schedulerCalls: number; metrics: ReplayMetrics }>;
 }
 
