@@ -20,13 +20,7 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     const nodes = cycle.fleet.nodes.filter((n) => n.schedulable && n.reservation === null && n.byModel.has(model));
     // When each GPU of the model becomes free, per node, ascending.
     const freeTimes = new Map<NodeState, number[]>();
-    const times = new Set<number>();
-    for (const node of nodes) {
-      const list = node.byModel.get(model)!.map((g) => NodeState.freeAt(g, cycle.now));
-      list.sort((a, b) => a - b);
-      freeTimes.set(node, list);
-      for (const t of list) if (Number.isFinite(t)) times.add(t);
-    }
+    for (const node of nodes) freeTimes.set(node, freeTimesOf(node, model, cycle.now));
     const slotsAt = (node: NodeState, at: number) =>
       Math.min(
         Math.floor(countUpTo(freeTimes.get(node)!, at) / request.gpus),
@@ -35,16 +29,9 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
       );
     const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter((n) => freeTimes.has(n)));
     const feasible = (at: number) => groups.find((g) => g.reduce((sum, n) => sum + slotsAt(n, at), 0) >= replicas) ?? null;
-    const sorted = [...times].sort((a, b) => a - b);
-    let low = 0;
-    let high = sorted.length - 1;
-    if (high < 0 || !feasible(sorted[high]!)) continue;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (feasible(sorted[mid]!)) high = mid;
-      else low = mid + 1;
-    }
-    const at = sorted[low]!;
+    const at =
+      request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(freeTimes, feasible) : earliestByGpus(groups, freeTimes, request.gpus, replicas);
+    if (at === null) continue;
     const group = [...feasible(at)!].sort((a, b) => slotsAt(b, at) - slotsAt(a, at));
     const nodeIds: string[] = [];
     let left = replicas;
@@ -73,6 +60,53 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
   }
   note(p, 'notes', noPromise);
   return false;
+}
+
+/**
+ * The earliest time at which some group has `replicas` slots of `gpus` GPUs: a node's k-th slot is
+ * free when its (k × gpus)-th GPU is, so that is the replicas-th soonest slot of the group.
+ */
+export function earliestByGpus(groups: NodeState[][], freeTimes: Map<NodeState, number[]>, gpus: number, replicas: number): number | null {
+  let best = Infinity;
+  for (const group of groups) {
+    const slots: number[] = [];
+    for (const node of group) {
+      const list = freeTimes.get(node)!;
+      for (let k = gpus; k <= list.length && Number.isFinite(list[k - 1]!); k += gpus) slots.push(list[k - 1]!);
+    }
+    if (slots.length < replicas) continue;
+    slots.sort((a, b) => a - b);
+    best = Math.min(best, slots[replicas - 1]!);
+  }
+  return best === Infinity ? null : best;
+}
+
+/** The earliest of the GPUs' free times at which `feasible` holds (cores and memory bind too), by binary search. */
+export function earliestSearched(freeTimes: Map<NodeState, number[]>, feasible: (at: number) => unknown): number | null {
+  const times = new Set<number>();
+  for (const list of freeTimes.values()) for (const t of list) if (Number.isFinite(t)) times.add(t);
+  const sorted = [...times].sort((a, b) => a - b);
+  let low = 0;
+  let high = sorted.length - 1;
+  if (high < 0 || !feasible(sorted[high]!)) return null;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (feasible(sorted[mid]!)) high = mid;
+    else low = mid + 1;
+  }
+  return sorted[low]!;
+}
+
+/** Each node's GPUs of a model by when they free, kept while the node is unchanged (its version) within a cycle (its clock). */
+const freeTimesKept = new WeakMap<NodeState, { version: number; now: number; model: string; list: number[] }>();
+
+function freeTimesOf(node: NodeState, model: string, now: number): number[] {
+  const kept = freeTimesKept.get(node);
+  if (kept && kept.version === node.version && kept.now === now && kept.model === model) return kept.list;
+  const list = node.byModel.get(model)!.map((g) => NodeState.freeAt(g, now));
+  list.sort((a, b) => a - b);
+  freeTimesKept.set(node, { version: node.version, now, model, list });
+  return list;
 }
 
 /** A workload that starts now (in its turn, or where its victims were) no longer holds its reservation. */

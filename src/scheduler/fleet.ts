@@ -131,7 +131,9 @@ export class NodeState {
   static freeAt(gpu: GpuState, now: number): number {
     if (gpu.used <= EPSILON) return now;
     if (gpu.unlimited > 0) return Infinity;
-    return Math.max(now, ...(gpu.ends ?? []));
+    let last = now;
+    for (const end of gpu.ends ?? []) if (end > last) last = end;
+    return last;
   }
 
   hasPartialGpu(model: string): boolean {

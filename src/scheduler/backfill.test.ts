@@ -1,0 +1,30 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { earliestByGpus, earliestSearched } from './backfill.js';
+import type { NodeState } from './fleet.js';
+
+/**
+ * The earliest start of a reservation by GPUs alone, read off the nodes' slots, must be the one the
+ * binary search over every free time finds (which reservations with cores or memory still use).
+ */
+describe('backfill: the earliest start', () => {
+  it('is the same read off the slots as found by searching the free times', () => {
+    const node = fc.array(fc.oneof(fc.integer({ min: 0, max: 50 }), fc.constant(Infinity)), { minLength: 1, maxLength: 8 }).map((l) => l.sort((a, b) => a - b));
+    fc.assert(
+      fc.property(fc.array(fc.array(node, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 }), (groupLists, gpus, replicas) => {
+        const freeTimes = new Map<NodeState, number[]>();
+        const groups = groupLists.map((lists) =>
+          lists.map((list) => {
+            const key = {} as NodeState;
+            freeTimes.set(key, list);
+            return key;
+          }),
+        );
+        const slots = (n: NodeState, at: number) => Math.floor(freeTimes.get(n)!.filter((t) => t <= at).length / gpus);
+        const feasible = (at: number) => groups.find((g) => g.reduce((sum, n) => sum + slots(n, at), 0) >= replicas) ?? null;
+        expect(earliestByGpus(groups, freeTimes, gpus, replicas)).toBe(earliestSearched(freeTimes, feasible));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
