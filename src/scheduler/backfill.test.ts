@@ -11,7 +11,7 @@ describe('backfill: the earliest start', () => {
   it('is the same read off the slots as found by searching the free times', () => {
     const node = fc.array(fc.oneof(fc.integer({ min: 0, max: 50 }), fc.constant(Infinity)), { minLength: 1, maxLength: 8 }).map((l) => l.sort((a, b) => a - b));
     fc.assert(
-      fc.property(fc.array(fc.array(node, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 }), (groupLists, gpus, replicas) => {
+      fc.property(fc.array(fc.array(node, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 8 }), fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 30, max: 40 })), (groupLists, gpus, replicas) => {
         const freeTimes = new Map<NodeState, number[]>();
         const groups = groupLists.map((lists) =>
           lists.map((list) => {

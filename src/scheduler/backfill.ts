@@ -32,12 +32,13 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     const at =
       request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(freeTimes, feasible) : earliestByGpus(groups, freeTimes, request.gpus, replicas);
     if (at === null) continue;
-    const group = [...feasible(at)!].sort((a, b) => slotsAt(b, at) - slotsAt(a, at));
+    // The nodes with the most slots first (in fleet order among equals).
+    const group = feasible(at)!.map((node) => ({ node, slots: slotsAt(node, at) })).sort((a, b) => b.slots - a.slots);
     const nodeIds: string[] = [];
     let left = replicas;
-    for (const node of group) {
+    for (const { node, slots } of group) {
       if (left === 0) break;
-      const take = Math.min(left, slotsAt(node, at));
+      const take = Math.min(left, slots);
       if (take === 0) continue;
       left -= take;
       node.reservation = {
@@ -66,17 +67,37 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
  * The earliest time at which some group has `replicas` slots of `gpus` GPUs: a node's k-th slot is
  * free when its (k × gpus)-th GPU is, so that is the replicas-th soonest slot of the group.
  */
+/** Up to this many replicas, the soonest slots are kept in an insertion list rather than all sorted. */
+const SHORT_LIST = 32;
+
 export function earliestByGpus(groups: NodeState[][], freeTimes: Map<NodeState, number[]>, gpus: number, replicas: number): number | null {
   let best = Infinity;
   for (const group of groups) {
-    const slots: number[] = [];
+    if (replicas > SHORT_LIST) {
+      const slots: number[] = [];
+      for (const node of group) {
+        const list = freeTimes.get(node)!;
+        for (let k = gpus; k <= list.length && Number.isFinite(list[k - 1]!); k += gpus) slots.push(list[k - 1]!);
+      }
+      if (slots.length >= replicas) best = Math.min(best, slots.sort((a, b) => a - b)[replicas - 1]!);
+      continue;
+    }
+    // The soonest `replicas` slot times, ascending: a short insertion list, as most reservations are for one replica.
+    const soonest: number[] = [];
     for (const node of group) {
       const list = freeTimes.get(node)!;
-      for (let k = gpus; k <= list.length && Number.isFinite(list[k - 1]!); k += gpus) slots.push(list[k - 1]!);
+      for (let k = gpus; k <= list.length; k += gpus) {
+        const t = list[k - 1]!;
+        if (!Number.isFinite(t) || (soonest.length === replicas && t >= soonest[replicas - 1]!)) break;
+        let i = soonest.length === replicas ? replicas - 1 : soonest.length;
+        while (i > 0 && soonest[i - 1]! > t) {
+          soonest[i] = soonest[i - 1]!;
+          i--;
+        }
+        soonest[i] = t;
+      }
     }
-    if (slots.length < replicas) continue;
-    slots.sort((a, b) => a - b);
-    best = Math.min(best, slots[replicas - 1]!);
+    if (soonest.length === replicas) best = Math.min(best, soonest[replicas - 1]!);
   }
   return best === Infinity ? null : best;
 }
