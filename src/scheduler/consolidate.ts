@@ -17,15 +17,32 @@ export function consolidateFor(cycle: Cycle, p: PendingState): boolean {
   const { request, replicas, topology } = p.source;
   if (isFractional(request) || request.gpus === 0 || topology.required !== null) return false;
   if (replicas === 1 && request.gpus === 1) return false;
+  const misses = missesOf(cycle);
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null || cycle.fleet.totalFree(model) < request.gpus * replicas) continue;
+    // A search that found no moves finds none again for the same need while the fleet is as it left it.
+    if (quotaBlock(cycle, p.queue!, workloadAmounts(p.source, model, cycle.memoryOf(model))) !== null) continue;
+    const need = `${model}|${request.gpus}|${replicas}`;
+    if (misses.get(need) === cycle.fleet.version) continue;
     const moves = planMoves(cycle, p, model);
-    if (!moves) continue;
+    if (!moves) {
+      misses.set(need, cycle.fleet.version);
+      continue;
+    }
     cycle.plan.moves.push(...moves);
     note(p, 'waiting', `waiting for consolidation: ${moves.length} workload(s) move to free whole nodes for it`);
     return true;
   }
   return false;
+}
+
+/** Per cycle, the needs (model, GPUs per replica, replicas) whose search found no moves, with the fleet's version after it. */
+const missesByCycle = new WeakMap<Cycle, Map<string, number>>();
+
+function missesOf(cycle: Cycle): Map<string, number> {
+  let misses = missesByCycle.get(cycle);
+  if (!misses) missesByCycle.set(cycle, (misses = new Map()));
+  return misses;
 }
 
 interface Planned {
@@ -35,8 +52,6 @@ interface Planned {
 
 function planMoves(cycle: Cycle, p: PendingState, model: string): Move[] | null {
   const need = p.source.request.gpus;
-  const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-  if (quotaBlock(cycle, p.queue!, amounts) !== null) return null;
   const slots = (node: NodeState) => Math.floor((node.freeWhole.get(model) ?? 0) / need);
   let missing = p.source.replicas - cycle.fleet.nodes.reduce((sum, n) => sum + (n.schedulable ? slots(n) : 0), 0);
   const freed = new Set<NodeState>();
