@@ -237,6 +237,7 @@ describe(`a Slurm cluster as a second plane (${target.name})`, () => {
       command: ['sh', '-c', `if [ -f ${marker} ]; then echo second run; exit 0; fi; touch ${marker}; echo first run; sleep 120`],
     });
     await waitForState(client, low.id, ['running'], 60_000);
+    await waitFor('the first run to print', async () => (await readAll(client, low.id)).includes('first run'), 30_000);
     const high = await submit(client, { name: 'preempting-high', team: 'hpc', cluster: 'hpc', gpus: 8, priorityClass: 'inference', command: ['sh', '-c', 'echo high ran'] });
     expect(await waitForState(client, high.id, ['succeeded'], 60_000)).toMatchObject({ exitCode: 0 });
     const again = await waitForState(client, low.id, ['succeeded'], 60_000);
@@ -252,6 +253,9 @@ describe(`a Slurm cluster as a second plane (${target.name})`, () => {
   it('a job lost with its Slurm node is reported lost and admitted again once the node is back', async () => {
     const job = await submit(client, { name: 'node-fails', team: 'hpc', cluster: 'hpc', gpus: 1, command: ['sh', '-c', 'echo attempt; sleep 5'] });
     await waitForState(client, job.id, ['running'], 60_000);
+    // Slurm reports RUNNING once the node is allocated, before the batch script has run a line: fail the
+    // node only after the first attempt printed, or its output holds nothing but Slurm's line.
+    await waitFor('the first attempt to print', async () => (await readAll(client, job.id)).includes('attempt'), 30_000);
     await scontrol('update', `nodename=${slurm.nodeName}`, 'state=down', 'reason=gpufleet-test');
     try {
       const requeued = await waitFor('the workload to be requeued', async () => {
