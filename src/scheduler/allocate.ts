@@ -77,8 +77,8 @@ export function allocate(cycle: Cycle): void {
 }
 
 /**
- * Overdue workloads (waited `overtakeAfterMs`) take the first backfill reservations, oldest first,
- * before the walk in fair-share order: otherwise younger work of queues below their share, blocked
+ * Overdue workloads (waited `overtakeAfterMs`) take the first backfill reservations, oldest first
+ * (`reservingOrder`), before the walk in fair-share order: otherwise younger work of queues below their share, blocked
  * earlier in the walk, takes every reservation, and the nodes it holds are the ones an overdue
  * workload needs (overtaking only takes the place of what this cycle placed). Only the overdue
  * head of each queue's turn counts, so none goes ahead of work its own queue takes before it. One
@@ -91,12 +91,29 @@ function reserveOverdue(cycle: Cycle, byQueue: Map<QueueState, PendingState[]>):
   if (cycle.config.overtakeAfterMs === null || most === 0 || cycle.fleet.timeLimited === 0) return tried;
   const due: PendingState[] = [];
   for (const list of byQueue.values()) for (let i = 0; i < list.length && i < most && overdue(cycle, list[i]!); i++) due.push(list[i]!);
-  for (const p of due.sort(byAge).slice(0, most)) {
+  for (const p of reservingOrder(due).slice(0, most)) {
     if (p.nominated || !mayReserve(cycle, p)) continue;
     tried.add(p);
     reserve(cycle, p);
   }
   return tried;
+}
+
+/**
+ * The oldest overdue workload of each multi-GPU size first, then the rest by age. By age alone the
+ * whole-node work, which waits longest in a busy fleet, took every reservation, and the nodes it
+ * holds are the ones that come to have room for half-node work first: in the Philly replay a
+ * virtual cluster's 4-GPU jobs waited 49 h at p99 against FIFO's 32 h. A 1-GPU workload gets no
+ * place ahead: any GPU that frees serves it, and what it would hold is the room others need.
+ */
+function reservingOrder(due: PendingState[]): PendingState[] {
+  const firstOfSize = new Map<number, PendingState>();
+  for (const p of due.sort(byAge)) {
+    const gpus = p.source.request.gpus * p.source.replicas;
+    if (gpus > 1 && !firstOfSize.has(gpus)) firstOfSize.set(gpus, p);
+  }
+  const first = new Set(firstOfSize.values());
+  return [...first, ...due.filter((p) => !first.has(p))];
 }
 
 /** Whether a reservation could serve `p`: whole GPUs within one node's size and its queue's limits, for some model. */
