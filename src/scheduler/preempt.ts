@@ -5,7 +5,8 @@ import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './reso
 import { commit, quotaBlock } from './allocate.js';
 import { dropReservation } from './backfill.js';
 import { MinHeap } from './min-heap.js';
-import type { PreemptionKind, ReplicaAllocation } from './types.js';
+import type { PreemptionKind, ReplicaAllocation, WorkloadBase } from './types.js';
+import type { PlaceFailure } from './placement.js';
 
 /** `overtake`: an overdue workload takes the place of younger work placed this cycle (`overtakeable`). */
 type EvictionKind = Exclude<PreemptionKind, 'consolidate'> | 'overtake';
@@ -74,39 +75,43 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
 function reclaimable(cycle: Cycle, p: PendingState, queue: QueueState, amounts: Amounts, model: string): Eligibility {
   const keys = [GPU, gpuKey(model)].filter((k) => cycle.tree.keys.includes(k));
   const sidesOf = new Map<QueueState, TheirSide | null>();
-  const theirSide = (q: QueueState): TheirSide | null => {
-    let side = sidesOf.get(q);
-    if (side === undefined) {
-      const sides = branches(queue, q);
-      // Below their lowest common ancestor, the reclaimer's side must stay within its share and the victim's be over it.
-      // A queue and its own ancestors or descendants share one budget: reclaim only moves work between branches.
-      const mayTake = sides.mine.length > 0 && sides.theirs.length > 0 && sides.mine.every((m) => m.withinShareAfter(amounts, cycle.tree.keys));
-      const over = sides.theirs.filter((t) => keys.some((k) => t.overShare(k))).length;
-      sidesOf.set(q, (side = mayTake && over > 0 ? { queues: sides.theirs, allOver: over === sides.theirs.length } : null));
-    }
-    return side;
-  };
   return {
-    queue: (q) => theirSide(q) !== null,
-    workload: (r) => {
-      const side = theirSide(r.queue!)!;
+    queue(q) {
+      return theirSide(cycle, queue, q, amounts, keys, sidesOf) !== null;
+    },
+    workload(r) {
+      const side = theirSide(cycle, queue, r.queue!, amounts, keys, sidesOf)!;
       // Running work only from a branch over its share all the way down. A placement of this cycle,
       // which has not started, also from a queue within its share whose parent this cycle took over
       // its own: otherwise that placement keeps what was just freed for the reclaimer, which then
       // stops running work elsewhere.
-      return movable(r) && eligibleTentative(r, side) && side.queues.every((q) => !q.dropsBelowGuarantee(r.amounts));
+      return movable(r) && eligibleTentative(cycle, p, r, side) && side.queues.every((q) => !q.dropsBelowGuarantee(r.amounts));
     },
-    workloadsOf: (q) => {
-      const side = theirSide(q)!;
+    workloadsOf(q) {
+      const side = theirSide(cycle, queue, q, amounts, keys, sidesOf)!;
       const floors = side.queues.map((t) => t.guaranteeFloors(cycle.tree.keys));
-      return (r) => movable(r) && eligibleTentative(r, side) && floors.every((f) => !dropsBelow(f, r.amounts));
+      return (r) => movable(r) && eligibleTentative(cycle, p, r, side) && floors.every((f) => !dropsBelow(f, r.amounts));
     },
   };
+}
 
-  function eligibleTentative(r: RunningState, side: TheirSide): boolean {
-    if (r.tentative === null) return side.allOver;
-    return r.tentative.submittedAt >= p.submittedAt || !overdue(cycle, r.tentative);
+/** The victims' side of `reclaimer`'s reclaim from `q`, or null when it may take nothing there; worked out once per queue. */
+function theirSide(cycle: Cycle, reclaimer: QueueState, q: QueueState, amounts: Amounts, keys: string[], known: Map<QueueState, TheirSide | null>): TheirSide | null {
+  let side = known.get(q);
+  if (side === undefined) {
+    const sides = branches(reclaimer, q);
+    // Below their lowest common ancestor, the reclaimer's side must stay within its share and the victim's be over it.
+    // A queue and its own ancestors or descendants share one budget: reclaim only moves work between branches.
+    const mayTake = sides.mine.length > 0 && sides.theirs.length > 0 && sides.mine.every((m) => m.withinShareAfter(amounts, cycle.tree.keys));
+    const over = sides.theirs.filter((t) => keys.some((k) => t.overShare(k))).length;
+    known.set(q, (side = mayTake && over > 0 ? { queues: sides.theirs, allOver: over === sides.theirs.length } : null));
   }
+  return side;
+}
+
+function eligibleTentative(cycle: Cycle, p: PendingState, r: RunningState, side: TheirSide): boolean {
+  if (r.tentative === null) return side.allOver;
+  return r.tentative.submittedAt >= p.submittedAt || !overdue(cycle, r.tentative);
 }
 
 /** The victim's side of a reclaim below the common ancestor, and whether every queue of it is over its share. */
@@ -122,17 +127,32 @@ interface TheirSide {
  */
 function overtakeable(p: PendingState): Eligibility {
   return {
-    queue: () => true,
-    workload: (r) => movable(r) && r.tentative !== null && r.tentative.submittedAt > p.submittedAt && r.tentative.priority <= p.priority,
+    queue() {
+      return true;
+    },
+    workload(r) {
+      return movable(r) && r.tentative !== null && r.tentative.submittedAt > p.submittedAt && r.tentative.priority <= p.priority;
+    },
   };
 }
 
 /** Victims from the same queue with strictly lower priority. */
 function preemptible(p: PendingState, queue: QueueState): Eligibility {
-  return { queue: (q) => q === queue, workload: (r) => r.source.priority < p.source.priority && movable(r) };
+  return {
+    queue(q) {
+      return q === queue;
+    },
+    workload(r) {
+      return r.source.priority < p.source.priority && movable(r);
+    },
+  };
 }
 
-/** Which running workloads an eviction may take: queues are checked first, so most are never looked at. */
+/**
+ * Which running workloads an eviction may take: queues are checked first, so most are never looked at.
+ * Made as methods, not arrow-function properties: under tsx (the benches and tests) each named
+ * closure made per call is renamed by Object.defineProperty, which cost 7 % of a Philly replay.
+ */
 interface Eligibility {
   queue(q: QueueState): boolean;
   /** Only asked of workloads whose queue passed. */
@@ -221,26 +241,28 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   const nodes: NodeState[] = [];
   for (const [node, gpus] of held) if (gpus > 0 && node.schedulable && (node.freeWhole.get(model) ?? -Infinity) + gpus >= need) nodes.push(node);
   const offers = new NodeOffers(cycle, nodes, need, model, eligible);
-  const place = () => (domain === null ? cycle.placer.place(single, model) : cycle.placer.placeOn(single, model, domain));
-  const rollback = () => {
-    cycle.placer.undo(taken, endAt);
-    restore(cycle, victims);
-    return null;
-  };
   for (let r = 0; r < p.source.replicas; r++) {
-    let placed = place();
+    let placed = placeReplica(cycle, single, model, domain);
     while (!Array.isArray(placed)) {
       const best = offers.next();
-      if (!best) return rollback();
+      if (!best) {
+        cycle.placer.undo(taken, endAt);
+        restore(cycle, victims);
+        return null;
+      }
       for (const v of best.victims) {
         evictOne(cycle, v);
         victims.push(v);
       }
-      placed = place();
+      placed = placeReplica(cycle, single, model, domain);
     }
     taken.push(...placed);
   }
   return { victims, allocations: taken };
+}
+
+function placeReplica(cycle: Cycle, single: WorkloadBase, model: string, domain: NodeState[] | null): ReplicaAllocation[] | PlaceFailure {
+  return domain === null ? cycle.placer.place(single, model) : cycle.placer.placeOn(single, model, domain);
 }
 
 /** Adds the whole GPUs of `model` that `r` holds to each node's count in `into` (a node where it holds only shares, with none). */
