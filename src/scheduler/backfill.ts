@@ -32,14 +32,13 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     const at =
       request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(freeTimes, feasible) : earliestByGpus(groups, freeTimes, request.gpus, replicas);
     if (at === null) continue;
-    // The nodes with the most slots first (in fleet order among equals).
-    const group = feasible(at)!.map((node) => ({ node, slots: slotsAt(node, at) })).sort((a, b) => b.slots - a.slots);
+    // The nodes with the most slots first (in fleet order among equals); most nodes have none, and are not sorted.
+    const group = withSlots(groups, (node) => slotsAt(node, at), replicas)!.sort((a, b) => b.slots - a.slots);
     const nodeIds: string[] = [];
     let left = replicas;
     for (const { node, slots } of group) {
       if (left === 0) break;
       const take = Math.min(left, slots);
-      if (take === 0) continue;
       left -= take;
       node.reservation = {
         workloadId: p.source.id,
@@ -61,6 +60,22 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
   }
   note(p, 'notes', noPromise);
   return false;
+}
+
+/** The nodes with slots of the first group that has `replicas` slots in all, each with its count. */
+function withSlots(groups: NodeState[][], slotsOf: (node: NodeState) => number, replicas: number): { node: NodeState; slots: number }[] | null {
+  for (const group of groups) {
+    const out: { node: NodeState; slots: number }[] = [];
+    let total = 0;
+    for (const node of group) {
+      const slots = slotsOf(node);
+      if (slots <= 0) continue;
+      out.push({ node, slots });
+      total += slots;
+    }
+    if (total >= replicas) return out;
+  }
+  return null;
 }
 
 /**
