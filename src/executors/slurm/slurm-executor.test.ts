@@ -45,4 +45,19 @@ describe('Slurm executor load on slurmrestd', () => {
     await executor.logs(ids[0]!, 'stdout', 6);
     expect(slurm.requests).toEqual(['GET jobs', `GET job/${ids[0]}`]);
   });
+
+  it('stops a running job given no grace period with SIGKILL alone, and one given a grace period with SIGTERM', async () => {
+    const launch = (name: string) =>
+      executor.launch(launchRequest({ replicaId: `r-${name}`, generation: 1, workloadName: name, command: ['true'], env: {}, workdir: null, gpus: { count: 1 }, gpuModel: null, timeLimitSeconds: null }));
+    const now = await launch('stop-now');
+    const graceful = await launch('stop-graceful');
+    slurm.signals.length = 0;
+    await executor.stop(now.externalId, 0);
+    await executor.stop(graceful.externalId, 50);
+    // This slurmrestd ends a job on any signal: the graceful one needs no SIGKILL after its SIGTERM.
+    expect(slurm.signals).toEqual([
+      [Number(now.externalId), 'SIGKILL'],
+      [Number(graceful.externalId), 'SIGTERM'],
+    ]);
+  });
 });

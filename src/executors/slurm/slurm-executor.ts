@@ -127,8 +127,10 @@ export class SlurmExecutor implements Executor {
     // A job that had already ended keeps the state it ended in.
     if (held === null) return;
     this.stopRequested.add(externalId);
-    // Nothing of it runs yet (pending, or requeued by Slurm): cancel it outright.
-    if (held === 'waiting') return this.signalIgnoringEnded(jobId, 'SIGKILL');
+    // Nothing of it runs yet (pending, or requeued by Slurm), or no grace is given: cancel it outright.
+    // A SIGTERM just before the SIGKILL would only race it, and Slurm records a job that the SIGTERM
+    // ended as FAILED rather than CANCELLED.
+    if (held === 'waiting' || gracePeriodMs <= 0) return this.signalIgnoringEnded(jobId, 'SIGKILL');
     await this.signalIgnoringEnded(jobId, 'SIGTERM');
     const deadline = Date.now() + gracePeriodMs;
     while (Date.now() < deadline) {
