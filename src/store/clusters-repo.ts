@@ -96,10 +96,13 @@ export async function setClusterStatus(db: Db, id: string, status: ClusterStatus
     .execute();
 }
 
-/** Sets the status and message; true only if the status itself changed, so its change is told once. */
-export async function changeClusterStatus(db: Db, id: string, status: ClusterStatus, message: string | null): Promise<boolean> {
+/**
+ * Sets the status and message (and the time of a sync that brought it, if any, in the same update);
+ * true only if the status itself changed, so its change is told once.
+ */
+export async function changeClusterStatus(db: Db, id: string, status: ClusterStatus, message: string | null, syncedAt: Date | null = null): Promise<boolean> {
   const before = await db.selectFrom('clusters').select('status').where('id', '=', id).forUpdate().executeTakeFirst();
-  await setClusterStatus(db, id, status, message, null);
+  await setClusterStatus(db, id, status, message, syncedAt);
   return before !== undefined && before.status !== status;
 }
 

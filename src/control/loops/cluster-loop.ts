@@ -100,7 +100,8 @@ export class ClusterLoop {
       this.ctx.wakeups.wake(pass.logsOf.map(topics.logs));
       if (cluster.status !== 'ready') {
         await setClusterWorkloadsReason(this.ctx.db, cluster.id, unreachablePrefix(cluster), null);
-        await this.changeStatus(cluster, 'ready', null);
+        // With the sync's time in the same update: a cluster never reads ready without it.
+        await this.changeStatus(cluster, 'ready', null, now);
         this.ctx.wakeups.wake([topics.schedule]);
       }
       if (syncInventory) await setClusterStatus(this.ctx.db, cluster.id, 'ready', null, now);
@@ -152,9 +153,9 @@ export class ClusterLoop {
     await this.changeStatus(cluster, status, message);
   }
 
-  private async changeStatus(cluster: ClusterRow, status: ClusterStatus, message: string | null): Promise<void> {
+  private async changeStatus(cluster: ClusterRow, status: ClusterStatus, message: string | null, syncedAt: Date | null = null): Promise<void> {
     // A failure that only changed its words (or a pass that read the row before another wrote it) is no new event.
-    const changed = await inTransaction(this.ctx.db, (tx) => changeClusterStatus(tx, cluster.id, status, message));
+    const changed = await inTransaction(this.ctx.db, (tx) => changeClusterStatus(tx, cluster.id, status, message, syncedAt));
     if (!changed) return;
     await insertEvents(this.ctx.db, [
       { actor: 'system', kind: `cluster.${status}`, targetKind: 'cluster', targetId: cluster.id, message: `cluster ${cluster.name} is ${status}${message ? `: ${message}` : ''}` },
