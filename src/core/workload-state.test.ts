@@ -49,6 +49,11 @@ describe('node health', () => {
     expect(nodeStateForSilence('suspect', 31_000, cfg)).toBe('lost');
     expect(nodeStateForSilence('lost', 0, cfg)).toBe('lost');
   });
+  it('takes one step at a time: a ready node silent past both bounds goes suspect first, then lost', () => {
+    expect(nodeStateForSilence('ready', 31_000, cfg)).toBe('suspect');
+    expect(nodeStateForSilence('suspect', 31_000, cfg)).toBe('lost');
+    expect(nodeStateForSilence('draining', 31_000, cfg)).toBe('lost');
+  });
   it('keeps draining while suspect, and recovers a suspect that speaks again', () => {
     expect(nodeStateForSilence('draining', 12_000, cfg)).toBe('draining');
     expect(nodeStateForSilence('suspect', 500, cfg)).toBe('ready');

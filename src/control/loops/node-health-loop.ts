@@ -1,4 +1,5 @@
-import { nodeStateForSilence } from '../../core/node-state.js';
+import { nodeStateForSilence, type NodeState } from '../../core/node-state.js';
+import type { NodeRow } from '../../store/schema.js';
 import { listNodes, setNodeState, bumpAssignmentRevision } from '../../store/nodes-repo.js';
 import { insertEvents } from '../../store/events-repo.js';
 import { inTransaction } from '../../store/transaction.js';
@@ -36,21 +37,29 @@ export class NodeHealthLoop {
       // A cluster's machines have no agent to hear from; the cluster loop keeps their state.
       if (node.cluster_id !== null) continue;
       const silentFor = node.last_heartbeat_at ? now.getTime() - node.last_heartbeat_at.getTime() : Infinity;
-      const next = nodeStateForSilence(node.state, silentFor, cfg);
-      if (next === node.state) continue;
-      const outcome = await inTransaction(this.ctx.db, async (tx) => {
-        const changed = await setNodeState(tx, node.id, node.state, next, now);
-        if (!changed) return undefined;
-        await insertEvents(tx, [
-          { actor: 'system', kind: `node.${next}`, targetKind: 'node', targetId: node.id, message: `node ${node.name} is ${next} (silent for ${Math.round(silentFor / 1000)}s)` },
-        ]);
-        if (next !== 'lost') return undefined;
-        const lost = await loseReplicasOfNode(tx, node.id, `node ${node.name} lost`, now);
-        await bumpAssignmentRevision(tx, [node.id]);
-        return lost;
-      });
-      if (outcome) this.ctx.logger.warn({ node: node.name, requeued: outcome.requeued.length }, 'node lost; its workloads were requeued');
-      this.nodes.afterLifecycle(outcome);
+      // One step at a time, each with its event: a check held up past both bounds still tells suspect, then lost.
+      for (let from = node.state, next = nodeStateForSilence(from, silentFor, cfg); next !== from; from = next, next = nodeStateForSilence(from, silentFor, cfg)) {
+        if (!(await this.step(node, from, next, silentFor, now))) break;
+      }
     }
+  }
+
+  /** Moves `node` from `from` to `next` with its event, and a lost node's replicas requeued; false when another writer moved it first. */
+  private async step(node: NodeRow, from: NodeState, next: NodeState, silentFor: number, now: Date): Promise<boolean> {
+    const outcome = await inTransaction(this.ctx.db, async (tx) => {
+      const changed = await setNodeState(tx, node.id, from, next, now);
+      if (!changed) return null;
+      await insertEvents(tx, [
+        { actor: 'system', kind: `node.${next}`, targetKind: 'node', targetId: node.id, message: `node ${node.name} is ${next} (silent for ${Math.round(silentFor / 1000)}s)` },
+      ]);
+      if (next !== 'lost') return undefined;
+      const lost = await loseReplicasOfNode(tx, node.id, `node ${node.name} lost`, now);
+      await bumpAssignmentRevision(tx, [node.id]);
+      return lost;
+    });
+    if (outcome === null) return false;
+    if (outcome) this.ctx.logger.warn({ node: node.name, requeued: outcome.requeued.length }, 'node lost; its workloads were requeued');
+    this.nodes.afterLifecycle(outcome);
+    return true;
   }
 }
