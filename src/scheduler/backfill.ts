@@ -28,12 +28,12 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
         request.memoryMiB > 0 ? Math.floor(freeBy(cycle, node, at, 'memoryMiB') / request.memoryMiB) : Infinity,
       );
     const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter((n) => freeTimes.has(n)));
-    const feasible = (at: number) => groups.find((g) => g.reduce((sum, n) => sum + slotsAt(n, at), 0) >= replicas) ?? null;
+    const feasible = (at: number) => withSlots(groups, (node) => slotsAt(node, at), replicas);
     const at =
       request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(freeTimes, feasible) : earliestByGpus(groups, freeTimes, request.gpus, replicas);
     if (at === null) continue;
     // The nodes with the most slots first (in fleet order among equals); most nodes have none, and are not sorted.
-    const group = withSlots(groups, (node) => slotsAt(node, at), replicas)!.sort((a, b) => b.slots - a.slots);
+    const group = feasible(at)!.sort((a, b) => b.slots - a.slots);
     const nodeIds: string[] = [];
     let left = replicas;
     for (const { node, slots } of group) {
