@@ -17,6 +17,10 @@ interface ModelTable {
   whole: Int32Array;
   /** The share of one GPU a share takes on this model. */
   share: Float64Array;
+  /** The rows of shares, the smallest share first: `fragmentation` meets them in one pass over a node's free parts, also smallest first. */
+  shareOrder: Int32Array;
+  /** Scratch, by row: the free GPU too small for a share's row on the node being scored. */
+  stranded: Float64Array;
   cpus: Float64Array;
   memoryMiB: Float64Array;
   weight: Float64Array;
@@ -403,23 +407,22 @@ export class FragmentationScorer implements PlacementScorer {
     if (model === null || !asksForGpus(request)) return { delta: this.nodeFragmentation(node, cpus, memory, null, null) - before, gpuUsed: -1 };
     const gpus = node.byModel.get(model);
     if (!gpus) return NO_FIT;
-    const free = gpus.map((g) => 1 - g.used);
+    // Scratch, not a new array: a fill scores a few hundred thousand states.
+    const free = freeOf(gpus, (evaluated = grown(evaluated, gpus.length)));
     if (!isFractional(request)) {
       let left = request.gpus;
-      for (let i = 0; i < free.length && left > 0; i++) {
+      for (let i = 0; i < gpus.length && left > 0; i++) {
         if (gpus[i]!.used > EPSILON) continue;
         free[i] = 0;
         left -= 1;
       }
       return left > 0 ? NO_FIT : { delta: this.nodeFragmentation(node, cpus, memory, model, free) - before, gpuUsed: -1 };
     }
-    // One trial per distinct use: GPUs used alike give the same result.
+    // One trial per distinct use: GPUs used alike (of one model, so of one memory) give the same result.
     let best = NO_FIT;
-    const tried = new Set<number>();
     for (let i = 0; i < gpus.length; i++) {
       const gpu = gpus[i]!;
-      if (tried.has(gpu.used) || !NodeState.shareFits(request, gpu)) continue;
-      tried.add(gpu.used);
+      if (usedBefore(gpus, i) || !NodeState.shareFits(request, gpu)) continue;
       free[i] = 1 - gpu.used - gpuShare(request, gpu.memoryMiB);
       const delta = this.nodeFragmentation(node, cpus, memory, model, free) - before;
       free[i] = 1 - gpu.used;
@@ -429,9 +432,12 @@ export class FragmentationScorer implements PlacementScorer {
   }
 
   /** The node's fragmentation with `cpus` and `memory` free, and `free` on the GPUs of `model` in place of what they have. */
-  private nodeFragmentation(node: NodeState, cpus: number, memory: number, model: string | null, free: number[] | null): number {
+  private nodeFragmentation(node: NodeState, cpus: number, memory: number, model: string | null, free: Float64Array | null): number {
     let sum = 0;
-    for (const [m, gpus] of node.byModel) sum += fragmentation(this.tableOf(m), m === model && free ? free : gpus.map((g) => 1 - g.used), cpus, memory);
+    for (const [m, gpus] of node.byModel) {
+      const own = m === model && free ? free : freeOf(gpus, (others = grown(others, gpus.length)));
+      sum += fragmentation(this.tableOf(m), own, gpus.length, cpus, memory);
+    }
     return sum;
   }
 
@@ -464,7 +470,11 @@ export class FragmentationScorer implements PlacementScorer {
       cpusPerGpu += (r.weight * r.cpus) / gpus;
       memoryPerGpu += (r.weight * r.memoryMiB) / gpus;
     }
+    const shareOrder = Int32Array.from(rows.keys()).filter((i) => rows[i]!.whole === 0);
+    shareOrder.sort((a, b) => rows[a]!.share - rows[b]!.share);
     return {
+      shareOrder,
+      stranded: new Float64Array(rows.length),
       cpusPerGpu: usable > 0 ? cpusPerGpu / usable : 0,
       memoryPerGpu: usable > 0 ? memoryPerGpu / usable : 0,
       lost: lost * scale,
@@ -496,19 +506,38 @@ function usesFragmentation(config: SchedulerConfig): boolean {
   return config.placement.default === 'fragmentation' || Object.values(config.placement.pools).includes('fragmentation');
 }
 
-/** The free GPU of one model on a node (`free`, per GPU) that the mix's shapes cannot use, weighted by the mix. */
-function fragmentation(table: ModelTable, free: number[], cpus: number, memory: number): number {
+/** The free GPU of one model on a node (`free`, per GPU, the first `n`) that the mix's shapes cannot use, weighted by the mix. */
+function fragmentation(table: ModelTable, free: Float64Array, n: number, cpus: number, memory: number): number {
   let sum = 0;
   let whole = 0;
   let largest = 0;
-  for (const f of free) {
+  for (let g = 0; g < n; g++) {
+    const f = free[g]!;
     sum += f;
     if (f >= 1 - EPSILON) whole += 1;
     if (f > largest) largest = f;
   }
   if (sum <= EPSILON) return 0;
+  const { weight, whole: wholeOf, share: shareOf, cpus: cpusOf, memoryMiB: memoryOf, shareOrder, stranded } = table;
+  if (shareOrder.length > 0) {
+    // The free parts too small for each share: shares and free parts both smallest first, one pass over each.
+    const sorted = (ascending = grown(ascending, n));
+    for (let g = 0; g < n; g++) {
+      const f = free[g]!;
+      let k = g;
+      for (; k > 0 && sorted[k - 1]! > f; k--) sorted[k] = sorted[k - 1]!;
+      sorted[k] = f;
+    }
+    let below = 0;
+    let g = 0;
+    for (let j = 0; j < shareOrder.length; j++) {
+      const i = shareOrder[j]!;
+      const share = shareOf[i]!;
+      for (; g < n && sorted[g]! + EPSILON < share; g++) below += sorted[g]!;
+      stranded[i] = below;
+    }
+  }
   let lost = table.lost * sum;
-  const { weight, whole: wholeOf, share: shareOf, cpus: cpusOf, memoryMiB: memoryOf } = table;
   for (let i = 0; i < weight.length; i++) {
     const w = weight[i]!;
     if (cpusOf[i]! > cpus + EPSILON || memoryOf[i]! > memory + EPSILON) {
@@ -520,16 +549,31 @@ function fragmentation(table: ModelTable, free: number[], cpus: number, memory: 
       lost += w * (whole >= k ? sum - whole : sum);
       continue;
     }
-    const share = shareOf[i]!;
-    if (largest + EPSILON < share) {
-      lost += w * sum;
-      continue;
-    }
-    let stranded = 0;
-    for (const f of free) if (f + EPSILON < share) stranded += f;
-    lost += w * stranded;
+    lost += w * (largest + EPSILON < shareOf[i]! ? sum : stranded[i]!);
   }
   return lost + STRANDING_WEIGHT * stranding(table, sum, cpus, memory);
+}
+
+/** Scratch arrays of the scoring functions, grown as nodes with more GPUs come: nothing is kept in them between calls. */
+let evaluated: Float64Array = new Float64Array(8);
+let others: Float64Array = new Float64Array(8);
+let ascending: Float64Array = new Float64Array(8);
+
+function grown(scratch: Float64Array, length: number): Float64Array {
+  return scratch.length >= length ? scratch : new Float64Array(Math.max(length, scratch.length * 2));
+}
+
+/** Each GPU's free part, into `into`. */
+function freeOf(gpus: readonly GpuState[], into: Float64Array): Float64Array {
+  for (let i = 0; i < gpus.length; i++) into[i] = 1 - gpus[i]!.used;
+  return into;
+}
+
+/** Whether a GPU before the `i`-th is used exactly as it is. */
+function usedBefore(gpus: readonly GpuState[], i: number): boolean {
+  const used = gpus[i]!.used;
+  for (let k = 0; k < i; k++) if (gpus[k]!.used === used) return true;
+  return false;
 }
 
 /**
