@@ -22,7 +22,8 @@ describe('backfill: the earliest start', () => {
         );
         const slots = (n: NodeState, at: number) => Math.floor(freeTimes.get(n)!.filter((t) => t <= at).length / gpus);
         const feasible = (at: number) => groups.find((g) => g.reduce((sum, n) => sum + slots(n, at), 0) >= replicas) ?? null;
-        expect(earliestByGpus(groups, freeTimes, gpus, replicas)).toBe(earliestSearched(freeTimes, feasible));
+        const timesOf = (n: NodeState) => freeTimes.get(n)!;
+        expect(earliestByGpus(groups, timesOf, gpus, replicas)).toBe(earliestSearched(groups.flat(), timesOf, feasible));
       }),
       { numRuns: 500 },
     );

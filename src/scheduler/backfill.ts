@@ -1,5 +1,5 @@
 import { note, own, type Cycle, type PendingState } from './cycle.js';
-import { NodeState } from './fleet.js';
+import { NodeState, type FleetState } from './fleet.js';
 import { isFractional } from './resources.js';
 
 /**
@@ -17,20 +17,21 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
   }
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null) continue;
-    const nodes = cycle.fleet.nodes.filter((n) => n.schedulable && n.reservation === null && n.byModel.has(model));
+    const eligible = (n: NodeState) => n.schedulable && n.reservation === null && n.byModel.has(model);
+    const nodes = cycle.fleet.nodes.filter(eligible);
     // When each GPU of the model becomes free, per node, ascending.
-    const freeTimes = new Map<NodeState, number[]>();
-    for (const node of nodes) freeTimes.set(node, freeTimesOf(node, model, cycle.now));
+    const times = freeTimes(cycle.fleet, model, cycle.now);
+    const timesOf = (node: NodeState) => times.of(node);
     const slotsAt = (node: NodeState, at: number) =>
       Math.min(
-        Math.floor(countUpTo(freeTimes.get(node)!, at) / request.gpus),
+        Math.floor(countUpTo(times.of(node), at) / request.gpus),
         request.cpus > 0 ? Math.floor(freeBy(cycle, node, at, 'cpus') / request.cpus) : Infinity,
         request.memoryMiB > 0 ? Math.floor(freeBy(cycle, node, at, 'memoryMiB') / request.memoryMiB) : Infinity,
       );
-    const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter((n) => freeTimes.has(n)));
+    const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter(eligible));
     const feasible = (at: number) => withSlots(groups, (node) => slotsAt(node, at), replicas);
     const at =
-      request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(freeTimes, feasible) : earliestByGpus(groups, freeTimes, request.gpus, replicas);
+      request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(nodes, timesOf, feasible) : earliestByGpus(groups, timesOf, request.gpus, replicas);
     if (at === null) continue;
     // The nodes with the most slots first (in fleet order among equals); most nodes have none, and are not sorted.
     const group = feasible(at)!.sort((a, b) => b.slots - a.slots);
@@ -46,7 +47,7 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
         at,
         model,
         gpus: take * request.gpus,
-        freeAt: countUpTo(freeTimes.get(node)!, at),
+        freeAt: countUpTo(times.of(node), at),
         cpus: take * request.cpus,
         cpusAt: freeBy(cycle, node, at, 'cpus'),
         memoryMiB: take * request.memoryMiB,
@@ -78,20 +79,20 @@ function withSlots(groups: NodeState[][], slotsOf: (node: NodeState) => number, 
   return null;
 }
 
+/** Up to this many replicas, the soonest slots are kept in an insertion list rather than all sorted. */
+const SHORT_LIST = 32;
+
 /**
  * The earliest time at which some group has `replicas` slots of `gpus` GPUs: a node's k-th slot is
  * free when its (k × gpus)-th GPU is, so that is the replicas-th soonest slot of the group.
  */
-/** Up to this many replicas, the soonest slots are kept in an insertion list rather than all sorted. */
-const SHORT_LIST = 32;
-
-export function earliestByGpus(groups: NodeState[][], freeTimes: Map<NodeState, number[]>, gpus: number, replicas: number): number | null {
+export function earliestByGpus(groups: NodeState[][], timesOf: (node: NodeState) => ArrayLike<number>, gpus: number, replicas: number): number | null {
   let best = Infinity;
   for (const group of groups) {
     if (replicas > SHORT_LIST) {
       const slots: number[] = [];
       for (const node of group) {
-        const list = freeTimes.get(node)!;
+        const list = timesOf(node);
         for (let k = gpus; k <= list.length && Number.isFinite(list[k - 1]!); k += gpus) slots.push(list[k - 1]!);
       }
       if (slots.length >= replicas) best = Math.min(best, slots.sort((a, b) => a - b)[replicas - 1]!);
@@ -100,7 +101,7 @@ export function earliestByGpus(groups: NodeState[][], freeTimes: Map<NodeState, 
     // The soonest `replicas` slot times, ascending: a short insertion list, as most reservations are for one replica.
     const soonest: number[] = [];
     for (const node of group) {
-      const list = freeTimes.get(node)!;
+      const list = timesOf(node);
       for (let k = gpus; k <= list.length; k += gpus) {
         const t = list[k - 1]!;
         if (!Number.isFinite(t) || (soonest.length === replicas && t >= soonest[replicas - 1]!)) break;
@@ -117,10 +118,13 @@ export function earliestByGpus(groups: NodeState[][], freeTimes: Map<NodeState, 
   return best === Infinity ? null : best;
 }
 
-/** The earliest of the GPUs' free times at which `feasible` holds (cores and memory bind too), by binary search. */
-export function earliestSearched(freeTimes: Map<NodeState, number[]>, feasible: (at: number) => unknown): number | null {
+/** The earliest of the free times of `nodes`' GPUs at which `feasible` holds (cores and memory bind too), by binary search. */
+export function earliestSearched(nodes: readonly NodeState[], timesOf: (node: NodeState) => ArrayLike<number>, feasible: (at: number) => unknown): number | null {
   const times = new Set<number>();
-  for (const list of freeTimes.values()) for (const t of list) if (Number.isFinite(t)) times.add(t);
+  for (const node of nodes) {
+    const list = timesOf(node);
+    for (let i = 0; i < list.length; i++) if (Number.isFinite(list[i]!)) times.add(list[i]!);
+  }
   const sorted = [...times].sort((a, b) => a - b);
   let low = 0;
   let high = sorted.length - 1;
@@ -133,16 +137,45 @@ export function earliestSearched(freeTimes: Map<NodeState, number[]>, feasible: 
   return sorted[low]!;
 }
 
-/** Each node's GPUs of a model by when they free, kept while the node is unchanged (its version) within a cycle (its clock). */
-const freeTimesKept = new WeakMap<NodeState, { version: number; now: number; model: string; list: number[] }>();
+/**
+ * Each node's GPUs of one model by when they free, ascending, by ordinal: kept for the cycle (its
+ * clock) while the node is unchanged (its version), as a cycle asks again for every reservation it
+ * makes and most nodes have not changed in between.
+ */
+class FreeTimes {
+  private readonly versions: Float64Array;
+  private readonly lists: Float64Array[];
 
-function freeTimesOf(node: NodeState, model: string, now: number): number[] {
-  const kept = freeTimesKept.get(node);
-  if (kept && kept.version === node.version && kept.now === now && kept.model === model) return kept.list;
-  const list = node.byModel.get(model)!.map((g) => NodeState.freeAt(g, now));
-  list.sort((a, b) => a - b);
-  freeTimesKept.set(node, { version: node.version, now, model, list });
-  return list;
+  constructor(
+    nodes: number,
+    private readonly model: string,
+    readonly now: number,
+  ) {
+    this.versions = new Float64Array(nodes);
+    this.lists = new Array<Float64Array>(nodes);
+  }
+
+  of(node: NodeState): Float64Array {
+    const o = node.ordinal;
+    if (this.versions[o] === node.version + 1) return this.lists[o]!;
+    const gpus = node.byModel.get(this.model)!;
+    const list = new Float64Array(gpus.length);
+    for (let i = 0; i < gpus.length; i++) list[i] = NodeState.freeAt(gpus[i]!, this.now);
+    // A typed array sorts numbers without a comparator.
+    this.lists[o] = list.sort();
+    this.versions[o] = node.version + 1;
+    return list;
+  }
+}
+
+const freeTimesKept = new WeakMap<FleetState, Map<string, FreeTimes>>();
+
+function freeTimes(fleet: FleetState, model: string, now: number): FreeTimes {
+  let byModel = freeTimesKept.get(fleet);
+  if (!byModel) freeTimesKept.set(fleet, (byModel = new Map()));
+  let kept = byModel.get(model);
+  if (!kept || kept.now !== now) byModel.set(model, (kept = new FreeTimes(fleet.nodes.length, model, now)));
+  return kept;
 }
 
 /** A workload that starts now (in its turn, or where its victims were) no longer holds its reservation. */
@@ -172,7 +205,7 @@ function freeBy(cycle: Cycle, node: NodeState, at: number, what: 'cpus' | 'memor
   return free;
 }
 
-function countUpTo(sortedTimes: number[], at: number): number {
+function countUpTo(sortedTimes: ArrayLike<number>, at: number): number {
   let n = 0;
   while (n < sortedTimes.length && sortedTimes[n]! <= at) n++;
   return n;
