@@ -104,6 +104,12 @@ export class Cycle {
   readonly stoppableByQueue = new Map<QueueState, RunningState[]>();
   /** The same by queue and by a GPU model they hold: a victim search for one model walks only these. */
   readonly stoppableByModel = new Map<QueueState, Map<string, RunningState[]>>();
+  /**
+   * The lowest priority of each queue's stoppable work this cycle (evicted or not): preemption
+   * within a queue only takes lower-priority work, and in a queue of one priority a search would
+   * walk every running workload to find none.
+   */
+  private readonly lowestStoppable = new Map<QueueState, number>();
   /** Running workloads with an allocation on each node, by node ordinal, in snapshot order (a gang appears on each of its nodes). */
   private readonly holders: RunningState[][];
   readonly pending: PendingState[];
@@ -314,7 +320,13 @@ export class Cycle {
     if (state.stoppable && p.queue) this.addStoppable(state, p.queue);
   }
 
+  /** Whether `queue` has stoppable work of lower priority than `priority` (possibly evicted already). */
+  stoppableBelow(queue: QueueState, priority: number): boolean {
+    return (this.lowestStoppable.get(queue) ?? Infinity) < priority;
+  }
+
   private addStoppable(r: RunningState, queue: QueueState): void {
+    this.lowestStoppable.set(queue, Math.min(this.lowestStoppable.get(queue) ?? Infinity, r.source.priority));
     const list = this.stoppableByQueue.get(queue) ?? [];
     list.push(r);
     this.stoppableByQueue.set(queue, list);

@@ -13,7 +13,9 @@ type EvictionKind = Exclude<PreemptionKind, 'consolidate'> | 'overtake';
 
 export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolean {
   const queue = p.queue!;
-  for (const model of cycle.modelsFor(p.source)) {
+  // Without lower-priority work in its queue a preemption finds nothing: no need to walk the queue's work to see so.
+  const searches = kind !== 'preempt' || cycle.stoppableBelow(queue, p.source.priority);
+  for (const model of searches ? cycle.modelsFor(p.source) : []) {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
     const eligibility = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(p, queue);
