@@ -418,11 +418,11 @@ export class FragmentationScorer implements PlacementScorer {
       }
       return left > 0 ? NO_FIT : { delta: this.nodeFragmentation(node, cpus, memory, model, free) - before, gpuUsed: -1 };
     }
-    // One trial per distinct use: GPUs used alike (of one model, so of one memory) give the same result.
+    // One trial per distinct use: GPUs used alike give the same result.
     let best = NO_FIT;
     for (let i = 0; i < gpus.length; i++) {
       const gpu = gpus[i]!;
-      if (usedBefore(gpus, i) || !NodeState.shareFits(request, gpu)) continue;
+      if (triedBefore(request, gpus, i) || !NodeState.shareFits(request, gpu)) continue;
       free[i] = 1 - gpu.used - gpuShare(request, gpu.memoryMiB);
       const delta = this.nodeFragmentation(node, cpus, memory, model, free) - before;
       free[i] = 1 - gpu.used;
@@ -569,10 +569,10 @@ function freeOf(gpus: readonly GpuState[], into: Float64Array): Float64Array {
   return into;
 }
 
-/** Whether a GPU before the `i`-th is used exactly as it is. */
-function usedBefore(gpus: readonly GpuState[], i: number): boolean {
+/** Whether a GPU before the `i`-th, used exactly as it is, was tried already (the share fits there). */
+function triedBefore(request: ReplicaRequest, gpus: readonly GpuState[], i: number): boolean {
   const used = gpus[i]!.used;
-  for (let k = 0; k < i; k++) if (gpus[k]!.used === used) return true;
+  for (let k = 0; k < i; k++) if (gpus[k]!.used === used && NodeState.shareFits(request, gpus[k]!)) return true;
   return false;
 }
 
