@@ -72,7 +72,8 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
  * Judging "over its share" once per reclaim lets a gang that needs whole nodes take a little more
  * than the surplus where free GPUs are scattered; the node search still prefers queues that are
  * over their share at the time. A placement this cycle made for an overdue workload older than `p`
- * is not withdrawn: age overrides fair-share order (it would take the place back by overtaking).
+ * is not withdrawn, and work that started overdue and is older than `p` is not reclaimed: age
+ * overrides fair-share order (it would take the place back by overtaking).
  */
 function reclaimable(cycle: Cycle, p: PendingState, queue: QueueState, amounts: Amounts, model: string): Eligibility {
   const keys = [GPU, gpuKey(model)].filter((k) => cycle.tree.keys.includes(k));
@@ -112,8 +113,19 @@ function theirSide(cycle: Cycle, reclaimer: QueueState, q: QueueState, amounts: 
 }
 
 function eligibleTentative(cycle: Cycle, p: PendingState, r: RunningState, side: TheirSide): boolean {
-  if (r.tentative === null) return side.allOver;
+  if (r.tentative === null) return side.allOver && !startedOverdueBefore(cycle, p, r);
   return r.tentative.submittedAt >= p.submittedAt || !overdue(cycle, r.tentative);
+}
+
+/**
+ * Whether `r` started overdue and was submitted before `p`: age overrode fair-share order when it
+ * started, and reclaiming it for a younger workload would take its place back in the next cycle
+ * (what the rule above keeps from happening within one cycle).
+ */
+function startedOverdueBefore(cycle: Cycle, p: PendingState, r: RunningState): boolean {
+  const after = cycle.config.overtakeAfterMs;
+  const { submittedAt, startedAt } = r.source;
+  return after !== null && submittedAt < p.submittedAt && startedAt - submittedAt >= after;
 }
 
 /** The victim's side of a reclaim below the common ancestor, and whether every queue of it is over its share. */

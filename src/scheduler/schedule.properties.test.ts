@@ -128,6 +128,10 @@ describe('scheduler properties', () => {
     twoRounds(loadCase('freed-room-taken-by-a-child-queue'), 'requeue', false);
   });
 
+  it('does not reclaim, in the next cycle, what an overdue workload took by overtaking a younger one', () => {
+    twoRounds(loadCase('overtaker-reclaimed-next-cycle'), 'requeue', false);
+  });
+
   it('is stable while the victims release: no ping-pong, and what is released stays claimed by its preemptor', stable('releasing', true));
 
   it('is stable once the victims are gone and requeued: no ping-pong', stable('requeue', false));
