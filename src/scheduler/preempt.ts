@@ -114,7 +114,7 @@ function theirSide(cycle: Cycle, reclaimer: QueueState, q: QueueState, amounts: 
 
 function eligibleTentative(cycle: Cycle, p: PendingState, r: RunningState, side: TheirSide): boolean {
   if (r.tentative === null) return side.allOver && !startedOverdueBefore(cycle, p, r);
-  return r.tentative.submittedAt >= p.submittedAt || !overdue(cycle, r.tentative);
+  return !before(r.tentative.source, p.source) || !overdue(cycle, r.tentative);
 }
 
 /**
@@ -124,8 +124,12 @@ function eligibleTentative(cycle: Cycle, p: PendingState, r: RunningState, side:
  */
 function startedOverdueBefore(cycle: Cycle, p: PendingState, r: RunningState): boolean {
   const after = cycle.config.overtakeAfterMs;
-  const { submittedAt, startedAt } = r.source;
-  return after !== null && submittedAt < p.submittedAt && startedAt - submittedAt >= after;
+  return after !== null && before(r.source, p.source) && r.source.startedAt - r.source.submittedAt >= after;
+}
+
+/** Submitted before: by time, then by id, as workloads are taken in turn (a tie would let each take the other's place). */
+function before(a: WorkloadBase, b: WorkloadBase): boolean {
+  return a.submittedAt < b.submittedAt || (a.submittedAt === b.submittedAt && cmp(a.id, b.id) < 0);
 }
 
 /** The victim's side of a reclaim below the common ancestor, and whether every queue of it is over its share. */

@@ -132,6 +132,10 @@ describe('scheduler properties', () => {
     twoRounds(loadCase('overtaker-reclaimed-next-cycle'), 'requeue', false);
   });
 
+  it('does not let a workload submitted at the same time reclaim an overtaker: ties in age go by id', () => {
+    twoRounds(loadCase('overtaker-reclaimed-by-one-as-old'), 'requeue', false);
+  });
+
   it('is stable while the victims release: no ping-pong, and what is released stays claimed by its preemptor', stable('releasing', true));
 
   it('is stable once the victims are gone and requeued: no ping-pong', stable('requeue', false));
