@@ -1,6 +1,6 @@
 import { tryPlace } from './allocate.js';
 import { consolidateFor } from './consolidate.js';
-import { overdue, type Cycle, type PendingState } from './cycle.js';
+import { overdue, own, type Cycle, type PendingState } from './cycle.js';
 import type { QueueState } from './queue-tree.js';
 import { evict, explainNoVictims } from './preempt.js';
 import { tell } from './verdicts.js';
@@ -18,7 +18,21 @@ const ATTEMPTS_PER_CYCLE = 64;
  */
 export function makeRoom(cycle: Cycle): void {
   const turns = new Turns(cycle);
-  for (const p of cycle.order) if (!turns.take(p)) return;
+  // Room made for one workload changes what an earlier one may take: a workload of no higher
+  // priority may have taken the place of one protected by age, say. Those that found none before
+  // the last room was made take another turn, until a pass makes none after a miss.
+  let turn: readonly PendingState[] = cycle.order;
+  while (turn.length > 0) {
+    const missed: PendingState[] = [];
+    let again = 0;
+    for (const p of turn) {
+      const outcome = turns.take(p);
+      if (outcome === 'spent') return;
+      if (outcome === 'missed') missed.push(p);
+      else if (outcome === 'made') again = missed.length;
+    }
+    turn = missed.slice(0, again);
+  }
   // A workload that gave its place may still fit elsewhere, or make room of its own (say by
   // preempting lower-priority work placed after it); each gets one more turn.
   const retried = new Set<PendingState>();
@@ -26,7 +40,7 @@ export function makeRoom(cycle: Cycle): void {
     const p = cycle.withdrawn[i]!;
     if (retried.has(p) || p.placed) continue;
     retried.add(p);
-    if (!tryPlace(cycle, p) && !turns.take(p)) return;
+    if (!tryPlace(cycle, p) && turns.take(p) === 'spent') return;
   }
 }
 
@@ -37,20 +51,28 @@ class Turns {
    * no victims finds none either; why is kept, by queue, shape and priority, to be told to those too.
    */
   private readonly fruitless = new Map<QueueState, Map<number, string>[]>();
+  /** Why a workload's last turn found no victims: a later turn says it anew. */
+  private readonly said = new Map<PendingState, string>();
 
   constructor(private readonly cycle: Cycle) {}
 
-  /** Makes room for `p` if it may and can; false once the cycle's attempts are spent. */
-  take(p: PendingState): boolean {
+  /** Makes room for `p` if it may and can: whether it did, found none, had no need, or the cycle's attempts are spent. */
+  take(p: PendingState): 'made' | 'missed' | 'none needed' | 'spent' {
     const queue = p.queue;
     const found = p.findings;
-    if (p.placed || found.hopeless || (!found.roomBlocked && found.limit.length === 0) || found.waiting.length > 0 || !queue) return true;
+    if (p.placed || found.hopeless || (!found.roomBlocked && found.limit.length === 0) || found.waiting.length > 0 || !queue) return 'none needed';
+    const before = this.said.get(p);
+    if (before !== undefined) {
+      const mine = own(p);
+      mine.notes = mine.notes.filter((n) => n !== before);
+    }
     const told = this.fruitless.get(queue)?.[p.shape]?.get(p.priority);
     if (told !== undefined) {
       tell(p, told);
-      return true;
+      this.said.set(p, told);
+      return 'missed';
     }
-    if (this.attempts++ >= ATTEMPTS_PER_CYCLE) return false;
+    if (this.attempts++ >= ATTEMPTS_PER_CYCLE) return 'spent';
     const cycle = this.cycle;
     // Past its own limits only its own queue's lower-priority work can make way; reclaim never lifts a limit.
     const made =
@@ -59,11 +81,14 @@ class Turns {
         : (overdue(cycle, p) && evict(cycle, p, 'overtake')) || consolidateFor(cycle, p) || evict(cycle, p, 'reclaim') || evict(cycle, p, 'preempt');
     if (made) {
       this.fruitless.clear();
-      return true;
+      return 'made';
     }
     let byShape = this.fruitless.get(queue);
     if (!byShape) this.fruitless.set(queue, (byShape = []));
-    (byShape[p.shape] ??= new Map()).set(p.priority, explainNoVictims(cycle, p, queue));
-    return true;
+    const why = explainNoVictims(cycle, p, queue);
+    byShape[p.shape] ??= new Map();
+    byShape[p.shape]!.set(p.priority, why);
+    this.said.set(p, why);
+    return 'missed';
   }
 }

@@ -136,6 +136,10 @@ describe('scheduler properties', () => {
     twoRounds(loadCase('overtaker-reclaimed-by-one-as-old'), 'requeue', false);
   });
 
+  it('gives a workload that found no victims another turn once a later one has made room: what it may reclaim can have changed hands', () => {
+    twoRounds(loadCase('reclaim-after-a-place-changed-hands'), 'releasing', true);
+  });
+
   it('is stable while the victims release: no ping-pong, and what is released stays claimed by its preemptor', stable('releasing', true));
 
   it('is stable once the victims are gone and requeued: no ping-pong', stable('requeue', false));
