@@ -18,9 +18,9 @@ const ATTEMPTS_PER_CYCLE = 64;
  */
 export function makeRoom(cycle: Cycle): void {
   const turns = new Turns(cycle);
-  // Room made for one workload changes what an earlier one may take: a workload of no higher
-  // priority may have taken the place of one protected by age, say. Those that found none before
-  // the last room was made take another turn, until a pass makes none after a miss.
+  // Room made for one workload changes what an earlier one may take: a higher-priority workload
+  // may have taken, within its queue, the place of one protected by age, say. Those that found
+  // none before the last room was made take another turn, until a pass makes none after a miss.
   let turn: readonly PendingState[] = cycle.order;
   while (turn.length > 0) {
     const missed: PendingState[] = [];
