@@ -115,30 +115,17 @@ describe('scheduler properties', () => {
     );
   };
 
-  // Cases these properties found, kept so that they run every time (testing/cases/).
-  it('keeps room being released for a preemptor from shares placed beside its victims', () => {
-    twoRounds(loadCase('claimed-share-beside-victims'), 'releasing', true);
-  });
-
-  it('keeps the room a preemptor will start in when its victims were stopped to bring its queue under a limit', () => {
-    twoRounds(loadCase('claimant-room-away-from-its-victims'), 'releasing', true);
-  });
-
-  it('withdraws, for a reclaim, what a queue placed this cycle when its parent is over its share', () => {
-    twoRounds(loadCase('freed-room-taken-by-a-child-queue'), 'requeue', false);
-  });
-
-  it('does not reclaim, in the next cycle, what an overdue workload took by overtaking a younger one', () => {
-    twoRounds(loadCase('overtaker-reclaimed-next-cycle'), 'requeue', false);
-  });
-
-  it('does not let a workload submitted at the same time reclaim an overtaker: ties in age go by id', () => {
-    twoRounds(loadCase('overtaker-reclaimed-by-one-as-old'), 'requeue', false);
-  });
-
-  it('gives a workload that found no victims another turn once a later one has made room: what it may reclaim can have changed hands', () => {
-    twoRounds(loadCase('reclaim-after-a-place-changed-hands'), 'releasing', true);
-  });
+  // Cases these properties found, kept so that they run every time (testing/cases/): what each
+  // checks, the file, and how round two sees round one's victims.
+  const kept: [string, string, 'releasing' | 'requeue'][] = [
+    ['keeps room being released for a preemptor from shares placed beside its victims', 'claimed-share-beside-victims', 'releasing'],
+    ['keeps the room a preemptor will start in when its victims were stopped to bring its queue under a limit', 'claimant-room-away-from-its-victims', 'releasing'],
+    ['withdraws, for a reclaim, what a queue placed this cycle when its parent is over its share', 'freed-room-taken-by-a-child-queue', 'requeue'],
+    ['does not reclaim, in the next cycle, what an overdue workload took by overtaking a younger one', 'overtaker-reclaimed-next-cycle', 'requeue'],
+    ['does not let a workload submitted at the same time reclaim an overtaker: ties in age go by id', 'overtaker-reclaimed-by-one-as-old', 'requeue'],
+    ['gives a workload that found no victims another turn once a later one has made room: what it may reclaim can have changed hands', 'reclaim-after-a-place-changed-hands', 'releasing'],
+  ];
+  for (const [title, file, victims] of kept) it(title, () => twoRounds(loadCase(file), victims, victims === 'releasing'));
 
   it('is stable while the victims release: no ping-pong, and what is released stays claimed by its preemptor', stable('releasing', true));
 
