@@ -24,7 +24,6 @@ export function parseTraceparent(header: string | string[] | undefined): { trace
   return { traceId: traceId!, parentSpanId: parentSpanId!, flags: flags! };
 }
 
-/** Random hex of `bytes` bytes, never all zeros (which W3C trace context reserves as invalid). */
 /**
  * Random bytes drawn a block at a time: a proxied request takes three ids, and a draw per id (a
  * buffer and a call into the crypto library each) was about 8 % of the gateway's CPU under load.
@@ -32,6 +31,7 @@ export function parseTraceparent(header: string | string[] | undefined): { trace
 const pool = Buffer.alloc(4096);
 let drawn = pool.length;
 
+/** Random hex of `bytes` bytes, never all zeros (which W3C trace context reserves as invalid). */
 function randomId(bytes: number): string {
   for (;;) {
     if (drawn + bytes > pool.length) {

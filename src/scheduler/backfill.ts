@@ -24,7 +24,7 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     const timesOf = (node: NodeState) => times.of(node);
     const slotsAt = (node: NodeState, at: number) =>
       Math.min(
-        Math.floor(countUpTo(times.of(node), at) / request.gpus),
+        Math.floor(countUpTo(timesOf(node), at) / request.gpus),
         request.cpus > 0 ? Math.floor(freeBy(cycle, node, at, 'cpus') / request.cpus) : Infinity,
         request.memoryMiB > 0 ? Math.floor(freeBy(cycle, node, at, 'memoryMiB') / request.memoryMiB) : Infinity,
       );
@@ -47,7 +47,7 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
         at,
         model,
         gpus: take * request.gpus,
-        freeAt: countUpTo(times.of(node), at),
+        freeAt: countUpTo(timesOf(node), at),
         cpus: take * request.cpus,
         cpusAt: freeBy(cycle, node, at, 'cpus'),
         memoryMiB: take * request.memoryMiB,

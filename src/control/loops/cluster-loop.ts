@@ -103,8 +103,7 @@ export class ClusterLoop {
         // With the sync's time in the same update: a cluster never reads ready without it.
         await this.changeStatus(cluster, 'ready', null, now);
         this.ctx.wakeups.wake([topics.schedule]);
-      }
-      if (syncInventory) await setClusterStatus(this.ctx.db, cluster.id, 'ready', null, now);
+      } else if (syncInventory) await setClusterStatus(this.ctx.db, cluster.id, 'ready', null, now);
     } catch (err) {
       const failure = clusterFailure(err);
       if (!failure) throw err;
