@@ -78,7 +78,7 @@ export class FleetState {
    * backlog comes as the server's store lists it: by priority, then age, then id.
    */
   snapshot(): Snapshot {
-    const pending = this.pending.map(pendingWorkload).sort((a, b) => b.priority - a.priority || a.submittedAt - b.submittedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const pending = this.pending.map((w) => pendingWorkload(w, w.claimedAt ?? null)).sort((a, b) => b.priority - a.priority || a.submittedAt - b.submittedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { nodes: this.nodeList, queues: this.queueList, running: this.runningList.map(asRead), pending };
   }
 
@@ -91,7 +91,7 @@ export class FleetState {
       if (!workload) throw new Error(`placement of ${p.workloadId}, which is not pending (unknown, running or placed twice)`);
       byId.delete(p.workloadId);
       this.hold(workload, p.allocations, p.workloadId);
-      this.addRunning({ ...workload, startedAt: now, allocations: p.allocations, releasing: false });
+      this.addRunning(runningWorkload(workload, { startedAt: now, allocations: p.allocations, releasing: false, releasingFor: null }));
       applied.placed.push(p.workloadId);
     }
     for (const m of plan.moves) {
@@ -109,6 +109,11 @@ export class FleetState {
       const { startedAt: _s, allocations: _a, releasing: _r, ...submitted } = victim;
       byId.set(victim.id, submitted satisfies WorkloadBase);
       applied.preempted.push(p.workloadId);
+    }
+    // The plan applier records each preemptor's claim on what its victims free (`claimedAt`).
+    for (const { forWorkloadId } of [...plan.preemptions, ...plan.moves]) {
+      const claimant = byId.get(forWorkloadId);
+      if (claimant) byId.set(forWorkloadId, pendingWorkload(claimant, now));
     }
     if (applied.placed.length > 0 || applied.preempted.length > 0) this.pending = [...byId.values()];
     return applied;

@@ -22,6 +22,7 @@ export function allocate(cycle: Cycle): void {
     byQueue.set(queue, inTurn(list));
     heads.set(queue, 0);
   }
+  placeClaimants(cycle, byQueue);
   const failed = new Map<string, RoomFailure>();
   const order = new QueueOrder(cycle);
   // Those that tried before the walk do not try again in it, nor share their shape's findings.
@@ -73,6 +74,24 @@ export function allocate(cycle: Cycle): void {
     }
     if (at < list.length) heads.set(queue, at);
     else heads.delete(queue);
+  }
+}
+
+/**
+ * Workloads that work was stopped for, once that work has gone, go first, oldest claim first: the
+ * room it freed was made for them. In fair-share order a workload before them could take it, and
+ * they would stop more work elsewhere (perhaps what the last plan placed). Those still waiting for
+ * their victims are held room for (`Cycle.holdClaims`) and take their turn in the walk. Each is
+ * taken out of its queue's list; one that does not fit still gets its turn to make room.
+ */
+function placeClaimants(cycle: Cycle, byQueue: Map<QueueState, PendingState[]>): void {
+  const claimants = cycle.claimants.filter((p) => p.nominated === null).sort((a, b) => a.source.claimedAt! - b.source.claimedAt! || byAge(a, b));
+  if (claimants.length === 0) return;
+  const first = new Set(claimants);
+  for (const queue of new Set(claimants.map((p) => p.queue!))) byQueue.set(queue, byQueue.get(queue)!.filter((p) => !first.has(p)));
+  for (const p of claimants) {
+    cycle.order.push(p);
+    tryPlace(cycle, p);
   }
 }
 

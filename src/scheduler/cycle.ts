@@ -3,7 +3,7 @@ import { FleetState, type NodeState } from './fleet.js';
 import { bucketScorer, Placer, type PlacementScorer } from './placement.js';
 import { QueueTree, type QueueState } from './queue-tree.js';
 import { CPU, EPSILON, GPU, MEMORY, workloadAmounts, accepts, addAmounts, chargeAllocation, asksForGpus, gpuKey, gpuShare, type Amounts } from './resources.js';
-import type { PendingWorkload, Plan, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot } from './types.js';
+import type { PendingWorkload, Plan, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot, WorkloadBase } from './types.js';
 import { emptyPlan } from './types.js';
 import { ShapeTable } from './shapes.js';
 import { runningWorkload } from './workload-objects.js';
@@ -117,6 +117,8 @@ export class Cycle {
   readonly pendingByQueue = new Map<QueueState, PendingState[]>();
   /** Pending workloads whose queue is not in the snapshot. */
   readonly orphans: PendingState[] = [];
+  /** Pending workloads with a claim (`claimedAt`), in snapshot order. */
+  readonly claimants: PendingState[] = [];
   /** What the schedulable nodes hold, by resource. */
   readonly capacity: Readonly<Amounts>;
   readonly plan: Plan = emptyPlan();
@@ -128,6 +130,8 @@ export class Cycle {
   private readonly modelLists = new Map<string, string[]>();
   /** While the running work is admitted: what it charges each queue (one charge per queue, not per workload: each walks the queue's ancestors), and its holds with a time limit. */
   private readonly charges = new Map<QueueState, Amounts>();
+  /** What running work counts for in its queue's demand beyond what it holds (`demandAsPending`). */
+  private readonly extraDemand = new Map<QueueState, Amounts>();
   private timeLimitedHolds = 0;
   /** Reasons already written for requests larger than any node's free block, by model and size. */
   readonly roomSaid = new Map<string, string[]>();
@@ -182,6 +186,7 @@ export class Cycle {
         if (!backlog) backlogs.set(p.queue, (backlog = { pending: [], byShape: [] }));
         backlog.byShape[p.shape] = (backlog.byShape[p.shape] ?? 0) + 1;
         backlog.pending.push(p);
+        if (source.claimedAt != null) this.claimants.push(p);
       } else this.orphans.push(p);
       return p;
     });
@@ -193,6 +198,7 @@ export class Cycle {
     }
     this.holdClaims();
     for (const q of this.tree.queues.values()) addAmounts(q.demand, q.usage);
+    for (const [queue, amounts] of this.extraDemand) this.tree.addDemand(queue, amounts);
 
     this.capacity = this.fleet.capacity();
     this.tree.computeFairShares(this.capacity, config.usageWeight);
@@ -251,9 +257,25 @@ export class Cycle {
       let total = this.charges.get(queue);
       if (!total) this.charges.set(queue, (total = {}));
       addAmounts(total, state.amounts);
+      if (source.request.gpuMemoryMiB !== null || this.modelsFor(source).length > 1) this.demandAsPending(queue, source, state.amounts);
     }
     if (state.stoppable && queue) this.addStoppable(state, queue);
     if (Number.isFinite(state.endAt)) for (const node of state.nodes) if (node) this.timeLimitedHolds += 1;
+  }
+
+  /**
+   * A workload's demand is the same whether it waits or runs. Waiting, a request by GPU memory is
+   * demand for the share it would take on the smallest GPU it accepts, and one that accepts several
+   * models is demand for each of them; running, it uses one share of one model. Counted by its use
+   * once running, a workload placed on a larger GPU, or on one of its models, would move its
+   * queue's demand, and so the fair shares, from one cycle to the next, and another queue could
+   * reclaim what the last cycle placed with the share that moved.
+   */
+  private demandAsPending(queue: QueueState, source: RunningWorkload, used: Amounts): void {
+    let extra = this.extraDemand.get(queue);
+    if (!extra) this.extraDemand.set(queue, (extra = {}));
+    this.addDemandOf(extra, source, 1);
+    addAmounts(extra, used, -1);
   }
 
   private endAtOf(source: RunningWorkload): number {
@@ -289,33 +311,38 @@ export class Cycle {
     for (const p of this.pending) {
       const victims = victimsOf.get(p.source.id);
       if (!p.queue || !victims) continue;
-      const model = this.modelsFor(p.source)[0] ?? null;
+      const start = this.startsOn(p, victims);
+      // Its queue is charged for the GPU model it will start on (a charge on another model could
+      // hold back borrowing that model, the room of another claimant, say): else its victims'.
+      const model = start?.model ?? victims[0]!.source.allocations.find((a) => a.gpuModel !== null)?.gpuModel ?? this.modelsFor(p.source)[0] ?? null;
       p.nominated = workloadAmounts(p.source, model, this.memoryOf(model));
       this.tree.hold(p.queue, p.nominated);
       const claimant = { id: p.source.id, name: p.source.name };
-      for (const node of this.startsOn(p, victims) ?? victims.flatMap((v) => v.nodes)) if (node) this.placer.freeFor(node, claimant);
+      for (const node of start?.nodes ?? victims.flatMap((v) => v.nodes)) if (node) this.placer.freeFor(node, claimant);
     }
   }
 
-  /** The nodes `p` would start on with `victims` gone, or null if it fits nowhere even then. */
-  private startsOn(p: PendingState, victims: RunningState[]): (NodeState | null)[] | null {
+  /** Where `p` would start with `victims` gone (nodes and GPU model), or null if it fits nowhere even then. */
+  private startsOn(p: PendingState, victims: RunningState[]): { nodes: (NodeState | null)[]; model: string | null } | null {
     for (const v of victims) this.occupy(v, -1);
-    let nodes: (NodeState | null)[] | null = null;
+    let start: { nodes: (NodeState | null)[]; model: string | null } | null = null;
     for (const model of this.modelsFor(p.source)) {
       const placed = this.placer.place(p.source, model);
       if (!Array.isArray(placed)) continue;
-      nodes = this.nodesOf(placed);
+      start = { nodes: this.nodesOf(placed), model };
       this.placer.undo(placed, this.placer.endAt(p.source));
       break;
     }
     for (const v of victims) this.occupy(v, 1);
-    return nodes;
+    return start;
   }
 
   /** Records a placement of this cycle as a holder of its nodes, so later actions see who holds what. */
   placed(p: PendingState, amounts: Amounts, allocations: ReplicaAllocation[], endAt: number): void {
     const source = runningWorkload(p.source, { startedAt: this.now, allocations, releasing: false, releasingFor: null });
-    const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable: p.source.preemptible, evicted: false, tentative: p, order: -1 };
+    // A claimant's place was paid for by the work stopped for it: nothing takes it back this cycle.
+    const stoppable = p.source.preemptible && p.source.claimedAt == null;
+    const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable, evicted: false, tentative: p, order: -1 };
     this.hold(state);
     if (state.stoppable && p.queue) this.addStoppable(state, p.queue);
   }
@@ -344,7 +371,7 @@ export class Cycle {
   }
 
   /** What `count` pending workloads of this one's shape add to their queue's demand, on every model they accept. */
-  private addDemandOf(into: Amounts, workload: PendingWorkload, count: number): void {
+  private addDemandOf(into: Amounts, workload: WorkloadBase, count: number): void {
     const { request } = workload;
     const replicas = workload.replicas * count;
     if (asksForGpus(request)) {

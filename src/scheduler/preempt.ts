@@ -18,7 +18,7 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
   for (const model of searches ? cycle.modelsFor(p.source) : []) {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    const eligibility = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(p, queue);
+    const eligibility = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(cycle, p, queue);
     const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligibility) : [];
     if (!forLimit) continue;
     const room = chooseVictims(cycle, p, model, eligibility);
@@ -113,18 +113,21 @@ function theirSide(cycle: Cycle, reclaimer: QueueState, q: QueueState, amounts: 
 }
 
 function eligibleTentative(cycle: Cycle, p: PendingState, r: RunningState, side: TheirSide): boolean {
-  if (r.tentative === null) return side.allOver && !startedOverdueBefore(cycle, p, r);
-  return !before(r.tentative.source, p.source) || !overdue(cycle, r.tentative);
+  return (r.tentative !== null || side.allOver) && !wonByAge(cycle, p, r);
 }
 
 /**
- * Whether `r` started overdue and was submitted before `p`: age overrode fair-share order when it
- * started, and reclaiming it for a younger workload would take its place back in the next cycle
- * (what the rule above keeps from happening within one cycle).
+ * Whether `r` holds its place by age against `p`: it was submitted before `p` and was overdue when
+ * placed (this cycle, or when it started). Age took that place over fair-share order and over
+ * younger work; neither reclaim nor in-queue preemption by younger work takes it back, or the
+ * three rules go round (p0 placed, older overdue p2 takes its place, p1 of higher priority in p2's
+ * queue takes p2's, p0 reclaims p1's, and so on, cycle after cycle when there is no minimum runtime).
  */
-function startedOverdueBefore(cycle: Cycle, p: PendingState, r: RunningState): boolean {
+function wonByAge(cycle: Cycle, p: PendingState, r: RunningState): boolean {
   const after = cycle.config.overtakeAfterMs;
-  return after !== null && before(r.source, p.source) && r.source.startedAt - r.source.submittedAt >= after;
+  if (after === null) return false;
+  if (r.tentative !== null) return before(r.tentative.source, p.source) && overdue(cycle, r.tentative);
+  return before(r.source, p.source) && r.source.startedAt - r.source.submittedAt >= after;
 }
 
 /** Submitted before: by time, then by id, as workloads are taken in turn (a tie would let each take the other's place). */
@@ -154,14 +157,14 @@ function overtakeable(p: PendingState): Eligibility {
   };
 }
 
-/** Victims from the same queue with strictly lower priority. */
-function preemptible(p: PendingState, queue: QueueState): Eligibility {
+/** Victims from the same queue with strictly lower priority, but not what an older workload won by age. */
+function preemptible(cycle: Cycle, p: PendingState, queue: QueueState): Eligibility {
   return {
     queue(q) {
       return q === queue;
     },
     workload(r) {
-      return r.source.priority < p.source.priority && movable(r);
+      return r.source.priority < p.source.priority && movable(r) && !wonByAge(cycle, p, r);
     },
   };
 }
@@ -467,8 +470,12 @@ function lexLess(a: number[], b: number[]): boolean {
 }
 
 export function explainNoVictims(cycle: Cycle, p: PendingState, queue: QueueState): string {
+  if (cycle.config.overtakeAfterMs !== null && cycle.stoppableBelow(queue, p.priority)) {
+    const kept = cycle.stoppableByQueue.get(queue)?.find((r) => r.source.priority < p.priority && movable(r) && wonByAge(cycle, p, r));
+    if (kept) return `lower-priority work of queue ${queue.name} (${kept.source.name}) waited past the overtaking bound before it started and was submitted earlier: age keeps its place from younger work`;
+  }
   const amounts = workloadAmounts(p.source, cycle.modelsFor(p.source)[0] ?? null, 0);
   if (!queue.withinShareAfter(amounts, cycle.tree.keys))
     return `queue ${queue.name} would pass its fair share (${Math.round((queue.deserved[GPU] ?? 0) * 100) / 100} GPUs), so it may not reclaim; it runs when GPUs free up`;
-  return 'no running workload may be reclaimed or preempted for it (non-preemptible, within guarantee, or too recently started)';
+  return 'no running workload may be reclaimed or preempted for it (non-preemptible, within guarantee, too recently started, or in a place an older workload won by waiting past the overtaking bound)';
 }

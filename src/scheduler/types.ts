@@ -92,7 +92,15 @@ export interface WorkloadBase {
   submittedAt: number;
 }
 
-export type PendingWorkload = WorkloadBase;
+export interface PendingWorkload extends WorkloadBase {
+  /**
+   * When work was last stopped to make room for it (ms since the epoch), until it starts. Once
+   * that work has gone, it goes first to the room it freed (as it was held for it while the work
+   * released), and what it is given there is not taken back for others in the same cycle.
+   * Null or absent: no claim.
+   */
+  claimedAt?: number | null;
+}
 
 /** Where one replica runs and what it holds there. */
 export interface ReplicaAllocation {

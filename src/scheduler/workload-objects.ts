@@ -5,7 +5,7 @@ import type { PendingWorkload, ReplicaAllocation, RunningWorkload, WorkloadBase 
  * scheduler reads every workload every cycle; objects built by spreading, or in varying shapes,
  * made a cycle's set-up twice as slow.
  */
-export function pendingWorkload(w: WorkloadBase): PendingWorkload {
+export function pendingWorkload(w: WorkloadBase, claimedAt: number | null): PendingWorkload {
   return {
     id: w.id,
     name: w.name,
@@ -18,6 +18,7 @@ export function pendingWorkload(w: WorkloadBase): PendingWorkload {
     topology: w.topology,
     timeLimitMs: w.timeLimitMs,
     submittedAt: w.submittedAt,
+    claimedAt,
   };
 }
 

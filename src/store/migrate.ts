@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005-autoscaling-rollouts.js';
 import * as m0006 from './migrations/0006-clusters.js';
 import * as m0007 from './migrations/0007-cluster-deletion.js';
 import * as m0008 from './migrations/0008-slo-history.js';
+import * as m0009 from './migrations/0009-claims.js';
 
 interface Migration {
   version: number;
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: m0006.name, sql: m0006.sql },
   { version: 7, name: m0007.name, sql: m0007.sql },
   { version: 8, name: m0008.name, sql: m0008.sql },
+  { version: 9, name: m0009.name, sql: m0009.sql },
 ];
 
 // Any fixed number works; it only has to be the same in every server that shares the database.

@@ -130,6 +130,8 @@ export interface WorkloadsTable {
   /** The cluster it is kept to, by name; null: any node. */
   cluster: ColumnType<string | null, string | null | undefined, string | null>;
   preempted_for: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When work was last stopped for it, while it waits; cleared when it is admitted (migration 0009). */
+  claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   service_id: ColumnType<string | null, string | null | undefined, string | null>;
   service_index: ColumnType<number | null, number | null | undefined, number | null>;
   restarts: ColumnType<number, number | undefined, number>;

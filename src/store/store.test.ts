@@ -4,7 +4,7 @@ import type { Store } from './db.js';
 import { migrate } from './migrate.js';
 import { insertTeam } from './teams-repo.js';
 import { getQueueByName, insertQueue, queueUsage } from './queues-repo.js';
-import { insertWorkload, updateWorkloadAt, findWorkloadByName, listPendingWorkloads, setPendingReasons } from './workloads-repo.js';
+import { insertWorkload, updateWorkloadAt, findWorkloadByName, getSchedulingRows, listPendingWorkloads, setClaims, setPendingReasons } from './workloads-repo.js';
 import { getNodeByName, insertNode, listNodes, replaceGpus } from './nodes-repo.js';
 import { insertReplica } from './replicas-repo.js';
 import { insertLogChunks, readLogChunks } from './logs-repo.js';
@@ -70,6 +70,17 @@ for (const target of databaseTargets()) {
       // A share of a GPU counts as its share.
       await insertReplica(store.db, { id: 'r-5b', workloadId: 'j-5', nodeId: 'n1', generation: 1, gpuIndices: [1], gpuModel: 'H100-80GB', gpuFraction: 0.25, index: 1 });
       expect((await queueUsage(store.db)).get('q1')).toEqual({ 'H100-80GB': 2.25 });
+    });
+
+    it('records a claim on pending workloads only, for the scheduler to read', async () => {
+      const waiting = await newJob('j-c1', 'claimant');
+      const started = await newJob('j-c2', 'started');
+      await updateWorkloadAt(store.db, started.id, started.version, { state: 'admitted' });
+      const at = new Date('2026-12-07T10:00:00Z');
+      await setClaims(store.db, [waiting.id, started.id], at);
+      const rows = new Map((await getSchedulingRows(store.db, [waiting.id, started.id])).map((r) => [r.id, r]));
+      expect(rows.get(waiting.id)).toMatchObject({ claimed_at: at, version: waiting.version });
+      expect(rows.get(started.id)?.claimed_at).toBeNull();
     });
 
     it('keeps the scheduling fields of workloads and replicas, and the ranked pending reasons', async () => {

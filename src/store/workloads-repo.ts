@@ -47,7 +47,7 @@ export function listWorkloads(db: Db, filter: WorkloadFilter): Promise<WorkloadR
 const schedulingColumns = [
   'id', 'name', 'queue_id', 'state', 'priority', 'preemptible', 'replicas', 'gpus', 'gpu_fraction', 'gpu_memory_mib', 'gpu_model', 'gpu_models',
   'cpus', 'memory_mib', 'topology_required', 'topology_preferred', 'time_limit_seconds', 'created_at', 'started_at', 'admitted_at',
-  'generation', 'attempts', 'version', 'reason', 'reasons', 'preempted_for', 'restart_at', 'kind', 'cluster',
+  'generation', 'attempts', 'version', 'reason', 'reasons', 'preempted_for', 'claimed_at', 'restart_at', 'kind', 'cluster',
 ] as const;
 
 /** What the scheduler needs of each pending workload, in the order it takes them: priority, then age (it sorts only if not). */
@@ -81,6 +81,12 @@ export async function setPendingReasons(db: Db, reasons: Array<{ id: string; rea
   await sql`update workloads set reason = v.reason, reasons = v.reasons::jsonb
     from (values ${values}) as v(id, reason, reasons)
     where workloads.id = v.id and workloads.state = 'pending'`.execute(db);
+}
+
+/** Records that work was stopped for these pending workloads at `at` (their claim, `claimed_at`); their version stays: a plan made meanwhile may still place them. */
+export async function setClaims(db: Db, ids: string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('workloads').set({ claimed_at: at }).where('id', 'in', ids).where('state', '=', 'pending').execute();
 }
 
 export function countActiveWorkloads(db: Db, column: 'team_id' | 'queue_id', id: string): Promise<number> {

@@ -81,7 +81,7 @@ async function writeFleet(store: Store, jobs: SimJobInput[], cycle: Cycle, runs:
     await insertNode(db, n.id, { name: n.name, simulated: true, labels: {}, cpus: 0, memoryMiB: 0, agentVersion: 'test', credentialHash: `h-${n.id}` }, at(0));
     await replaceGpus(db, n.id, n.gpus.map((g) => ({ index: g.index, uuid: `${n.id}-${g.index}`, model: g.model, memoryMiB: 0 })));
   }
-  const pending = new Set(cycle.snapshot.pending.map((w) => w.id));
+  const pending = new Map(cycle.snapshot.pending.map((w) => [w.id, w]));
   const running = new Map(cycle.snapshot.running.map((w) => [w.id, w]));
   const width = String(jobs.length - 1).length;
   // Runs over by then; a run the plan stops at this very time is still running in its snapshot.
@@ -97,6 +97,7 @@ async function writeFleet(store: Store, jobs: SimJobInput[], cycle: Cycle, runs:
       spec: JSON.stringify({ command: ['true'], env: {}, workdir: null, gracePeriodSeconds: 0 }),
       generation: mine.length + 1, created_at: at(Math.round(job.submitTime * 1000)), admitted_at: null,
       started_at: now ? at(now.startedAt) : null, finished_at: null, exit_code: null, reason: null,
+      claimed_at: pending.get(id)?.claimedAt != null ? at(pending.get(id)!.claimedAt!) : null,
     });
     const replica = (gen: number, a: ReplicaAllocation, start: number, end: number | null, state: 'running' | 'succeeded' | 'stopped') =>
       db.insertInto('replicas').values({

@@ -1,6 +1,6 @@
 import type { Move, Plan, Preemption, PreemptionKind, SchedulerConfig } from '../../scheduler/types.js';
 import { newId, idPrefixes } from '../../core/ids.js';
-import { getSchedulingRows, updateWorkloadAt, type SchedulingWorkloadRow } from '../../store/workloads-repo.js';
+import { getSchedulingRows, setClaims, updateWorkloadAt, type SchedulingWorkloadRow } from '../../store/workloads-repo.js';
 import { insertReplica, listActiveReplicasWithQueue } from '../../store/replicas-repo.js';
 import { bumpAssignmentRevision, listGpus, listNodes } from '../../store/nodes-repo.js';
 import { listQueues } from '../../store/queues-repo.js';
@@ -63,6 +63,7 @@ export async function applyPlan(
     const touched: string[] = [];
     const events: NewEvent[] = [];
 
+    const claimants = new Set<string>();
     for (const stop of stops) {
       const victim = rows.get(stop.workloadId);
       const ok =
@@ -81,7 +82,10 @@ export async function applyPlan(
       }
       touched.push(...nodes);
       outcome.preempted.push({ workloadId: victim.id, kind: stop.kind });
+      claimants.add(stop.forWorkloadId);
     }
+    // What the victims free stays the preemptors' after they have gone (the scheduler places claimants first).
+    await setClaims(tx, [...claimants], now);
 
     for (const move of proposals) {
       const w = rows.get(move.workloadId);
@@ -116,6 +120,7 @@ export async function applyPlan(
           generation,
           attempts: w.attempts + 1,
           admitted_at: now,
+          claimed_at: null,
         });
         if (!updated) {
           outcome.conflicts++;

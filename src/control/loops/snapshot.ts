@@ -1,5 +1,5 @@
 import type { PendingWorkload, ReplicaAllocation, RunningWorkload, Snapshot, SnapshotQueue, WorkloadBase } from '../../scheduler/types.js';
-import { runningWorkload, type RunningFields } from '../../scheduler/workload-objects.js';
+import { pendingWorkload, runningWorkload, type RunningFields } from '../../scheduler/workload-objects.js';
 import { listGpus, listNodes } from '../../store/nodes-repo.js';
 import { listActiveReplicas, listReplicasRunSince } from '../../store/replicas-repo.js';
 import { listQueues } from '../../store/queues-repo.js';
@@ -79,7 +79,7 @@ export async function readSnapshot(db: Db, now: Date, halfLifeMs: number, heldTe
       // A service replica that ended sits out its restart backoff before it competes again.
       pending: pending
         .filter((w) => (w.restart_at === null || w.restart_at <= now) && heldBy(w) === undefined)
-        .map((w): PendingWorkload => workloadOf(w, w.id, w.preemptible, w.replicas, planes)),
+        .map((w): PendingWorkload => pendingWorkload(workloadOf(w, w.id, w.preemptible, w.replicas, planes), w.claimed_at?.getTime() ?? null)),
     },
     pendingRows: new Map(pending.map((w) => [w.id, w])),
     placedGenerations: new Map(placed.map((w) => [w.id, w.generation])),

@@ -147,6 +147,8 @@ const workloadSpec = fc.record({
   preemptible: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   at: fc.nat(7_200),
   releasing: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  /** A pending workload only: work was stopped for it and has gone. */
+  claimed: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   nodeOffset: fc.nat(11),
 });
 type WorkloadSpec = typeof workloadSpec extends fc.Arbitrary<infer T> ? T : never;
@@ -270,7 +272,7 @@ function arbInput(shape: { maxNodes: number; running: { minLength: number; maxLe
             nodes,
             queues,
             running: placeRunning(running, nodes, queues, models, now),
-            pending: pending.map((spec, i) => ({ ...base(spec, `p${i}`, queues, models), submittedAt: now - spec.at * 100 })),
+            pending: pending.map((spec, i) => ({ ...base(spec, `p${i}`, queues, models), submittedAt: now - spec.at * 100, ...(spec.claimed ? { claimedAt: now - spec.at * 10 } : {}) })),
           },
         };
       }),

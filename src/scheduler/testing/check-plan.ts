@@ -471,10 +471,14 @@ export function applyPlan(snapshot: Snapshot, plan: Plan, now: number, options: 
     }
   }
   const pending: PendingWorkload[] = [];
+  // As the control plane records it: work was stopped for a preemptor, which keeps the claim until it starts.
+  const claimants = new Set([...plan.preemptions, ...moves.values()].map((p) => p.forWorkloadId));
   for (const w of next.pending) {
     const p = placed.get(w.id);
-    if (p) running.push({ ...w, startedAt: now, allocations: structuredClone(p.allocations), releasing: false });
-    else pending.push(w);
+    if (p) {
+      const { claimedAt: _c, ...base } = w;
+      running.push({ ...base, startedAt: now, allocations: structuredClone(p.allocations), releasing: false });
+    } else pending.push(claimants.has(w.id) ? { ...w, claimedAt: now } : w);
   }
   next.running = running;
   next.pending = [...pending, ...requeued];
@@ -512,7 +516,7 @@ export function describeInput(snapshot: Snapshot, config: SchedulerConfig, now: 
   const lines: string[] = [];
   const t = (ms: number) => `${ms - now >= 0 ? '+' : ''}${Math.round((ms - now) / 1000)}s`;
   lines.push(
-    `  config: ${config.placement.default} pools=${JSON.stringify(config.placement.pools)} usageWeight=${config.usageWeight} minRuntimeMs=${config.minRuntimeMs} reservations=${config.reservations} consolidation=${config.consolidation}`,
+    `  config: ${config.placement.default} pools=${JSON.stringify(config.placement.pools)} usageWeight=${config.usageWeight} minRuntimeMs=${config.minRuntimeMs} reservations=${config.reservations} consolidation=${config.consolidation} overtakeAfterMs=${config.overtakeAfterMs}`,
   );
   for (const n of snapshot.nodes) {
     const models = new Map<string, number>();
@@ -546,6 +550,6 @@ export function describeInput(snapshot: Snapshot, config: SchedulerConfig, now: 
       .join(' ');
     lines.push(`  running ${r.name}: ${shape(r)} started=${t(r.startedAt)} on ${where}${r.releasing ? ' RELEASING' : ''}`);
   }
-  for (const p of snapshot.pending) lines.push(`  pending ${p.name}: ${shape(p)} submitted=${t(p.submittedAt)}`);
+  for (const p of snapshot.pending) lines.push(`  pending ${p.name}: ${shape(p)} submitted=${t(p.submittedAt)}${p.claimedAt != null ? ` CLAIMED=${t(p.claimedAt)}` : ''}`);
   return lines.join('\n');
 }

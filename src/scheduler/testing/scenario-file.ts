@@ -26,8 +26,9 @@
  *
  * Workloads take `gpus` (whole, per replica), or `fraction`, or `gpuMemory` (MiB), plus `cpus`,
  * `memory` (MiB), `replicas`, `models`, `topology`, `timeLimit`, `priority` (0), `preemptible`
- * (true); pending ones `submittedAt` (default: their position in the list), running ones `on` (a
- * node, or one per replica), `startedAt` (0) and `releasing` (false). Ids are the names.
+ * (true); pending ones `submittedAt` (default: their position in the list) and `claimedAt` (when
+ * work was stopped for them; default none), running ones `on` (a node, or one per replica),
+ * `startedAt` (0), `submittedAt` (their start) and `releasing` (false). Ids are the names.
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -113,11 +114,12 @@ const workloadFields = {
   preemptible: z.boolean().default(true),
 };
 
-const pendingSchema = z.strictObject({ ...workloadFields, submittedAt: duration.optional() });
+const pendingSchema = z.strictObject({ ...workloadFields, submittedAt: duration.optional(), claimedAt: duration.optional() });
 const runningSchema = z.strictObject({
   ...workloadFields,
   on: z.union([name, z.array(name).min(1)], { error: 'expected a node name or a list of them' }),
   startedAt: duration.default(0),
+  submittedAt: duration.optional(),
   releasing: z.boolean().default(false),
 });
 
@@ -279,7 +281,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const usage = emptyUsage(nodes);
   const running: RunningWorkload[] = f.running.map((r, i) => {
     const where = `running[${i}]`;
-    const w: RunningWorkload = { ...shape(r, where), submittedAt: r.startedAt, startedAt: r.startedAt, allocations: [], releasing: r.releasing };
+    const w: RunningWorkload = { ...shape(r, where), submittedAt: r.submittedAt ?? r.startedAt, startedAt: r.startedAt, allocations: [], releasing: r.releasing };
     const on = typeof r.on === 'string' ? [r.on] : r.on;
     if (on.length !== 1 && on.length !== r.replicas) fail(`${where}.on`, `give one node or one per replica (${r.replicas})`);
     for (let k = 0; k < r.replicas; k++) {
@@ -300,7 +302,7 @@ export function parseScenario(text: string, file: string): Scenario {
     return w;
   });
 
-  const pending: PendingWorkload[] = f.pending.map((p, i) => ({ ...shape(p, `pending[${i}]`), submittedAt: p.submittedAt ?? i }));
+  const pending: PendingWorkload[] = f.pending.map((p, i) => ({ ...shape(p, `pending[${i}]`), submittedAt: p.submittedAt ?? i, claimedAt: p.claimedAt ?? null }));
 
   // expectations name known things
   const e = f.expect;

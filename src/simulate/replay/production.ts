@@ -73,7 +73,8 @@ export class ProductionScheduler {
     for (const w of pending) {
       const group = this.group(w);
       const before = asked[group] ?? 0;
-      if (before >= this.capacityGpus) continue;
+      // A claimant goes first (docs/scheduler.md): it is always passed.
+      if (before >= this.capacityGpus && w.claimedAt == null) continue;
       asked[group] = before + w.request.gpus * w.replicas;
       out.push(w);
     }

@@ -1,6 +1,6 @@
 import { scheduleFifo } from '../../scheduler/fifo.js';
 import { defaultSchedulerConfig, type PendingWorkload, type Plan, type ReplicaAllocation, type RunningWorkload, type SchedulerConfig, type Snapshot } from '../../scheduler/types.js';
-import { runningWorkload } from '../../scheduler/workload-objects.js';
+import { pendingWorkload, runningWorkload } from '../../scheduler/workload-objects.js';
 import type { ReplayCluster } from './cluster.js';
 import { EventQueue } from './events.js';
 import { ProductionScheduler } from './production.js';
@@ -228,6 +228,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     topology: { required: null, preferred: null },
     timeLimitMs: production && job.input.timeLimit != null ? job.input.timeLimit * 1000 : null,
     submittedAt: policy === 'fifo' || production ? job.submitMs : rank,
+    claimedAt: null,
   });
   const levelOf = (attained: number) => {
     let l = 0;
@@ -303,6 +304,8 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     touchQueue(job.input.queue, gpuIndices.length, 0);
     runningOn[n]!.add(job);
     job.state = 'running';
+    // A claim ends when the workload starts; snapshots already taken keep theirs.
+    if (job.workload?.claimedAt != null) job.workload = null;
     job.node = n;
     job.gpuIndices = gpuIndices;
     job.running = runningWorkload(toWorkload(job, 0), {
@@ -430,11 +433,16 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
         if (p.allocations.length !== 1 || !a) throw new Error(`replay: ${p.workloadId} placed as ${p.allocations.length} replicas`);
         start(byWid.get(p.workloadId)!, a.nodeId, a.gpuIndices, t);
       }
-      const stopped = plan.preemptions.map((p) => p.workloadId);
-      if (scheduler.config.consolidation === 'apply') stopped.push(...plan.moves.map((m) => m.workloadId));
-      for (const id of stopped) stop(byWid.get(id)!, t);
+      const stops = scheduler.config.consolidation === 'apply' ? [...plan.preemptions, ...plan.moves] : plan.preemptions;
+      for (const s of stops) stop(byWid.get(s.workloadId)!, t);
+      // As the plan applier records it: what the victims freed is their preemptor's until it starts.
+      for (const s of stops) {
+        const claimant = byWid.get(s.forWorkloadId)!;
+        claimant.workload = pendingWorkload(claimant.workload!, now);
+      }
+      const stopped = stops.length;
       if (plan.placements.length > 0) pending = pending.filter((j) => j.state === 'pending');
-      if (stopped.length === 0) break;
+      if (stopped === 0) break;
     }
     if (pending.length > 0) wakeWhenStoppable(scheduler.config.minRuntimeMs, t);
   };
