@@ -132,6 +132,8 @@ export class Cycle {
   private readonly charges = new Map<QueueState, Amounts>();
   /** What running work counts for in its queue's demand beyond what it holds (`demandAsPending`). */
   private readonly extraDemand = new Map<QueueState, Amounts>();
+  /** GPU models some queue names a quota on: fair shares are computed for their keys. */
+  private readonly sharedModels: string[];
   private timeLimitedHolds = 0;
   /** Reasons already written for requests larger than any node's free block, by model and size. */
   readonly roomSaid = new Map<string, string[]>();
@@ -149,6 +151,7 @@ export class Cycle {
     const reused = carry?.fleetFor(snapshot.nodes, config) ?? null;
     this.fleet = reused ?? new FleetState(snapshot.nodes, config);
     this.tree = new QueueTree(snapshot.queues);
+    this.sharedModels = this.fleet.models.filter((m) => this.tree.keys.includes(gpuKey(m)));
     this.placer = new Placer(this.fleet, scorer, now);
     this.hasLending = snapshot.queues.some((q) => q.quotas.some((quota) => quota.lendingLimit !== null));
 
@@ -257,7 +260,8 @@ export class Cycle {
       let total = this.charges.get(queue);
       if (!total) this.charges.set(queue, (total = {}));
       addAmounts(total, state.amounts);
-      if (source.request.gpuMemoryMiB !== null || this.modelsFor(source).length > 1) this.demandAsPending(queue, source, state.amounts);
+      if (source.request.gpuMemoryMiB !== null) this.demandAsPending(queue, source, state.amounts);
+      else if (this.sharedModels.length > 0 && source.gpuModels?.length !== 1 && asksForGpus(source.request)) this.demandOnOtherModels(queue, source);
     }
     if (state.stoppable && queue) this.addStoppable(state, queue);
     if (Number.isFinite(state.endAt)) for (const node of state.nodes) if (node) this.timeLimitedHolds += 1;
@@ -272,10 +276,27 @@ export class Cycle {
    * reclaim what the last cycle placed with the share that moved.
    */
   private demandAsPending(queue: QueueState, source: RunningWorkload, used: Amounts): void {
-    let extra = this.extraDemand.get(queue);
-    if (!extra) this.extraDemand.set(queue, (extra = {}));
+    const extra = this.extraDemandOf(queue);
     this.addDemandOf(extra, source, 1);
     addAmounts(extra, used, -1);
+  }
+
+  /** `demandAsPending` for whole GPUs: only the other models it accepts, and of those only the ones whose key fair shares are computed for. */
+  private demandOnOtherModels(queue: QueueState, source: RunningWorkload): void {
+    const own = source.allocations[0]?.gpuModel;
+    let extra: Amounts | null = null;
+    for (const model of this.sharedModels) {
+      if (model === own || !accepts(source, model)) continue;
+      extra ??= this.extraDemandOf(queue);
+      const key = gpuKey(model);
+      extra[key] = (extra[key] ?? 0) + source.request.gpus * source.replicas;
+    }
+  }
+
+  private extraDemandOf(queue: QueueState): Amounts {
+    let extra = this.extraDemand.get(queue);
+    if (!extra) this.extraDemand.set(queue, (extra = {}));
+    return extra;
   }
 
   private endAtOf(source: RunningWorkload): number {
