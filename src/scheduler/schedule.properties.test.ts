@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedule } from './schedule.js';
 import { arbSchedulerInput, type SchedulerInput } from './testing/arbitraries.js';
-import { applyPlan, checkPlanDetailed, describeInput, describePlan, type Rule } from './testing/check-plan.js';
+import { checkPlanDetailed, describeInput, describePlan, type Rule } from './testing/check-plan.js';
+import { twoRounds, unclaimed, type VictimsMode } from './testing/stability.js';
 import type { Plan } from './types.js';
 
 /** A shrunk input a property once failed on, kept in `testing/cases/` as fast-check printed it. */
@@ -65,66 +66,28 @@ describe('scheduler properties', () => {
 
   it('keeps every invariant of a consolidation move', property(['move']));
 
-  /**
-   * What stability promises: no ping-pong. Round two never reclaims what round one placed, never
-   * takes back through reclaim what round one reclaimed (victim and reclaimer queues swapped), and
-   * while the victims release, never finds more victims for a workload round one already made room
-   * for. A victim of round one that is pending again (once requeued) competes afresh and may reclaim
-   * a fair share, just never back. In-queue preemption only ever goes down in priority, so it cannot loop: a higher-priority
-   * workload that could not start in round one (its quota was held, a move had not yet freed its
-   * rack) may still preempt lower-priority work that round one placed. Round one may also make room
-   * for a different workload's preemption; that is progress, not a loop.
-   */
-  const pingPong = (first: Plan, second: Plan, before: SchedulerInput['snapshot'], claimsHold: boolean): string[] => {
-    const placed = new Set(first.placements.map((p) => p.workloadId));
-    const preemptors = new Set(first.preemptions.map((p) => p.forWorkloadId));
-    const victims = new Set(first.preemptions.map((p) => p.workloadId));
-    const queueOf = new Map([...before.running, ...before.pending].map((w) => [w.id, w.queueId]));
-    const reclaimed = new Set(first.preemptions.filter((p) => p.kind === 'reclaim').map((p) => `${queueOf.get(p.workloadId)}>${queueOf.get(p.forWorkloadId)}`));
-    const problems: string[] = [];
-    for (const p of second.preemptions) {
-      // A victim of round one that is pending again competes afresh (claimsHold is off then); it may reclaim, but never back.
-      const requeuedVictim = !claimsHold && victims.has(p.forWorkloadId);
-      if (placed.has(p.workloadId) && p.kind !== 'preempt' && !requeuedVictim)
-        problems.push(`${p.workloadId}, placed in round one, is ${p.kind}ed in round two`);
-      if (claimsHold && preemptors.has(p.forWorkloadId)) problems.push(`${p.forWorkloadId} gets more victims while its first ones release`);
-      if (p.kind === 'reclaim' && reclaimed.has(`${queueOf.get(p.forWorkloadId)}>${queueOf.get(p.workloadId)}`))
-        problems.push(`reclaim goes back: ${p.workloadId} for ${p.forWorkloadId}`);
-    }
-    return problems;
-  };
-
-  /** Schedules twice, the second time after applying the first plan, and throws on ping-pong. */
-  const twoRounds = (input: SchedulerInput, victims: 'releasing' | 'requeue', claimsHold: boolean): void => {
-    const first = run(input);
-    const next: SchedulerInput = { ...input, snapshot: applyPlan(input.snapshot, first, input.now, { victims }) };
-    const second = run(next);
-    assertRules(next, second, ['gpu-overallocated', 'queue-limit', 'in-guarantee', 'protected', 'placement'], 'second round: ');
-    const problems = pingPong(first, second, input.snapshot, claimsHold);
+  /** Schedules twice, the second time after applying the first plan, and throws on ping-pong (`testing/stability.ts`). */
+  const assertStable = (input: SchedulerInput, victims: VictimsMode): void => {
+    const { first, next, second, problems } = twoRounds(input, victims);
+    const nextInput: SchedulerInput = { ...input, snapshot: next };
+    assertRules(nextInput, second, ['gpu-overallocated', 'queue-limit', 'in-guarantee', 'protected', 'placement'], 'second round: ');
     if (problems.length > 0) {
       throw new Error(
-        `${problems.join('\n')}\ninput:\n${describeInput(input.snapshot, input.config, input.now)}\nfirst plan:\n${describePlan(input.snapshot, first)}\nsecond plan:\n${describePlan(next.snapshot, second)}`,
+        `${problems.join('\n')}\ninput:\n${describeInput(input.snapshot, input.config, input.now)}\nfirst plan:\n${describePlan(input.snapshot, first)}\nsecond plan:\n${describePlan(next, second)}`,
       );
     }
   };
 
-  // A claim in a random snapshot was never earned (no work was stopped for it, and the plan holds
-  // what it is given first); round one's preemptions make the claims round two sees.
-  const unclaimed = (input: SchedulerInput): SchedulerInput => ({
-    ...input,
-    snapshot: { ...input.snapshot, pending: input.snapshot.pending.map(({ claimedAt: _c, ...w }) => w) },
-  });
-
-  const stable = (victims: 'releasing' | 'requeue', claimsHold: boolean) => () => {
+  const stable = (victims: VictimsMode) => () => {
     fc.assert(
-      fc.property(arbSchedulerInput, (input) => twoRounds(unclaimed(input), victims, claimsHold)),
+      fc.property(arbSchedulerInput, (input) => assertStable(unclaimed(input), victims)),
       params,
     );
   };
 
   // Cases these properties found, kept so that they run every time (testing/cases/): what each
   // checks, the file, and how round two sees round one's victims.
-  const kept: [string, string, 'releasing' | 'requeue'][] = [
+  const kept: [string, string, VictimsMode][] = [
     ['keeps room being released for a preemptor from shares placed beside its victims', 'claimed-share-beside-victims', 'releasing'],
     ['keeps the room a preemptor will start in when its victims were stopped to bring its queue under a limit', 'claimant-room-away-from-its-victims', 'releasing'],
     ['withdraws, for a reclaim, what a queue placed this cycle when its parent is over its share', 'freed-room-taken-by-a-child-queue', 'requeue'],
@@ -137,11 +100,11 @@ describe('scheduler properties', () => {
     ['counts a workload that accepts several GPU models in demand for each, waiting or running', 'multi-model-demand-unchanged-once-placed', 'releasing'],
     ['gives those without room another turn once a workload that gave its place is placed again', 'withdrawn-workload-placed-again-before-a-reclaim', 'releasing'],
   ];
-  for (const [title, file, victims] of kept) it(title, () => twoRounds(loadCase(file), victims, victims === 'releasing'));
+  for (const [title, file, victims] of kept) it(title, () => assertStable(loadCase(file), victims));
 
-  it('is stable while the victims release: no ping-pong, and what is released stays claimed by its preemptor', stable('releasing', true));
+  it('is stable while the victims release: no ping-pong, and what is released stays claimed by its preemptor', stable('releasing'));
 
-  it('is stable once the victims are gone and requeued: no ping-pong', stable('requeue', false));
+  it('is stable once the victims are gone and requeued: no ping-pong', stable('requeue'));
 
   it('is deterministic and leaves its input alone', () => {
     fc.assert(

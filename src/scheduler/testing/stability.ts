@@ -1,0 +1,60 @@
+import { schedule } from '../schedule.js';
+import type { Plan, Snapshot } from '../types.js';
+import type { SchedulerInput } from './arbitraries.js';
+import { applyPlan } from './check-plan.js';
+
+/** How round two sees round one's victims: still releasing what they hold, or gone and pending again. */
+export type VictimsMode = 'releasing' | 'requeue';
+
+export interface TwoRounds {
+  first: Plan;
+  /** The snapshot after round one's plan. */
+  next: Snapshot;
+  second: Plan;
+  /** What round two did that stability forbids (empty when none). */
+  problems: string[];
+}
+
+/**
+ * What stability promises: no ping-pong. Round two never reclaims what round one placed, never
+ * takes back through reclaim what round one reclaimed (victim and reclaimer queues swapped), and
+ * while the victims release, never finds more victims for a workload round one already made room
+ * for. A victim of round one that is pending again (once requeued) competes afresh and may reclaim
+ * a fair share, just never back. In-queue preemption only ever goes down in priority, so it cannot
+ * loop: a higher-priority workload that could not start in round one (its quota was held, a move
+ * had not yet freed its rack) may still preempt lower-priority work that round one placed. Round
+ * one may also make room for a different workload's preemption; that is progress, not a loop.
+ */
+export function pingPong(first: Plan, second: Plan, before: Snapshot, victimsMode: VictimsMode): string[] {
+  const claimsHold = victimsMode === 'releasing';
+  const placed = new Set(first.placements.map((p) => p.workloadId));
+  const preemptors = new Set(first.preemptions.map((p) => p.forWorkloadId));
+  const victims = new Set(first.preemptions.map((p) => p.workloadId));
+  const queueOf = new Map([...before.running, ...before.pending].map((w) => [w.id, w.queueId]));
+  const reclaimed = new Set(first.preemptions.filter((p) => p.kind === 'reclaim').map((p) => `${queueOf.get(p.workloadId)}>${queueOf.get(p.forWorkloadId)}`));
+  const problems: string[] = [];
+  for (const p of second.preemptions) {
+    // A victim of round one that is pending again competes afresh; it may reclaim, but never back.
+    const requeuedVictim = !claimsHold && victims.has(p.forWorkloadId);
+    if (placed.has(p.workloadId) && p.kind !== 'preempt' && !requeuedVictim) problems.push(`${p.workloadId}, placed in round one, is ${p.kind}ed in round two`);
+    if (claimsHold && preemptors.has(p.forWorkloadId)) problems.push(`${p.forWorkloadId} gets more victims while its first ones release`);
+    if (p.kind === 'reclaim' && reclaimed.has(`${queueOf.get(p.forWorkloadId)}>${queueOf.get(p.workloadId)}`)) problems.push(`reclaim goes back: ${p.workloadId} for ${p.forWorkloadId}`);
+  }
+  return problems;
+}
+
+/**
+ * A claim in a random snapshot was never earned (no work was stopped for it, and the plan holds
+ * what it is given first); round one's preemptions make the claims round two sees.
+ */
+export function unclaimed(input: SchedulerInput): SchedulerInput {
+  return { ...input, snapshot: { ...input.snapshot, pending: input.snapshot.pending.map(({ claimedAt: _c, ...w }) => w) } };
+}
+
+/** Schedules `input`, applies the plan as `victimsMode` says, schedules again, and judges the second plan. */
+export function twoRounds(input: SchedulerInput, victimsMode: VictimsMode): TwoRounds {
+  const first = schedule(structuredClone(input.snapshot), input.config, input.now);
+  const next = applyPlan(input.snapshot, first, input.now, { victims: victimsMode });
+  const second = schedule(structuredClone(next), input.config, input.now);
+  return { first, next, second, problems: pingPong(first, second, input.snapshot, victimsMode) };
+}
