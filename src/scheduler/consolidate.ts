@@ -25,7 +25,8 @@ export function consolidateFor(cycle: Cycle, p: PendingState): boolean {
     const need = `${model}|${request.gpus}|${replicas}`;
     if (misses.get(need) === cycle.fleet.version) continue;
     const moves = planMoves(cycle, p, model);
-    if (!moves) {
+    // No moves needed means what blocks it is not fragmentation (a backfill reservation, room held for a claimant): moving nothing would leave it waiting for nothing.
+    if (!moves || moves.length === 0) {
       misses.set(need, cycle.fleet.version);
       continue;
     }

@@ -99,6 +99,7 @@ describe('scheduler properties', () => {
     ['counts a request by GPU memory in demand alike while it waits and once it runs, so fair shares do not move', 'memory-request-demand-unchanged-once-placed', 'requeue'],
     ['counts a workload that accepts several GPU models in demand for each, waiting or running', 'multi-model-demand-unchanged-once-placed', 'releasing'],
     ['gives those without room another turn once a workload that gave its place is placed again', 'withdrawn-workload-placed-again-before-a-reclaim', 'releasing'],
+    ['does not let a gang wait for a consolidation that moves nothing', 'consolidation-with-nothing-to-move', 'releasing'],
   ];
   for (const [title, file, victims] of kept) it(title, () => assertStable(loadCase(file), victims));
 
