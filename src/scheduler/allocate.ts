@@ -1,5 +1,7 @@
 import { dropReservation, reserve } from './backfill.js';
-import { cmp, note, overdue, own, type Cycle, type Findings, type PendingState } from './cycle.js';
+import { cmp, note, overdue, own, type Cycle, type Findings, type PendingState, type RunningState } from './cycle.js';
+import type { NodeState } from './fleet.js';
+import type { ReleasedRoom } from './placement.js';
 import { adopt, share } from './verdicts.js';
 import { describeRoomFailure } from './explain.js';
 import type { QueueState } from './queue-tree.js';
@@ -181,16 +183,19 @@ function byAge(a: PendingState, b: PendingState): number {
  * and its queue is charged. `missed` remembers shapes that would not fit even then.
  */
 function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boolean {
-  // What is released for another workload is held for that one.
-  const releasing = cycle.releasing.filter((r) => !r.evicted && (r.source.releasingFor ?? p.source.id) === p.source.id);
+  // What is released for another workload is held for that one. A workload waits for its own
+  // victims only (they were chosen to be enough), and leaves room released for no one to others.
+  const mine = cycle.releasing.filter((r) => !r.evicted && r.source.releasingFor === p.source.id);
+  const claimed = mine.length > 0;
+  const releasing = claimed ? mine : cycle.releasing.filter((r) => !r.evicted && r.source.releasingFor == null);
   if (releasing.length === 0) return false;
   const shape = p.shape;
-  const claimed = releasing.some((r) => r.source.releasingFor === p.source.id);
   if (!claimed && missed.has(shape)) return false;
   for (const r of releasing) cycle.occupy(r, -1);
   let held: Amounts | null = null;
   // Room freed by its own preemptions is its own, whatever backfill reservations say.
   cycle.placer.honourReservations = !claimed;
+  if (!claimed) cycle.placer.releasedRoom = releasedRoom(releasing);
   for (const model of cycle.modelsFor(p.source)) {
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
     if (quotaBlock(cycle, p.queue!, amounts) !== null) continue;
@@ -200,6 +205,7 @@ function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boo
     }
   }
   cycle.placer.honourReservations = true;
+  cycle.placer.releasedRoom = null;
   for (const r of releasing) cycle.occupy(r, 1);
   if (!held) {
     if (!claimed) missed.add(shape);
@@ -208,6 +214,23 @@ function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boo
   cycle.tree.hold(p.queue!, held);
   note(p, 'waiting', `waiting for ${releasing.length} stopping workload(s) to release what it needs`);
   return true;
+}
+
+/** What `releasing` holds, by node. */
+function releasedRoom(releasing: RunningState[]): Map<NodeState, ReleasedRoom> {
+  const room = new Map<NodeState, ReleasedRoom>();
+  for (const r of releasing) {
+    r.source.allocations.forEach((a, k) => {
+      const node = r.nodes[k];
+      if (!node) return;
+      let held = room.get(node);
+      if (!held) room.set(node, (held = { gpus: new Map(), cpus: 0, memoryMiB: 0 }));
+      for (const i of a.gpuIndices) held.gpus.set(i, (held.gpus.get(i) ?? 0) + (a.gpuFraction ?? 1));
+      held.cpus += a.cpus;
+      held.memoryMiB += a.memoryMiB;
+    });
+  }
+  return room;
 }
 
 /** Why a shape found no room, kept for the others of its shape in the same allocate action. */

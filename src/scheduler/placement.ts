@@ -56,6 +56,13 @@ interface Claimant {
   name: string;
 }
 
+/** What releasing work holds on one node: share of each GPU by index, cores and memory. */
+export interface ReleasedRoom {
+  gpus: Map<number, number>;
+  cpus: number;
+  memoryMiB: number;
+}
+
 interface Took {
   gpus: number;
   cpus: number;
@@ -82,6 +89,13 @@ export class Placer {
    * victims, or the claimant would find less than it stopped them for and stop more.
    */
   private readonly freeing = new Map<NodeState, Claimant[]>();
+  /**
+   * While set, room released for no one that lies on a node being freed for a claimant may still
+   * be taken, within what the releasing work holds there: the claimant was promised the rest of
+   * the node, not that room (it starts where its own victims are). Otherwise which workload holds
+   * room released for no one would depend on whether a claimant's victims share its node.
+   */
+  releasedRoom: Map<NodeState, ReleasedRoom> | null = null;
 
   constructor(
     private readonly fleet: FleetState,
@@ -207,7 +221,8 @@ export class Placer {
    */
   private claim(workload: WorkloadBase, node: NodeState, allocation: ReplicaAllocation): Taken | null {
     const claimants = this.honourReservations ? this.freeing.get(node) : undefined;
-    if (claimants && !claimants.some((c) => c.id === workload.id)) return null;
+    const released = claimants && !claimants.some((c) => c.id === workload.id) ? this.releasedRoom?.get(node) : undefined;
+    if (claimants && !claimants.some((c) => c.id === workload.id) && !(released && withinReleased(released, allocation))) return null;
     // A workload's own reservation does not hold it back.
     const reservation =
       this.honourReservations && node.reservation && node.reservation.workloadId !== workload.id && !this.endsBefore(workload, node.reservation.at)
@@ -227,6 +242,7 @@ export class Placer {
       reservation.cpusAt -= took.cpus;
       reservation.memoryAt -= took.memoryMiB;
     }
+    if (released) takeReleased(released, allocation);
     this.fleet.apply(allocation, 1, this.endAt(workload));
     return { allocation, reservation, took };
   }
@@ -278,4 +294,20 @@ export class Placer {
   endAt(workload: WorkloadBase): number {
     return workload.timeLimitMs === null ? Infinity : this.now + workload.timeLimitMs;
   }
+}
+
+function withinReleased(room: ReleasedRoom, allocation: ReplicaAllocation): boolean {
+  const share = allocation.gpuFraction ?? 1;
+  return (
+    allocation.gpuIndices.every((i) => (room.gpus.get(i) ?? 0) >= share - EPSILON) &&
+    allocation.cpus <= room.cpus + EPSILON &&
+    allocation.memoryMiB <= room.memoryMiB + EPSILON
+  );
+}
+
+function takeReleased(room: ReleasedRoom, allocation: ReplicaAllocation): void {
+  const share = allocation.gpuFraction ?? 1;
+  for (const i of allocation.gpuIndices) room.gpus.set(i, (room.gpus.get(i) ?? 0) - share);
+  room.cpus -= allocation.cpus;
+  room.memoryMiB -= allocation.memoryMiB;
 }
