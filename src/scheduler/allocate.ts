@@ -183,13 +183,11 @@ function byAge(a: PendingState, b: PendingState): number {
  * and its queue is charged. `missed` remembers shapes that would not fit even then.
  */
 function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boolean {
-  // What is released for another workload is held for that one. A workload waits for its own
-  // victims only (they were chosen to be enough), and leaves room released for no one to others.
-  const mine = cycle.releasing.filter((r) => !r.evicted && r.source.releasingFor === p.source.id);
-  const claimed = mine.length > 0;
-  const releasing = claimed ? mine : cycle.releasing.filter((r) => !r.evicted && r.source.releasingFor == null);
+  // What is released for another workload is held for that one.
+  const releasing = cycle.releasing.filter((r) => !r.evicted && (r.source.releasingFor ?? p.source.id) === p.source.id);
   if (releasing.length === 0) return false;
   const shape = p.shape;
+  const claimed = releasing.some((r) => r.source.releasingFor === p.source.id);
   if (!claimed && missed.has(shape)) return false;
   for (const r of releasing) cycle.occupy(r, -1);
   let held: Amounts | null = null;
