@@ -221,8 +221,9 @@ export class Placer {
    */
   private claim(workload: WorkloadBase, node: NodeState, allocation: ReplicaAllocation): Taken | null {
     const claimants = this.honourReservations ? this.freeing.get(node) : undefined;
-    const released = claimants && !claimants.some((c) => c.id === workload.id) ? this.releasedRoom?.get(node) : undefined;
-    if (claimants && !claimants.some((c) => c.id === workload.id) && !(released && withinReleased(released, allocation))) return null;
+    const anothers = claimants !== undefined && !claimants.some((c) => c.id === workload.id);
+    const released = anothers ? this.releasedRoom?.get(node) : undefined;
+    if (anothers && !(released && withinReleased(released, allocation))) return null;
     // A workload's own reservation does not hold it back.
     const reservation =
       this.honourReservations && node.reservation && node.reservation.workloadId !== workload.id && !this.endsBefore(workload, node.reservation.at)

@@ -434,15 +434,14 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
         start(byWid.get(p.workloadId)!, a.nodeId, a.gpuIndices, t);
       }
       const stops = scheduler.config.consolidation === 'apply' ? [...plan.preemptions, ...plan.moves] : plan.preemptions;
-      for (const s of stops) stop(byWid.get(s.workloadId)!, t);
-      // As the plan applier records it: what the victims freed is their preemptor's until it starts.
       for (const s of stops) {
+        stop(byWid.get(s.workloadId)!, t);
+        // As the plan applier records it: what the victims freed is their preemptor's until it starts.
         const claimant = byWid.get(s.forWorkloadId)!;
         claimant.workload = pendingWorkload(claimant.workload!, now);
       }
-      const stopped = stops.length;
       if (plan.placements.length > 0) pending = pending.filter((j) => j.state === 'pending');
-      if (stopped === 0) break;
+      if (stops.length === 0) break;
     }
     if (pending.length > 0) wakeWhenStoppable(scheduler.config.minRuntimeMs, t);
   };
