@@ -199,9 +199,10 @@ export class Cycle {
       byShape.forEach((count, shape) => this.addDemandOf(amounts, this.shapes.exemplars[shape]!, count));
       this.tree.addDemand(queue, amounts);
     }
-    this.holdClaims();
     for (const q of this.tree.queues.values()) addAmounts(q.demand, q.usage);
     for (const [queue, amounts] of this.extraDemand) this.tree.addDemand(queue, amounts);
+    // After demand is counted: a claimant is demand as pending work, not once more for what it holds.
+    this.holdClaims();
 
     this.capacity = this.fleet.capacity();
     this.tree.computeFairShares(this.capacity, config.usageWeight);

@@ -101,6 +101,7 @@ describe('scheduler properties', () => {
     ['gives those without room another turn once a workload that gave its place is placed again', 'withdrawn-workload-placed-again-before-a-reclaim', 'releasing'],
     ['does not let a gang wait for a consolidation that moves nothing', 'consolidation-with-nothing-to-move', 'releasing'],
     ['leaves room released for no one, beside a preemptor\'s victims, to the workload that waits for it', 'room-released-for-no-one-beside-a-claimant', 'releasing'],
+    ['counts a preemptor in its queue\'s demand once while its victims release, not again for the room it holds', 'claimant-demand-counted-once', 'releasing'],
   ];
   for (const [title, file, victims] of kept) it(title, () => assertStable(loadCase(file), victims));
 
