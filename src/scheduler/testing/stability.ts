@@ -25,7 +25,7 @@ export interface TwoRounds {
  * had not yet freed its rack) may still preempt lower-priority work that round one placed. Round
  * one may also make room for a different workload's preemption; that is progress, not a loop.
  */
-export function pingPong(first: Plan, second: Plan, before: Snapshot, victimsMode: VictimsMode): string[] {
+export function pingPong(first: Plan, second: Plan, before: Snapshot, victimsMode: VictimsMode, roundOneCould: (reclaimer: string) => boolean = () => true): string[] {
   const claimsHold = victimsMode === 'releasing';
   const placed = new Set(first.placements.map((p) => p.workloadId));
   const preemptors = new Set(first.preemptions.map((p) => p.forWorkloadId));
@@ -36,7 +36,7 @@ export function pingPong(first: Plan, second: Plan, before: Snapshot, victimsMod
   for (const p of second.preemptions) {
     // A victim of round one that is pending again competes afresh; it may reclaim, but never back.
     const requeuedVictim = !claimsHold && victims.has(p.forWorkloadId);
-    if (placed.has(p.workloadId) && p.kind !== 'preempt' && !requeuedVictim) problems.push(`${p.workloadId}, placed in round one, is ${p.kind}ed in round two`);
+    if (placed.has(p.workloadId) && p.kind !== 'preempt' && !requeuedVictim && roundOneCould(p.forWorkloadId)) problems.push(`${p.workloadId}, placed in round one, is ${p.kind}ed in round two`);
     if (claimsHold && preemptors.has(p.forWorkloadId)) problems.push(`${p.forWorkloadId} gets more victims while its first ones release`);
     if (p.kind === 'reclaim' && reclaimed.has(`${queueOf.get(p.forWorkloadId)}>${queueOf.get(p.workloadId)}`)) problems.push(`reclaim goes back: ${p.workloadId} for ${p.forWorkloadId}`);
   }
@@ -56,5 +56,26 @@ export function twoRounds(input: SchedulerInput, victimsMode: VictimsMode): TwoR
   const first = schedule(structuredClone(input.snapshot), input.config, input.now);
   const next = applyPlan(input.snapshot, first, input.now, { victims: victimsMode });
   const second = schedule(structuredClone(next), input.config, input.now);
-  return { first, next, second, problems: pingPong(first, second, input.snapshot, victimsMode) };
+  const could = victimsMode === 'requeue' ? (reclaimer: string) => startsWhileVictimsRelease(input, first, second, reclaimer) : undefined;
+  return { first, next, second, problems: pingPong(first, second, input.snapshot, victimsMode, could) };
+}
+
+/**
+ * Whether `reclaimer`, which round two reclaims for, would start with its round-two victims gone
+ * while round one's victims still hold their room (their preemptors keep their claims): then
+ * round one could have made the reclaim instead of placing what round two takes. Once requeued,
+ * round one's victims free what their preemptors do not take (a 4-GPU gang stopped for a 1-GPU
+ * workload, memory the preemptor does not ask for), and a reclaim that needs that room is progress
+ * on a state that changed, not a place taken back: the releasing mode, whose state is unchanged,
+ * allows no such reclaim.
+ */
+function startsWhileVictimsRelease(input: SchedulerInput, first: Plan, second: Plan, reclaimer: string): boolean {
+  const held = applyPlan(input.snapshot, first, input.now, { victims: 'releasing' });
+  const victims = new Set(second.preemptions.filter((p) => p.forWorkloadId === reclaimer).map((p) => p.workloadId));
+  const snapshot: Snapshot = {
+    ...held,
+    running: held.running.filter((r) => !victims.has(r.id)),
+    pending: held.pending.filter((p) => p.id === reclaimer || p.claimedAt != null),
+  };
+  return schedule(snapshot, input.config, input.now).placements.some((p) => p.workloadId === reclaimer);
 }
