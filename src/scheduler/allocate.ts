@@ -98,10 +98,11 @@ function placeClaimants(cycle: Cycle, byQueue: Map<QueueState, PendingState[]>):
 }
 
 /**
- * Overdue workloads (waited `overtakeAfterMs`) take the first backfill reservations, oldest first
- * (`reservingOrder`), before the walk in fair-share order: otherwise younger work of queues below their share, blocked
- * earlier in the walk, takes every reservation, and the nodes it holds are the ones an overdue
- * workload needs (overtaking only takes the place of what this cycle placed). Only the overdue
+ * Overdue workloads (waited `overtakeAfterMs`) take the first backfill reservations, one per queue
+ * first (`reservingOrder`), before the walk in fair-share order: otherwise younger work of queues
+ * below their share, blocked earlier in the walk, takes every reservation, and the nodes it holds
+ * are the ones an overdue workload needs (overtaking only takes the place of what this cycle
+ * placed). Only the overdue
  * head of each queue's turn counts, so none goes ahead of work its own queue takes before it. One
  * that can start now reserves room at once, which holds it until its turn. Returns those that tried.
  */
@@ -121,20 +122,36 @@ function reserveOverdue(cycle: Cycle, byQueue: Map<QueueState, PendingState[]>):
 }
 
 /**
- * The oldest overdue workload of each multi-GPU size first, then the rest by age. By age alone the
- * whole-node work, which waits longest in a busy fleet, took every reservation, and the nodes it
- * holds are the ones that come to have room for half-node work first: in the Philly replay a
- * virtual cluster's 4-GPU jobs waited 49 h at p99 against FIFO's 32 h. A 1-GPU workload gets no
- * place ahead: any GPU that frees serves it, and what it would hold is the room others need.
+ * The oldest overdue multi-GPU workload of each queue first (oldest first), then the oldest of each
+ * multi-GPU size not among them, then the rest by age: no queue holds a second reservation while
+ * another with overdue multi-GPU work holds none. By age alone the whole-node work, which waits
+ * longest in a busy fleet, took every reservation, and the nodes it holds are the ones that come to
+ * have room for half-node work first (in the Philly replay a virtual cluster's 4-GPU jobs waited
+ * 49 h at p99 against FIFO's 32 h); by size and then age, the heaviest queues' older whole-node
+ * work took the rest, and a lighter queue's whole-node jobs waited longer than under FIFO. A 1-GPU
+ * workload gets no place ahead: any GPU that frees serves it, and what it would hold is the room
+ * others need.
  */
 function reservingOrder(due: PendingState[]): PendingState[] {
-  const firstOfSize = new Map<number, PendingState>();
-  for (const p of due.sort(byAge)) {
-    const gpus = p.source.request.gpus * p.source.replicas;
-    if (gpus > 1 && !firstOfSize.has(gpus)) firstOfSize.set(gpus, p);
+  const multi = due.sort(byAge).filter((p) => gpusOf(p) > 1);
+  const first = new Set<PendingState>();
+  const queues = new Set<QueueState | null>();
+  for (const p of multi) {
+    if (queues.has(p.queue)) continue;
+    queues.add(p.queue);
+    first.add(p);
   }
-  const first = new Set(firstOfSize.values());
+  const sizes = new Set([...first].map(gpusOf));
+  for (const p of multi) {
+    if (sizes.has(gpusOf(p))) continue;
+    sizes.add(gpusOf(p));
+    first.add(p);
+  }
   return [...first, ...due.filter((p) => !first.has(p))];
+}
+
+function gpusOf(p: PendingState): number {
+  return p.source.request.gpus * p.source.replicas;
 }
 
 /** Whether a reservation could serve `p`: whole GPUs within one node's size and its queue's limits, for some model. */
