@@ -27,7 +27,7 @@ fc.check(
       const { problems } = twoRounds(input, mode);
       if (problems.length === 0) continue;
       // Ids differ from case to case: count by what went wrong.
-      for (const kind of new Set(problems.map((p) => p.replace(/^\S+, placed in round one, is (\w+) in round two$/, 'placed in round one, $1 in round two').replace(/^\S+ gets more victims.*/, 'more victims while the first release').replace(/^reclaim goes back.*/, 'reclaim goes back')))) {
+      for (const kind of new Set(problems.map((p) => p.replace(/^\S+, placed in round one, is (\w+) in round two$/, 'placed in round one, $1 in round two').replace(/^\S+ gets more victims.*/, 'more victims while the first release').replace(/^reclaim goes back.*/, 'reclaim goes back').replace(/^fair shares moved.*/, 'fair shares moved')))) {
         const key = `${mode}: ${kind} (overtakeAfterMs ${input.config.overtakeAfterMs})`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }

@@ -256,13 +256,17 @@ export class Cycle {
     state.stoppable = !source.releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
     state.evicted = false;
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
-    if (source.releasing) this.releasing.push(state);
-    else if (queue) {
+    if (source.releasing) {
+      this.releasing.push(state);
+      // Work stopped for another comes back as pending: its demand stays, or the fair shares
+      // would move while it releases and another queue could reclaim what the last cycle placed.
+      if (queue && source.releasingFor != null) this.addDemandOf(this.extraDemandOf(queue), source, 1);
+    } else if (queue) {
       let total = this.charges.get(queue);
       if (!total) this.charges.set(queue, (total = {}));
       addAmounts(total, state.amounts);
       if (source.request.gpuMemoryMiB !== null) this.demandAsPending(queue, source, state.amounts);
-      else if (this.sharedModels.length > 0 && source.gpuModels?.length !== 1 && asksForGpus(source.request)) this.demandOnOtherModels(queue, source);
+      else if (this.sharedModels.length > 0 && source.gpuModels?.length !== 1 && asksForGpus(source.request)) this.demandOnOtherModels(queue, source, state.amounts);
     }
     if (state.stoppable && queue) this.addStoppable(state, queue);
     if (Number.isFinite(state.endAt)) for (const node of state.nodes) if (node) this.timeLimitedHolds += 1;
@@ -282,15 +286,20 @@ export class Cycle {
     addAmounts(extra, used, -1);
   }
 
-  /** `demandAsPending` for whole GPUs: only the other models it accepts, and of those only the ones whose key fair shares are computed for. */
-  private demandOnOtherModels(queue: QueueState, source: RunningWorkload): void {
-    const own = source.allocations[0]?.gpuModel;
+  /**
+   * `demandAsPending` for whole GPUs and shares: on each model it accepts whose key fair shares are
+   * computed for, what it does not hold there (a share, gpuFraction, is demand for that share of
+   * each model, as it was while waiting).
+   */
+  private demandOnOtherModels(queue: QueueState, source: RunningWorkload, used: Amounts): void {
+    const asked = gpuShare(source.request, 0) * source.replicas;
     let extra: Amounts | null = null;
     for (const model of this.sharedModels) {
-      if (model === own || !accepts(source, model)) continue;
-      extra ??= this.extraDemandOf(queue);
       const key = gpuKey(model);
-      extra[key] = (extra[key] ?? 0) + source.request.gpus * source.replicas;
+      const missing = asked - (used[key] ?? 0);
+      if (missing <= EPSILON || !accepts(source, model)) continue;
+      extra ??= this.extraDemandOf(queue);
+      extra[key] = (extra[key] ?? 0) + missing;
     }
   }
 

@@ -102,6 +102,8 @@ describe('scheduler properties', () => {
     ['does not let a gang wait for a consolidation that moves nothing', 'consolidation-with-nothing-to-move', 'releasing'],
     ['leaves room released for no one, beside a preemptor\'s victims, to the workload that waits for it', 'room-released-for-no-one-beside-a-claimant', 'releasing'],
     ['counts a preemptor in its queue\'s demand once while its victims release, not again for the room it holds', 'claimant-demand-counted-once', 'releasing'],
+    ['counts a share of a GPU that accepts several models in demand for each, waiting or running', 'share-on-several-models-demand-unchanged-once-placed', 'releasing'],
+    ['keeps work stopped for another in its queue\'s demand while it releases', 'victim-demand-kept-while-it-releases', 'releasing'],
   ];
   for (const [title, file, victims] of kept) it(title, () => assertStable(loadCase(file), victims));
 

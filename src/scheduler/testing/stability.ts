@@ -1,3 +1,4 @@
+import { Cycle } from '../cycle.js';
 import { schedule } from '../schedule.js';
 import type { Plan, Snapshot } from '../types.js';
 import type { SchedulerInput } from './arbitraries.js';
@@ -24,6 +25,8 @@ export interface TwoRounds {
  * loop: a higher-priority workload that could not start in round one (its quota was held, a move
  * had not yet freed its rack) may still preempt lower-priority work that round one placed. Round
  * one may also make room for a different workload's preemption; that is progress, not a loop.
+ * `roundOneCould` says whether round one could have made a reclaim round two makes (when the
+ * victims are requeued, a reclaim may need room only their going freed).
  */
 export function pingPong(first: Plan, second: Plan, before: Snapshot, victimsMode: VictimsMode, roundOneCould: (reclaimer: string) => boolean = () => true): string[] {
   const claimsHold = victimsMode === 'releasing';
@@ -57,7 +60,22 @@ export function twoRounds(input: SchedulerInput, victimsMode: VictimsMode): TwoR
   const next = applyPlan(input.snapshot, first, input.now, { victims: victimsMode });
   const second = schedule(structuredClone(next), input.config, input.now);
   const could = victimsMode === 'requeue' ? (reclaimer: string) => startsWhileVictimsRelease(input, first, second, reclaimer) : undefined;
-  return { first, next, second, problems: pingPong(first, second, input.snapshot, victimsMode, could) };
+  const problems = pingPong(first, second, input.snapshot, victimsMode, could);
+  const [before, after] = [fairShares(input.snapshot, input), fairShares(next, input)];
+  if (before !== after) problems.push(`fair shares moved: ${before} became ${after}`);
+  return { first, next, second, problems };
+}
+
+/**
+ * Each queue's fair share as a cycle computes it from `snapshot` (rounded to a millionth), as
+ * JSON. Demand is the same waiting, running, stopping for another workload or requeued, so a plan
+ * carried out moves no fair share: a share that moved could let another queue reclaim what the
+ * plan placed.
+ */
+export function fairShares(snapshot: Snapshot, input: SchedulerInput): string {
+  const cycle = new Cycle(structuredClone(snapshot), input.config, input.now);
+  const round = (amounts: Record<string, number>) => Object.fromEntries(Object.entries(amounts).map(([k, v]) => [k, Math.round(v * 1e6) / 1e6]));
+  return JSON.stringify(Object.fromEntries([...cycle.tree.queues].map(([id, q]) => [id, round(q.deserved)])));
 }
 
 /**
