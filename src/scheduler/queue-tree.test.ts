@@ -42,6 +42,21 @@ describe('waterFill', () => {
     expect(c).toBeCloseTo(3);
     expect(d).toBeCloseTo(9);
   });
+
+  it('gives a claimant of weight 0 only what the others leave, and never NaN', () => {
+    const [a, b] = waterFill(4, [{ weight: 0, head: 0, room: 3 }, { weight: 1, head: 0, room: 2 }]);
+    expect(a).toBeCloseTo(2);
+    expect(b).toBeCloseTo(2);
+    const [c, d] = waterFill(4, [{ weight: 0, head: 0, room: 3 }, { weight: 1, head: 0, room: 5 }]);
+    expect(c).toBe(0);
+    expect(d).toBeCloseTo(4);
+    expect(waterFill(1, [{ weight: 0, head: 0, room: 2 }, { weight: 0, head: 0, room: 2 }])).toEqual([0.5, 0.5]);
+  });
+
+  it('gives everyone their room when the rooms add up to the amount but for rounding', () => {
+    // 0.2 + 2.2 is 2.4000000000000004: a share counted in another order must not be split by weight.
+    expect(waterFill(2.4, [{ weight: 1, head: 0, room: 0.2 }, { weight: 0, head: 0, room: 2.2 }])).toEqual([0.2, 2.2]);
+  });
 });
 
 describe('fair share', () => {

@@ -246,19 +246,28 @@ interface Claimant {
 
 /**
  * Splits `amount` so that every claimant with room left ends at the same level, where a claimant's
- * level is (head + given) / weight; found by bisection on the level.
+ * level is (head + given) / weight; found by bisection on the level. A claimant of weight 0 gets
+ * only what the others leave, shared in proportion to room (the limit as its weight goes to 0).
  */
 export function waterFill(amount: number, claimants: Claimant[]): number[] {
-  const at = (level: number) => claimants.map((c) => Math.min(c.room, Math.max(0, level * c.weight - c.head)));
+  const at = (level: number) => claimants.map((c) => (c.weight > 0 ? Math.min(c.room, Math.max(0, level * c.weight - c.head)) : 0));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const all = claimants.map((c) => c.room);
-  if (sum(all) <= amount) return all;
+  // Within rounding of the amount, everyone's room fits: room summed in another order must not
+  // send the split through the bisection (a running share and the same share waiting add up apart).
+  if (sum(all) <= amount + EPSILON) return all;
   let low = 0;
-  let high = Math.max(...claimants.map((c) => (c.room + c.head) / c.weight));
+  let high = Math.max(0, ...claimants.map((c) => (c.weight > 0 ? (c.room + c.head) / c.weight : 0)));
   for (let i = 0; i < 60; i++) {
     const mid = (low + high) / 2;
     if (sum(at(mid)) > amount) high = mid;
     else low = mid;
   }
-  return at(low);
+  const given = at(low);
+  const left = amount - sum(given);
+  const idle = sum(claimants.map((c) => (c.weight > 0 ? 0 : c.room)));
+  if (left > EPSILON && idle > 0) {
+    for (let i = 0; i < claimants.length; i++) if (claimants[i]!.weight <= 0) given[i] = (claimants[i]!.room * Math.min(left, idle)) / idle;
+  }
+  return given;
 }

@@ -104,6 +104,7 @@ describe('scheduler properties', () => {
     ['counts a preemptor in its queue\'s demand once while its victims release, not again for the room it holds', 'claimant-demand-counted-once', 'releasing'],
     ['counts a share of a GPU that accepts several models in demand for each, waiting or running', 'share-on-several-models-demand-unchanged-once-placed', 'releasing'],
     ['keeps work stopped for another in its queue\'s demand while it releases', 'victim-demand-kept-while-it-releases', 'releasing'],
+    ['gives a queue of over-quota weight 0 the same fair share whether its share of a GPU waits or runs', 'zero-weight-fair-share-unchanged-once-placed', 'releasing'],
   ];
   for (const [title, file, victims] of kept) it(title, () => assertStable(loadCase(file), victims));
 
