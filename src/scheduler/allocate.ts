@@ -33,7 +33,7 @@ export function allocate(cycle: Cycle): void {
   const missed = new Set<number>();
   const verdicts = new Map<QueueState, Findings[]>();
   while (heads.size > 0) {
-    // Only a placement changes the queues' order; after a miss the same queue goes on.
+    // Only a placement or a hold on released room changes the queues' order; after a miss the same queue goes on.
     const queue = order.pick([...heads.keys()]);
     const list = byQueue.get(queue)!;
     let at = heads.get(queue)!;
@@ -58,7 +58,12 @@ export function allocate(cycle: Cycle): void {
         order.refresh(queue);
         break;
       }
-      if (p.findings.roomBlocked && awaitReleasing(cycle, p, missed)) continue;
+      // Holding released room charges the queue as a placement does: the turn passes on the same
+      // terms, or who holds that room would depend on whether the queue's placements came first.
+      if (p.findings.roomBlocked && awaitReleasing(cycle, p, missed)) {
+        order.refresh(queue);
+        break;
+      }
       if (triedEarly.has(p)) continue;
       // Tries, not successes, are counted: with no time limits in the fleet every try fails, and each walks the fleet.
       if (p.findings.roomBlocked && !p.findings.hopeless && reservationTries < cycle.config.reservations) {

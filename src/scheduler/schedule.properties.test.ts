@@ -105,6 +105,7 @@ describe('scheduler properties', () => {
     ['counts a share of a GPU that accepts several models in demand for each, waiting or running', 'share-on-several-models-demand-unchanged-once-placed', 'releasing'],
     ['keeps work stopped for another in its queue\'s demand while it releases', 'victim-demand-kept-while-it-releases', 'releasing'],
     ['gives a queue of over-quota weight 0 the same fair share whether its share of a GPU waits or runs', 'zero-weight-fair-share-unchanged-once-placed', 'releasing'],
+    ['passes the turn to the next queue once a workload holds room released for no one, as a placement does', 'released-room-hold-passes-the-turn', 'releasing'],
   ];
   for (const [title, file, victims] of kept) it(title, () => assertStable(loadCase(file), victims));
 
