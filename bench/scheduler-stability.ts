@@ -17,6 +17,15 @@ const seed = Number(process.argv[3] ?? 1);
 const dump = process.env['DUMP'];
 if (dump) mkdirSync(dump, { recursive: true });
 
+/** What went wrong, without the ids and amounts that differ from case to case. */
+const kinds: [RegExp, string][] = [
+  [/^\S+, placed in round one, is (\w+) in round two$/, 'placed in round one, $1 in round two'],
+  [/^\S+ gets more victims.*/, 'more victims while the first release'],
+  [/^reclaim goes back.*/, 'reclaim goes back'],
+  [/^fair shares moved.*/, 'fair shares moved'],
+];
+const kindOf = (problem: string) => kinds.reduce((text, [pattern, kind]) => text.replace(pattern, kind), problem);
+
 const counts = new Map<string, number>();
 let failing = 0;
 const started = performance.now();
@@ -26,8 +35,7 @@ fc.check(
     for (const mode of ['releasing', 'requeue'] satisfies VictimsMode[]) {
       const { problems } = twoRounds(input, mode);
       if (problems.length === 0) continue;
-      // Ids differ from case to case: count by what went wrong.
-      for (const kind of new Set(problems.map((p) => p.replace(/^\S+, placed in round one, is (\w+) in round two$/, 'placed in round one, $1 in round two').replace(/^\S+ gets more victims.*/, 'more victims while the first release').replace(/^reclaim goes back.*/, 'reclaim goes back').replace(/^fair shares moved.*/, 'fair shares moved')))) {
+      for (const kind of new Set(problems.map(kindOf))) {
         const key = `${mode}: ${kind} (overtakeAfterMs ${input.config.overtakeAfterMs})`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }

@@ -107,9 +107,9 @@ function placeClaimants(cycle: Cycle, byQueue: Map<QueueState, PendingState[]>):
  * first (`reservingOrder`), before the walk in fair-share order: otherwise younger work of queues
  * below their share, blocked earlier in the walk, takes every reservation, and the nodes it holds
  * are the ones an overdue workload needs (overtaking only takes the place of what this cycle
- * placed). Only the overdue
- * head of each queue's turn counts, so none goes ahead of work its own queue takes before it. One
- * that can start now reserves room at once, which holds it until its turn. Returns those that tried.
+ * placed). Only the overdue head of each queue's turn counts, so none goes ahead of work its own
+ * queue takes before it. One that can start now reserves room at once, which holds it until its
+ * turn. Returns those that tried.
  */
 function reserveOverdue(cycle: Cycle, byQueue: Map<QueueState, PendingState[]>): Set<PendingState> {
   const tried = new Set<PendingState>();

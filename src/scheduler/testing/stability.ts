@@ -72,7 +72,7 @@ export function twoRounds(input: SchedulerInput, victimsMode: VictimsMode): TwoR
  * carried out moves no fair share: a share that moved could let another queue reclaim what the
  * plan placed.
  */
-export function fairShares(snapshot: Snapshot, input: SchedulerInput): string {
+function fairShares(snapshot: Snapshot, input: SchedulerInput): string {
   const cycle = new Cycle(structuredClone(snapshot), input.config, input.now);
   const round = (amounts: Record<string, number>) => Object.fromEntries(Object.entries(amounts).map(([k, v]) => [k, Math.round(v * 1e6) / 1e6]));
   return JSON.stringify(Object.fromEntries([...cycle.tree.queues].map(([id, q]) => [id, round(q.deserved)])));
