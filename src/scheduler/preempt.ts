@@ -18,6 +18,9 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
   for (const model of searches ? cycle.modelsFor(p.source) : []) {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
+    // A queue that would pass its fair share reclaims from none (`theirSide`: its own queue is on its
+    // side of every branch). Most reclaims behind a backlog end here, without a search.
+    if (kind === 'reclaim' && !queue.withinShareAfter(amounts, cycle.tree.keys)) continue;
     const eligibility = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(cycle, p, queue);
     const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligibility) : [];
     if (!forLimit) continue;
