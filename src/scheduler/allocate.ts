@@ -218,7 +218,7 @@ function awaitReleasing(cycle: Cycle, p: PendingState, missed: Set<number>): boo
   if (!claimed) cycle.placer.releasedRoom = releasedRoom(releasing);
   for (const model of cycle.modelsFor(p.source)) {
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    if (quotaBlock(cycle, p.queue!, amounts) !== null) continue;
+    if (quotaBlock(cycle, p.queue!, amounts, p) !== null) continue;
     if (Array.isArray(cycle.placer.place(p.source, model))) {
       held = amounts;
       break;
@@ -272,7 +272,7 @@ export function tryPlace(cycle: Cycle, p: PendingState, failed?: Map<string, Roo
   let hopeless = 0;
   for (const model of models) {
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
-    const blocked = quotaBlock(cycle, queue, amounts);
+    const blocked = quotaBlock(cycle, queue, amounts, p);
     if (blocked) {
       note(p, 'limit', blocked);
       continue;
@@ -342,9 +342,13 @@ function tooBig(cycle: Cycle, said: Map<string, string[]>, model: string, gpus: 
  * Borrowing beyond its guarantee must leave what other queues keep from lending (their lending
  * limits) free for them, even while they are idle.
  */
-/** Why `queue` may not take `amounts` now: a limit along the tree, or other queues' lending limits; null if it may. */
-export function quotaBlock(cycle: Cycle, queue: QueueState, amounts: Amounts): string | null {
-  return cycle.tree.limitBlock(queue, amounts) ?? lendingBlock(cycle, queue, amounts);
+/**
+ * Why `queue` may not take `amounts` now: a limit along the tree, or other queues' lending limits;
+ * null if it may. For workload `p`, starting now, what backfill reservations of others keep under
+ * the limits counts as used (`Cycle.reservedAgainst`).
+ */
+export function quotaBlock(cycle: Cycle, queue: QueueState, amounts: Amounts, p: PendingState | null = null): string | null {
+  return cycle.tree.limitBlock(queue, amounts, p && cycle.reservedAgainst(p)) ?? lendingBlock(cycle, queue, amounts);
 }
 
 function lendingBlock(cycle: Cycle, queue: QueueState, amounts: Amounts): string | null {

@@ -1,6 +1,6 @@
 import { note, own, type Cycle, type PendingState } from './cycle.js';
 import { NodeState, type FleetState } from './fleet.js';
-import { isFractional } from './resources.js';
+import { isFractional, workloadAmounts } from './resources.js';
 
 /**
  * Gives a blocked workload a reservation at the earliest time it can start, from the time limits
@@ -15,8 +15,13 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     note(p, 'notes', noPromise);
     return false;
   }
+  let searched = false;
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null) continue;
+    // Its queues' limits keep it off this model already (its reasons say so): a reservation here would promise a start they forbid.
+    const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
+    if (p.queue && cycle.tree.limitBlock(p.queue, amounts, cycle.reservedAgainst(p)) !== null) continue;
+    searched = true;
     const eligible = (n: NodeState) => n.schedulable && n.reservation === null && n.byModel.has(model);
     const nodes = cycle.fleet.nodes.filter(eligible);
     // When each GPU of the model becomes free, per node, ascending.
@@ -56,10 +61,11 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
       nodeIds.push(node.id);
     }
     cycle.plan.reservations.push({ workloadId: p.source.id, at, nodeIds });
+    cycle.keepQuota(p, amounts, at);
     note(p, 'notes', `reserved: starts by ${new Date(at).toISOString()} on ${nodeIds.length} node${nodeIds.length === 1 ? '' : 's'}, when running workloads reach their time limits`);
     return true;
   }
-  note(p, 'notes', noPromise);
+  if (searched) note(p, 'notes', noPromise);
   return false;
 }
 
@@ -188,6 +194,7 @@ export function dropReservation(cycle: Cycle, p: PendingState): void {
     if (node?.reservation?.workloadId === p.source.id) node.reservation = null;
   }
   plan.reservations.splice(at, 1);
+  cycle.keepQuota(p, null, 0);
   const found = own(p);
   found.notes = found.notes.filter((n) => !n.startsWith('reserved:'));
 }

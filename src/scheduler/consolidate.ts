@@ -21,7 +21,7 @@ export function consolidateFor(cycle: Cycle, p: PendingState): boolean {
   for (const model of cycle.modelsFor(p.source)) {
     if (model === null || cycle.fleet.totalFree(model) < request.gpus * replicas) continue;
     // A search that found no moves finds none again for the same need while the fleet is as it left it.
-    if (quotaBlock(cycle, p.queue!, workloadAmounts(p.source, model, cycle.memoryOf(model))) !== null) continue;
+    if (quotaBlock(cycle, p.queue!, workloadAmounts(p.source, model, cycle.memoryOf(model)), p) !== null) continue;
     const need = `${model}|${request.gpus}|${replicas}`;
     if (misses.get(need) === cycle.fleet.version) continue;
     const moves = planMoves(cycle, p, model);

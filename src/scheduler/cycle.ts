@@ -70,6 +70,13 @@ export function note(p: PendingState, kind: ReasonKind, reason: string): void {
   found[kind] = [...found[kind], reason];
 }
 
+/** Quota kept for one backfill reservation (`Cycle.keepQuota`). */
+interface KeptQuota {
+  workloadId: string;
+  amounts: Amounts;
+  at: number;
+}
+
 /** A pending workload and what the cycle learned about it. */
 export interface PendingState {
   source: PendingWorkload;
@@ -135,6 +142,13 @@ export class Cycle {
   /** GPU models some queue names a quota on: fair shares are computed for their keys. */
   private readonly sharedModels: string[];
   private timeLimitedHolds = 0;
+  /**
+   * What each queue keeps under its limits (and its ancestors' limits) for the backfill
+   * reservations of its workloads: a workload that would still run when one starts may not take
+   * it, or the reserved workload could not start then and the next cycle, without its reservation,
+   * would place what this one kept off its nodes.
+   */
+  private readonly keptQuota = new Map<QueueState, KeptQuota[]>();
   /** Reasons already written for requests larger than any node's free block, by model and size. */
   readonly roomSaid = new Map<string, string[]>();
 
@@ -376,6 +390,30 @@ export class Cycle {
     const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable, evicted: false, tentative: p, order: -1 };
     this.hold(state);
     if (state.stoppable && p.queue) this.addStoppable(state, p.queue);
+  }
+
+  /** Keeps `amounts` of `p`'s queue's limits for its reservation, which starts at `at`; null gives back what it kept. */
+  keepQuota(p: PendingState, amounts: Amounts | null, at: number): void {
+    if (!p.queue) return;
+    for (const q of p.queue.selfAndAncestors()) {
+      const list = (this.keptQuota.get(q) ?? []).filter((k) => k.workloadId !== p.source.id);
+      if (amounts) list.push({ workloadId: p.source.id, amounts, at });
+      this.keptQuota.set(q, list);
+    }
+  }
+
+  /** What each queue keeps under its limits for reservations of others that start before `p`, starting now, would end; null when none do. */
+  reservedAgainst(p: PendingState): ((q: QueueState) => Amounts | null) | null {
+    if (this.keptQuota.size === 0) return null;
+    const endAt = this.placer.endAt(p.source);
+    return (q) => {
+      let sum: Amounts | null = null;
+      for (const k of this.keptQuota.get(q) ?? []) {
+        if (k.workloadId === p.source.id || k.at >= endAt) continue;
+        addAmounts((sum ??= {}), k.amounts);
+      }
+      return sum;
+    };
   }
 
   /** Whether `queue` has stoppable work of lower priority than `priority` (possibly evicted already). */

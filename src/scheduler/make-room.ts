@@ -123,5 +123,5 @@ class Turns {
 
 /** Whether a limit along `p`'s queue's branch, or others' lending limits, keep it out on every GPU model it takes. */
 function heldBack(cycle: Cycle, p: PendingState, queue: QueueState): boolean {
-  return cycle.modelsFor(p.source).every((model) => quotaBlock(cycle, queue, workloadAmounts(p.source, model, cycle.memoryOf(model))) !== null);
+  return cycle.modelsFor(p.source).every((model) => quotaBlock(cycle, queue, workloadAmounts(p.source, model, cycle.memoryOf(model)), p) !== null);
 }

@@ -22,7 +22,7 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
     // side of every branch). Most reclaims behind a backlog end here, without a search.
     if (kind === 'reclaim' && !queue.withinShareAfter(amounts, cycle.tree.keys)) continue;
     const eligibility = kind === 'reclaim' ? reclaimable(cycle, p, queue, amounts, model) : kind === 'overtake' ? overtakeable(p) : preemptible(cycle, p, queue);
-    const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, queue, amounts, eligibility) : [];
+    const forLimit = kind === 'preempt' ? freeUnderLimit(cycle, p, queue, amounts, eligibility) : [];
     if (!forLimit) continue;
     const room = chooseVictims(cycle, p, model, eligibility);
     if (!room) {
@@ -31,7 +31,7 @@ export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolea
     }
     const victims = [...forLimit, ...room.victims];
     // With the victims gone the workload must be within its quotas too, or stopping them is in vain.
-    if (victims.length === 0 || quotaBlock(cycle, queue, amounts) !== null) {
+    if (victims.length === 0 || quotaBlock(cycle, queue, amounts, p) !== null) {
       cycle.placer.undo(room.allocations, cycle.placer.endAt(p.source));
       restore(cycle, victims);
       continue;
@@ -303,8 +303,8 @@ function addHeldOn(r: RunningState, model: string, inDomain: ReadonlySet<NodeSta
  * For a workload its own queue's limit holds back: its lowest-priority, newest eligible workloads
  * are evicted until the limit lets it in. Null, with nothing evicted, when they are not enough.
  */
-function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligibility: Eligibility): RunningState[] | null {
-  if (quotaBlock(cycle, queue, amounts) === null) return [];
+function freeUnderLimit(cycle: Cycle, p: PendingState, queue: QueueState, amounts: Amounts, eligibility: Eligibility): RunningState[] | null {
+  if (quotaBlock(cycle, queue, amounts, p) === null) return [];
   const candidates = (cycle.stoppableByQueue.get(queue) ?? [])
     .filter((r) => eligibility.workload(r))
     .sort((a, b) => a.source.priority - b.source.priority || b.source.startedAt - a.source.startedAt || cmp(a.source.id, b.source.id));
@@ -312,7 +312,7 @@ function freeUnderLimit(cycle: Cycle, queue: QueueState, amounts: Amounts, eligi
   for (const v of candidates) {
     evictOne(cycle, v);
     victims.push(v);
-    if (quotaBlock(cycle, queue, amounts) === null) return victims;
+    if (quotaBlock(cycle, queue, amounts, p) === null) return victims;
   }
   restore(cycle, victims);
   return null;

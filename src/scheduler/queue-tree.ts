@@ -179,16 +179,23 @@ export class QueueTree {
     for (const q of queue.selfAndAncestors()) addAmounts(q.demand, amounts);
   }
 
-  /** The first limit, of the queue or an ancestor, that taking `amounts` would pass; null if none. */
-  limitBlock(queue: QueueState, amounts: Amounts): string | null {
+  /**
+   * The first limit, of the queue or an ancestor, that taking `amounts` would pass; null if none.
+   * `reserved` says what each queue keeps under its limits for backfill reservations that start
+   * before the workload would end.
+   */
+  limitBlock(queue: QueueState, amounts: Amounts, reserved: ((q: QueueState) => Amounts | null) | null = null): string | null {
     for (const q of queue.selfAndAncestors()) {
+      const kept = reserved?.(q) ?? null;
       for (const key in amounts) {
         const limit = q.limit(key);
         if (limit === null) continue;
         const used = q.usage[key] ?? 0;
-        if (used + amounts[key]! > limit + EPSILON) {
+        const held = kept?.[key] ?? 0;
+        if (used + held + amounts[key]! > limit + EPSILON) {
           const whose = q === queue ? `queue ${q.name}` : `queue ${queue.name}'s parent ${q.name}`;
-          return `${whose} would exceed its limit of ${formatAmount(key, limit)} (${formatAmount(key, used)} in use, ${formatAmount(key, amounts[key]!)} asked)`;
+          const forReservations = held > 0 ? `, ${formatAmount(key, held)} kept for backfill reservations that start before it would end` : '';
+          return `${whose} would exceed its limit of ${formatAmount(key, limit)} (${formatAmount(key, used)} in use${forReservations}, ${formatAmount(key, amounts[key]!)} asked)`;
         }
       }
     }

@@ -106,6 +106,8 @@ describe('scheduler properties', () => {
     ['keeps work stopped for another in its queue\'s demand while it releases', 'victim-demand-kept-while-it-releases', 'releasing'],
     ['gives a queue of over-quota weight 0 the same fair share whether its share of a GPU waits or runs', 'zero-weight-fair-share-unchanged-once-placed', 'releasing'],
     ['passes the turn to the next queue once a workload holds room released for no one, as a placement does', 'released-room-hold-passes-the-turn', 'releasing'],
+    ["keeps a reservation's room under its queue's limits from work placed after it", 'reservation-keeps-its-queue-limit', 'releasing'],
+    ["keeps a reservation's room under its queue's limits from work placed after it (victims requeued)", 'reservation-keeps-its-queue-limit', 'requeue'],
   ];
   for (const [title, file, victims] of kept) it(title, () => assertStable(loadCase(file), victims));
 

@@ -181,6 +181,20 @@ describe('checkPlan', () => {
     expect(rules(s, plan({ ...base, placements: [{ workloadId: 'long', allocations: [alloc('a', [4, 5])] }], pending: explained(['big', 'short']) }))).toEqual(['backfill']);
   });
 
+  it("finds backfill that takes what a reservation's queue limit leaves it, and accepts backfill that ends first", () => {
+    const s = snap({
+      nodes: [node('a', 8), node('b', 4)],
+      queues: [{ id: 'q', name: 'q', parentId: null, priority: 0, quotas: [{ resource: 'gpu', guaranteed: 0, limit: 8, overQuotaWeight: 1, lendingLimit: null }], decayedUsage: {} }],
+      running: [running('r', [alloc('a', [0, 1, 2, 3])], { queueId: 'other', startedAt: NOW - 1_000, timeLimitMs: 3_601_000 })],
+      pending: [job('big', 8), job('short', 2, { timeLimitMs: 1_800_000 }), job('long', 2)],
+    });
+    const at = NOW + 3_600_000;
+    const base = { reservations: [{ workloadId: 'big', at, nodeIds: ['a'] }] };
+    const explained = (ids: string[]) => ids.map((workloadId) => ({ workloadId, reasons: ['r'] }));
+    expect(rules(s, plan({ ...base, placements: [{ workloadId: 'short', allocations: [alloc('b', [0, 1])] }], pending: explained(['big', 'long']) }))).toEqual([]);
+    expect(rules(s, plan({ ...base, placements: [{ workloadId: 'long', allocations: [alloc('b', [0, 1])] }], pending: explained(['big', 'short']) }))).toEqual(['backfill']);
+  });
+
   it('finds bad moves', () => {
     const s = snap({
       nodes: [node('a'), node('b')],

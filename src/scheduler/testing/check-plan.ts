@@ -7,6 +7,8 @@
  *   in this cycle; a consolidation move's destination is taken now, its source stays held.
  * - Queue limits: usage after the plan = running (not releasing, not preempted now) + placements,
  *   summed over each queue's subtree; a limit is reported only where this plan added to that key.
+ * - Backfill: a placement still running when a reservation starts may not take its reserved nodes'
+ *   room, nor what its queue's limits (and its ancestors') leave it then.
  * - In-guarantee (for reclaim): the victim's queue's running workloads (releasing included) in
  *   order priority desc, startedAt asc (ties counted before), cumulative use per quota key; a
  *   workload is in-guarantee when, for every quota key it uses, the cumulative use fits in
@@ -331,6 +333,36 @@ export function checkPlanDetailed(snapshot: Snapshot, config: SchedulerConfig, n
         'backfill',
         `${culprits.join(', ')} placed on ${w.name}'s reserved nodes (${r.nodeIds.map(nodeName).join(', ')}) and still running at ${r.at}, so ${w.name} no longer fits then`,
       );
+    }
+    // Nor may this plan's placements that still run then take the room its queues' limits leave it.
+    const model = resNodes[0]!.gpus[0]?.model ?? null;
+    const own = Array.from({ length: w.replicas }, (): ReplicaAllocation => ({ nodeId: resNodes[0]!.id, gpuIndices: Array.from({ length: w.request.gpus }, (_, i) => i), gpuFraction: null, gpuModel: model, cpus: w.request.cpus, memoryMiB: w.request.memoryMiB }));
+    const useAt = (withPlacements: boolean) => {
+      const use = new Map<string, Map<string, number>>();
+      const add = (queueId: string, allocs: readonly ReplicaAllocation[]) => {
+        for (const anc of ancestors(queueId)) {
+          const m = use.get(anc) ?? new Map<string, number>();
+          use.set(anc, m);
+          for (const [k, v] of workloadCharge(allocs)) m.set(k, (m.get(k) ?? 0) + v);
+        }
+      };
+      for (const v of snapshot.running) if (!v.releasing && !victims.has(v.id) && runsAt(v.startedAt, v.timeLimitMs)) add(v.queueId, v.allocations);
+      const late: string[] = [];
+      if (withPlacements)
+        for (const [id, allocs] of placed) {
+          const p = pendingById.get(id)!;
+          if (!runsAt(now, p.timeLimitMs)) continue;
+          add(p.queueId, allocs);
+          late.push(p.name);
+        }
+      add(w.queueId, own);
+      return { use, late };
+    };
+    const overLimit = (use: Map<string, Map<string, number>>) =>
+      ancestors(w.queueId).some((id) => (queues.get(id)?.quotas ?? []).some((quota) => quota.limit !== null && (use.get(id)?.get(quota.resource) ?? 0) > quota.limit + EPS));
+    if (!overLimit(useAt(false).use)) {
+      const { use, late } = useAt(true);
+      if (overLimit(use)) report('backfill', `${late.join(', ')} placed and still running at ${r.at} take what ${w.name}'s queue limits leave it then`);
     }
   }
 
