@@ -77,6 +77,21 @@ interface KeptQuota {
   at: number;
 }
 
+/** One queue's running work as the cycle admitted it (`Cycle.admitted`). */
+interface Admitted {
+  /** What it charges the queue (the entry of `Cycle.charges`). */
+  charge: Amounts | null;
+  /** The entries of `stoppableByQueue` and `stoppableByModel`. */
+  stoppable: RunningState[] | null;
+  byModel: Map<string, RunningState[]> | null;
+  /**
+   * The lowest priority of its stoppable work this cycle (evicted or not): preemption within a
+   * queue only takes lower-priority work, and in a queue of one priority a search would walk
+   * every running workload to find none.
+   */
+  lowestStoppable: number;
+}
+
 /** A pending workload and what the cycle learned about it. */
 export interface PendingState {
   source: PendingWorkload;
@@ -112,11 +127,10 @@ export class Cycle {
   /** The same by queue and by a GPU model they hold: a victim search for one model walks only these. */
   readonly stoppableByModel = new Map<QueueState, Map<string, RunningState[]>>();
   /**
-   * The lowest priority of each queue's stoppable work this cycle (evicted or not): preemption
-   * within a queue only takes lower-priority work, and in a queue of one priority a search would
-   * walk every running workload to find none.
+   * Per queue, what its running work charges and may give up, found with one lookup per workload
+   * (a cycle admits every running workload, and a lookup per list was a tenth of a replay).
    */
-  private readonly lowestStoppable = new Map<QueueState, number>();
+  private readonly admitted = new Map<QueueState, Admitted>();
   /** Running workloads with an allocation on each node, by node ordinal, in snapshot order (a gang appears on each of its nodes). */
   private readonly holders: RunningState[][];
   readonly pending: PendingState[];
@@ -135,7 +149,7 @@ export class Cycle {
   readonly withdrawn: PendingState[] = [];
   readonly hasLending: boolean;
   private readonly modelLists = new Map<string, string[]>();
-  /** While the running work is admitted: what it charges each queue (one charge per queue, not per workload: each walks the queue's ancestors), and its holds with a time limit. */
+  /** While the running work is admitted: what it charges each queue, in the order first charged (one charge per queue, not per workload: each walks the queue's ancestors), and its holds with a time limit. */
   private readonly charges = new Map<QueueState, Amounts>();
   /** What running work counts for in its queue's demand beyond what it holds (`demandAsPending`). */
   private readonly extraDemand = new Map<QueueState, Amounts>();
@@ -276,13 +290,14 @@ export class Cycle {
       // would move while it releases and another queue could reclaim what the last cycle placed.
       if (queue && source.releasingFor != null) this.addDemandOf(this.extraDemandOf(queue), source, 1);
     } else if (queue) {
-      let total = this.charges.get(queue);
-      if (!total) this.charges.set(queue, (total = {}));
-      addAmounts(total, state.amounts);
+      const admitted = this.admittedIn(queue);
+      if (!admitted.charge) this.charges.set(queue, (admitted.charge = {}));
+      addAmounts(admitted.charge, state.amounts);
       if (source.request.gpuMemoryMiB !== null) this.demandAsPending(queue, source, state.amounts);
       else if (this.sharedModels.length > 0 && source.gpuModels?.length !== 1 && asksForGpus(source.request)) this.demandOnOtherModels(queue, source, state.amounts);
+      // Releasing work is never stoppable.
+      if (state.stoppable) this.addStoppable(state, queue, admitted);
     }
-    if (state.stoppable && queue) this.addStoppable(state, queue);
     if (Number.isFinite(state.endAt)) for (const node of state.nodes) if (node) this.timeLimitedHolds += 1;
   }
 
@@ -418,24 +433,29 @@ export class Cycle {
 
   /** Whether `queue` has stoppable work of lower priority than `priority` (possibly evicted already). */
   stoppableBelow(queue: QueueState, priority: number): boolean {
-    return (this.lowestStoppable.get(queue) ?? Infinity) < priority;
+    return (this.admitted.get(queue)?.lowestStoppable ?? Infinity) < priority;
   }
 
-  private addStoppable(r: RunningState, queue: QueueState): void {
-    this.lowestStoppable.set(queue, Math.min(this.lowestStoppable.get(queue) ?? Infinity, r.source.priority));
-    const list = this.stoppableByQueue.get(queue) ?? [];
-    list.push(r);
-    this.stoppableByQueue.set(queue, list);
-    let byModel = this.stoppableByModel.get(queue);
-    if (!byModel) this.stoppableByModel.set(queue, (byModel = new Map()));
+  private admittedIn(queue: QueueState): Admitted {
+    let admitted = this.admitted.get(queue);
+    if (!admitted) this.admitted.set(queue, (admitted = { charge: null, stoppable: null, byModel: null, lowestStoppable: Infinity }));
+    return admitted;
+  }
+
+  private addStoppable(r: RunningState, queue: QueueState, admitted = this.admittedIn(queue)): void {
+    admitted.lowestStoppable = Math.min(admitted.lowestStoppable, r.source.priority);
+    if (!admitted.stoppable) this.stoppableByQueue.set(queue, (admitted.stoppable = []));
+    admitted.stoppable.push(r);
+    if (!admitted.byModel) this.stoppableByModel.set(queue, (admitted.byModel = new Map()));
+    const byModel = admitted.byModel;
     let last: string | null = null;
     for (const a of r.source.allocations) {
       // A gang's replicas share one model: the workload is listed once under it.
       if (a.gpuModel === null || a.gpuModel === last) continue;
       last = a.gpuModel;
-      const ofModel = byModel.get(a.gpuModel) ?? [];
-      if (ofModel.at(-1) !== r) ofModel.push(r);
-      byModel.set(a.gpuModel, ofModel);
+      const ofModel = byModel.get(a.gpuModel);
+      if (!ofModel) byModel.set(a.gpuModel, [r]);
+      else if (ofModel.at(-1) !== r) ofModel.push(r);
     }
   }
 
