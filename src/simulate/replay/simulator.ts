@@ -215,6 +215,9 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
       ? new ProductionScheduler(nodes, cluster.queues, opts.scheduler ?? defaultSchedulerConfig, opts.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS, shortcuts ? cluster.capacity : Infinity)
       : null;
   const runningJobs = new Set<SimJob>();
+  /** Every run started, in order (with the job's epoch then); `wakeWhenStoppable` has passed over the first `startsSeen`. */
+  const starts: { job: SimJob; epoch: number }[] = [];
+  let startsSeen = 0;
 
   const toWorkload = (job: SimJob, rank: number): PendingWorkload => ({
     id: job.wid,
@@ -321,6 +324,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     job.waited += t - job.pendingSince;
     if (Number.isNaN(job.firstStart)) job.firstStart = t;
     job.epoch++;
+    if (production) starts.push({ job, epoch: job.epoch });
     events.push(t + (job.input.duration - job.done), { kind: 'completion', job, epoch: job.epoch });
     if (las) scheduleDemotion(job);
   };
@@ -451,12 +455,14 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
    * waits it wakes up when the next running job reaches that age.
    */
   const wakeWhenStoppable = (minRuntimeMs: number, t: number) => {
-    let next = Infinity;
-    for (const j of runningJobs) {
-      const at = j.startedAt + minRuntimeMs / 1000;
-      if (at > t && at < next) next = at;
+    // Runs start at times that never go back, so they come of age in the order they started: the
+    // next is the first still running that is not yet of age. Those passed over never are again.
+    for (; startsSeen < starts.length; startsSeen++) {
+      const { job, epoch } = starts[startsSeen]!;
+      if (job.state === 'running' && job.epoch === epoch && job.startedAt + minRuntimeMs / 1000 > t) break;
     }
-    if (next !== Infinity) wakeAt(next, t);
+    const next = starts[startsSeen];
+    if (next) wakeAt(next.job.startedAt + minRuntimeMs / 1000, t);
   };
   /** Wake-ups still to come; one at or before the time asked for serves. */
   const wakes = new Set<number>();
