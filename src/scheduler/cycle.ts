@@ -79,7 +79,7 @@ interface KeptQuota {
 
 /** One queue's running work as the cycle admitted it (`Cycle.admitted`). */
 interface Admitted {
-  /** What it charges the queue (the entry of `Cycle.charges`). */
+  /** What its running work charges the queue (one charge per queue, not per workload: each walks the queue's ancestors). */
   charge: Amounts | null;
   /** The entries of `stoppableByQueue` and `stoppableByModel`. */
   stoppable: RunningState[] | null;
@@ -128,7 +128,8 @@ export class Cycle {
   readonly stoppableByModel = new Map<QueueState, Map<string, RunningState[]>>();
   /**
    * Per queue, what its running work charges and may give up, found with one lookup per workload
-   * (a cycle admits every running workload, and a lookup per list was a tenth of a replay).
+   * (a cycle admits every running workload, and a lookup per list was a tenth of a replay). Queues
+   * come in the order running work first charged them, which the charges are applied in.
    */
   private readonly admitted = new Map<QueueState, Admitted>();
   /** Running workloads with an allocation on each node, by node ordinal, in snapshot order (a gang appears on each of its nodes). */
@@ -149,12 +150,11 @@ export class Cycle {
   readonly withdrawn: PendingState[] = [];
   readonly hasLending: boolean;
   private readonly modelLists = new Map<string, string[]>();
-  /** While the running work is admitted: what it charges each queue, in the order first charged (one charge per queue, not per workload: each walks the queue's ancestors), and its holds with a time limit. */
-  private readonly charges = new Map<QueueState, Amounts>();
   /** What running work counts for in its queue's demand beyond what it holds (`demandAsPending`). */
   private readonly extraDemand = new Map<QueueState, Amounts>();
   /** GPU models some queue names a quota on: fair shares are computed for their keys. */
   private readonly sharedModels: string[];
+  /** While the running work is admitted: its holds (workload and node) with a time limit. */
   private timeLimitedHolds = 0;
   /**
    * What each queue keeps under its limits (and its ancestors' limits) for the backfill
@@ -196,7 +196,8 @@ export class Cycle {
     }
     this.fleet.index();
     carry?.begin(this.fleet, snapshot.nodes, config, this.running, this.holders);
-    for (const [queue, amounts] of this.charges) this.tree.charge(queue, amounts);
+    // Only running work was admitted so far, and each queue it reached was charged at once.
+    for (const [queue, { charge }] of this.admitted) if (charge) this.tree.charge(queue, charge);
     // Where every pending workload starts: nothing found yet, shared until one is told something.
     const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
     // Demand is counted by shape, then weighed once per shape; one lookup per workload finds both.
@@ -291,8 +292,7 @@ export class Cycle {
       if (queue && source.releasingFor != null) this.addDemandOf(this.extraDemandOf(queue), source, 1);
     } else if (queue) {
       const admitted = this.admittedIn(queue);
-      if (!admitted.charge) this.charges.set(queue, (admitted.charge = {}));
-      addAmounts(admitted.charge, state.amounts);
+      addAmounts((admitted.charge ??= {}), state.amounts);
       if (source.request.gpuMemoryMiB !== null) this.demandAsPending(queue, source, state.amounts);
       else if (this.sharedModels.length > 0 && source.gpuModels?.length !== 1 && asksForGpus(source.request)) this.demandOnOtherModels(queue, source, state.amounts);
       // Releasing work is never stoppable.
