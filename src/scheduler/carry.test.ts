@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SchedulerCarry } from './carry.js';
@@ -16,7 +17,7 @@ const arbStep = fc.record({
   ends: fc.integer({ min: 0, max: 3 }),
   advanceMs: fc.constantFrom(1_000, 30_000, 120_000),
   cordon: fc.boolean(),
-  /** The snapshot as new objects (as the store reads it) or the same objects again. */
+  /** The snapshot as new objects (as the store reads it), or the same objects again for the work that did not change (as a replay passes it). */
   fresh: fc.boolean(),
   /** The running work listed in another order (the store promises none; the carry keeps each node's holders in it). */
   order: fc.constantFrom('same' as const, 'reversed' as const, 'rotated' as const),
@@ -24,6 +25,8 @@ const arbStep = fc.record({
   tradeIds: fc.boolean(),
   /** A running workload's time limit changes: it holds the same GPUs with another end. */
   retime: fc.boolean(),
+  /** A running workload's priority and whether it may be preempted change: it holds the same, as another object. */
+  reprioritize: fc.boolean(),
 });
 
 function next(snapshot: Snapshot, step: Step, plan: Parameters<typeof applyPlan>[1], now: number): Snapshot {
@@ -35,6 +38,14 @@ function next(snapshot: Snapshot, step: Step, plan: Parameters<typeof applyPlan>
   const [a, b] = after.running;
   if (step.tradeIds && a && b) [a.id, b.id] = [b.id, a.id];
   if (step.retime && a) a.timeLimitMs = a.timeLimitMs === null ? 600_000 : null;
+  const last = after.running.at(-1);
+  if (step.reprioritize && last) Object.assign(last, { priority: last.priority + 5, preemptible: !last.preemptible });
+  // What did not change is passed as the same object again (a snapshot is not changed once passed; the carry reads such a workload as unchanged).
+  const before = new Map(snapshot.running.map((w) => [w.id, w]));
+  after.running = after.running.map((w) => {
+    const same = before.get(w.id);
+    return same && isDeepStrictEqual(same, w) ? same : w;
+  });
   return after;
 }
 
@@ -53,7 +64,7 @@ describe('SchedulerCarry', () => {
           now += step.advanceMs;
         }
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env["CARRY_RUNS"] ?? 300) },
     );
   });
 

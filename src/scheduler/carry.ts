@@ -23,6 +23,8 @@ export interface Admission<H extends Holder> {
   create(source: RunningWorkload): H;
   /** Makes the last cycle's state of a workload that holds the same this cycle's (its source, queue, what may be stopped). */
   renew(state: H, source: RunningWorkload): void;
+  /** Whether the last cycle's state of a workload passed again as the same object holds the same (its end may move with the time). */
+  holdsStill(state: H): boolean;
 }
 
 /**
@@ -100,7 +102,12 @@ export class SchedulerCarry {
       let state = previous[next];
       if (state === undefined || (state.source !== source && state.source.id !== source.id)) state = states.get(source.id);
       // A state is taken once: a workload listed twice gets a second one.
-      const reusable = state !== undefined && running[state.order] !== state && state.endAt === admission.endAt(source) && sameAllocations(state.source.allocations, source.allocations);
+      // The same object as the last cycle's is the same workload (a snapshot is not changed once
+      // passed): it is not read, most of a replay's admission cost being reading such objects.
+      const reusable =
+        state !== undefined &&
+        running[state.order] !== state &&
+        (state.source === source ? admission.holdsStill(state) : state.endAt === admission.endAt(source) && sameAllocations(state.source.allocations, source.allocations));
       if (reusable) {
         admission.renew(state!, source);
         was[i] = state!.order;

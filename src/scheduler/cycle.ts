@@ -27,6 +27,22 @@ export interface RunningState {
   tentative: PendingState | null;
   /** Its position in the snapshot's running work; −1 for a placement of this cycle. */
   order: number;
+  /**
+   * What admitting it reads of its source, kept here (`describe`): a cycle admits every running
+   * workload, and one object read per workload instead of several is a large part of what a
+   * carried cycle saves (carry.ts).
+   */
+  releasing: boolean;
+  /** Preemptible and not releasing: stoppable once past the minimum runtime. */
+  mayStop: boolean;
+  startedAt: number;
+  priority: number;
+  /** The GPU models it holds, each once, in allocation order (a list shared by all that hold the same). */
+  models: readonly string[];
+  /** Its allocations on nodes in the snapshot when it has a time limit, else 0. */
+  timedHolds: number;
+  /** How its queue's demand counts it beyond what it holds (`demandAsPending`, `demandOnOtherModels`). */
+  demand: 'held' | 'byMemory' | 'onOtherModels';
 }
 
 type ReasonKind = 'limit' | 'waiting' | 'room' | 'notes';
@@ -163,6 +179,8 @@ export class Cycle {
    * would place what this one kept off its nodes.
    */
   private readonly keptQuota = new Map<QueueState, KeptQuota[]>();
+  /** The last cycle's queues, by this cycle's (`queueAgain`). */
+  private readonly queuesAgain = new Map<QueueState, QueueState | null>();
   /** Reasons already written for requests larger than any node's free block, by model and size. */
   readonly roomSaid = new Map<string, string[]>();
 
@@ -188,6 +206,7 @@ export class Cycle {
         endAt: (source) => this.endAtOf(source),
         create: (source) => this.stateOf(source),
         renew: (state, source) => this.renew(state, source),
+        holdsStill: (state) => this.holdsStill(state),
       }));
       reused.timeLimited = this.timeLimitedHolds;
     } else {
@@ -258,47 +277,63 @@ export class Cycle {
   private stateOf(source: RunningWorkload): RunningState {
     const amounts: Amounts = {};
     for (const allocation of source.allocations) chargeAllocation(amounts, allocation);
-    const state: RunningState = {
-      source,
-      nodes: this.nodesOf(source.allocations),
-      queue: null,
-      amounts,
-      endAt: this.endAtOf(source),
-      stoppable: false,
-      evicted: false,
-      tentative: null,
-      order: -1,
-    };
-    this.renew(state, source);
+    const state = runningState(source, this.nodesOf(source.allocations), this.tree.queues.get(source.queueId) ?? null, amounts, this.endAtOf(source), null);
+    this.countIn(state);
     return state;
   }
 
   /**
-   * Makes a state this cycle's (a new one, or one kept from the last cycle of a workload that holds
-   * the same: nodes, charges and end), and counts it in: its queue's charge, the releasing work, the
-   * lists of what may be stopped. Every running workload passes here once, in snapshot order, while
-   * its state is at hand.
+   * Makes the last cycle's state of a workload that holds the same (nodes, charges and end) this
+   * cycle's. The same source object as the last cycle's is the same workload (a snapshot is not
+   * changed once passed with a carry): what the state keeps of it holds, and the source is not read.
    */
   private renew(state: RunningState, source: RunningWorkload): void {
-    state.source = source;
-    const queue = (state.queue = this.tree.queues.get(source.queueId) ?? null);
-    state.stoppable = !source.releasing && source.preemptible && this.now - source.startedAt >= this.config.minRuntimeMs;
+    if (source === state.source) state.queue = this.queueAgain(state.queue, source);
+    else {
+      state.source = source;
+      state.queue = this.tree.queues.get(source.queueId) ?? null;
+      describe(state);
+    }
+    this.countIn(state);
+  }
+
+  /** Whether a state kept with its source still holds the same: releasing work holds until now, which moves. */
+  private holdsStill(state: RunningState): boolean {
+    return !state.releasing || state.endAt === this.now;
+  }
+
+  /** This cycle's queue of the last cycle's `queue` (the tree is built afresh each cycle), found once per queue. */
+  private queueAgain(queue: QueueState | null, source: RunningWorkload): QueueState | null {
+    if (queue === null) return this.tree.queues.get(source.queueId) ?? null;
+    let again = this.queuesAgain.get(queue);
+    if (again === undefined) this.queuesAgain.set(queue, (again = this.tree.queues.get(queue.id) ?? null));
+    return again;
+  }
+
+  /**
+   * Counts a running workload's state in: its queue's charge, the releasing work, the lists of what
+   * may be stopped. Every running workload passes here once, in snapshot order, while its state is
+   * at hand.
+   */
+  private countIn(state: RunningState): void {
+    const { queue } = state;
+    state.stoppable = state.mayStop && this.now - state.startedAt >= this.config.minRuntimeMs;
     state.evicted = false;
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
-    if (source.releasing) {
+    if (state.releasing) {
       this.releasing.push(state);
       // Work stopped for another comes back as pending: its demand stays, or the fair shares
       // would move while it releases and another queue could reclaim what the last cycle placed.
-      if (queue && source.releasingFor != null) this.addDemandOf(this.extraDemandOf(queue), source, 1);
+      if (queue && state.source.releasingFor != null) this.addDemandOf(this.extraDemandOf(queue), state.source, 1);
     } else if (queue) {
       const admitted = this.admittedIn(queue);
       addAmounts((admitted.charge ??= {}), state.amounts);
-      if (source.request.gpuMemoryMiB !== null) this.demandAsPending(queue, source, state.amounts);
-      else if (this.sharedModels.length > 0 && source.gpuModels?.length !== 1 && asksForGpus(source.request)) this.demandOnOtherModels(queue, source, state.amounts);
+      if (state.demand === 'byMemory') this.demandAsPending(queue, state.source, state.amounts);
+      else if (state.demand === 'onOtherModels' && this.sharedModels.length > 0) this.demandOnOtherModels(queue, state.source, state.amounts);
       // Releasing work is never stoppable.
       if (state.stoppable) this.addStoppable(state, queue, admitted);
     }
-    if (Number.isFinite(state.endAt)) for (const node of state.nodes) if (node) this.timeLimitedHolds += 1;
+    this.timeLimitedHolds += state.timedHolds;
   }
 
   /**
@@ -402,7 +437,8 @@ export class Cycle {
     const source = runningWorkload(p.source, { startedAt: this.now, allocations, releasing: false, releasingFor: null });
     // A claimant's place was paid for by the work stopped for it: nothing takes it back this cycle.
     const stoppable = p.source.preemptible && p.source.claimedAt == null;
-    const state: RunningState = { source, nodes: this.nodesOf(allocations), queue: p.queue, amounts, endAt, stoppable, evicted: false, tentative: p, order: -1 };
+    const state = runningState(source, this.nodesOf(allocations), p.queue, amounts, endAt, p);
+    state.stoppable = stoppable;
     this.hold(state);
     if (state.stoppable && p.queue) this.addStoppable(state, p.queue);
   }
@@ -443,19 +479,15 @@ export class Cycle {
   }
 
   private addStoppable(r: RunningState, queue: QueueState, admitted = this.admittedIn(queue)): void {
-    admitted.lowestStoppable = Math.min(admitted.lowestStoppable, r.source.priority);
+    admitted.lowestStoppable = Math.min(admitted.lowestStoppable, r.priority);
     if (!admitted.stoppable) this.stoppableByQueue.set(queue, (admitted.stoppable = []));
     admitted.stoppable.push(r);
     if (!admitted.byModel) this.stoppableByModel.set(queue, (admitted.byModel = new Map()));
     const byModel = admitted.byModel;
-    let last: string | null = null;
-    for (const a of r.source.allocations) {
-      // A gang's replicas share one model: the workload is listed once under it.
-      if (a.gpuModel === null || a.gpuModel === last) continue;
-      last = a.gpuModel;
-      const ofModel = byModel.get(a.gpuModel);
-      if (!ofModel) byModel.set(a.gpuModel, [r]);
-      else if (ofModel.at(-1) !== r) ofModel.push(r);
+    for (const model of r.models) {
+      const ofModel = byModel.get(model);
+      if (!ofModel) byModel.set(model, [r]);
+      else ofModel.push(r);
     }
   }
 
@@ -505,6 +537,72 @@ export class Cycle {
 }
 
 const NO_GPU: (string | null)[] = [null];
+
+/** A new running state, not stoppable until counted in (`Cycle.countIn`). */
+function runningState(source: RunningWorkload, nodes: (NodeState | null)[], queue: QueueState | null, amounts: Amounts, endAt: number, tentative: PendingState | null): RunningState {
+  // What `describe` fills in, each of the kind it will be (a number field first written with an integer is widened later, at a cost).
+  const state: RunningState = {
+    source,
+    nodes,
+    queue,
+    amounts,
+    endAt,
+    stoppable: false,
+    evicted: false,
+    tentative,
+    order: -1,
+    releasing: false,
+    mayStop: false,
+    startedAt: NaN,
+    priority: 0,
+    models: NO_MODELS,
+    timedHolds: 0,
+    demand: 'held',
+  };
+  describe(state);
+  return state;
+}
+
+const NO_MODELS: readonly string[] = [];
+
+/** Sets what a state keeps of its source (`RunningState.releasing` to `demand`) from the source, its nodes and its end. */
+function describe(state: RunningState): void {
+  const { source } = state;
+  state.releasing = source.releasing;
+  state.mayStop = !source.releasing && source.preemptible;
+  state.startedAt = source.startedAt;
+  state.priority = source.priority;
+  state.models = modelsHeld(source.allocations);
+  let holds = 0;
+  if (Number.isFinite(state.endAt)) for (const node of state.nodes) if (node) holds += 1;
+  state.timedHolds = holds;
+  state.demand = source.request.gpuMemoryMiB !== null ? 'byMemory' : source.gpuModels?.length !== 1 && asksForGpus(source.request) ? 'onOtherModels' : 'held';
+}
+
+/**
+ * Lists of GPU models held, one per distinct list: every running workload keeps one, and most
+ * hold one model, so thousands of workloads share a few lists that stay at hand. A cache of
+ * immutable values, however many cycles read it.
+ */
+const heldLists = new Map<string, readonly string[]>();
+
+/** The GPU models of `allocations`, each once, in order (a gang's replicas share one model: the workload is listed once under it). */
+function modelsHeld(allocations: readonly ReplicaAllocation[]): readonly string[] {
+  let first: string | null = null;
+  let several = false;
+  for (const a of allocations) {
+    if (a.gpuModel === null) continue;
+    first ??= a.gpuModel;
+    several ||= a.gpuModel !== first;
+  }
+  if (first === null) return NO_MODELS;
+  // Keyed by the model itself when it is the only one (no string built per workload), else by the list joined.
+  const models = several ? [...new Set(allocations.flatMap((a) => (a.gpuModel === null ? [] : [a.gpuModel])))] : null;
+  const key = models ? models.join('\n') : first;
+  let list = heldLists.get(key);
+  if (!list) heldLists.set(key, (list = models ?? [first]));
+  return list;
+}
 
 /** Not yet chosen this cycle, and among the workloads that may be stopped at all. */
 export function movable(r: RunningState): boolean {
