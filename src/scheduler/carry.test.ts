@@ -15,7 +15,8 @@ const arbStep = fc.record({
   victims: fc.constantFrom('requeue' as const, 'releasing' as const),
   /** Every running workload at a position ≡ this (mod 3) ends; 3 ends none. */
   ends: fc.integer({ min: 0, max: 3 }),
-  advanceMs: fc.constantFrom(1_000, 30_000, 120_000),
+  /** Time may also go back (a caller planning an earlier time again). */
+  advanceMs: fc.constantFrom(-120_000, 1_000, 30_000, 120_000),
   cordon: fc.boolean(),
   /** The snapshot as new objects (as the store reads it), or the same objects again for the work that did not change (as a replay passes it). */
   fresh: fc.boolean(),
@@ -81,6 +82,23 @@ describe('SchedulerCarry', () => {
     const fresh = schedule(structuredClone(next), config, 2_000);
     expect(fresh.preemptions.map((p) => p.workloadId)).toEqual(['b']);
     expect(schedule(next, config, 2_000, { carry })).toEqual(fresh);
+  });
+
+  it('reads the age of work passed again as the same object when time went back or the minimum runtime grew', () => {
+    const node = { id: 'n', name: 'n', schedulable: true, labels: {}, cpus: 0, memoryMiB: 0, gpus: [{ index: 0, model: 'A', memoryMiB: 1 }] };
+    const queue = { id: 'q', name: 'q', parentId: null, priority: 0, quotas: [], decayedUsage: {} };
+    const running = [{ ...job('old', 1), startedAt: 0, releasing: false, allocations: [{ nodeId: 'n', gpuIndices: [0], gpuFraction: null, gpuModel: 'A', cpus: 0, memoryMiB: 0 }] }];
+    const snapshot = { nodes: [node], queues: [queue], running, pending: [job('urgent', 1, { priority: 10, submittedAt: 1 })] };
+    const config = { ...defaults(), minRuntimeMs: 60_000 };
+    for (const [now, minRuntimeMs] of [[30_000, 60_000], [150_000, 200_000]] as const) {
+      const carry = new SchedulerCarry();
+      // Past the minimum runtime in the first cycle: preempted for the urgent workload.
+      expect(schedule(snapshot, config, 100_000, { carry }).preemptions.map((p) => p.workloadId)).toEqual(['old']);
+      const again = { ...config, minRuntimeMs };
+      const fresh = schedule(structuredClone(snapshot), again, now);
+      expect(fresh.preemptions).toEqual([]);
+      expect(schedule(snapshot, again, now, { carry })).toEqual(fresh);
+    }
   });
 
   it('starts afresh after a cycle that did not finish', () => {

@@ -42,6 +42,8 @@ export class SchedulerCarry {
   private fleet: FleetState | null = null;
   private nodes: readonly SnapshotNode[] = [];
   private config: SchedulerConfig | null = null;
+  /** The last cycle's time. */
+  private now = -Infinity;
   /** Holders of each node as the last cycle had them (by ordinal), its own placements at the end of each list. */
   private holders: Holder[][] = [];
   /** The last cycle's running work, in its snapshot's order: most workloads keep their place from one snapshot to the next. */
@@ -92,8 +94,9 @@ export class SchedulerCarry {
       for (const node of nodes) if (node) changed[node.ordinal] = 1;
     };
     for (const node of this.touched) changed[node.ordinal] = 1;
-    // The last cycle's position of each workload that keeps its state (−1: a new state).
+    // The last cycle's position of each workload that keeps its state (−1: a new state), and the other way round.
     const was = new Int32Array(sources.length);
+    const kept = new Uint8Array(previous.length);
     // Where the next workload most likely was: right after the last one kept. Work that ended or
     // started before it then costs one lookup, not one for every workload after it.
     let next = 0;
@@ -111,6 +114,7 @@ export class SchedulerCarry {
       if (reusable) {
         admission.renew(state!, source);
         was[i] = state!.order;
+        kept[state!.order] = 1;
         next = state!.order + 1;
       } else {
         state = admission.create(source);
@@ -129,8 +133,9 @@ export class SchedulerCarry {
       running[i] = state!;
     }
     // Work that ended or holds otherwise now (it has a new state) leaves its nodes.
-    for (const h of previous) {
-      if (running[h.order] === h) continue;
+    for (let k = 0; k < previous.length; k++) {
+      if (kept[k] === 1) continue;
+      const h = previous[k]!;
       mark(h.nodes);
       if (states.get(h.source.id) === h) states.delete(h.source.id);
     }
@@ -166,8 +171,16 @@ export class SchedulerCarry {
     return { running, holders };
   }
 
+  /**
+   * Whether work the last cycle found past the minimum runtime still is, at `now` under `config`:
+   * time did not go back and the minimum did not grow (else each workload's age is read again).
+   */
+  agedSince(now: number, config: SchedulerConfig): boolean {
+    return this.config !== null && now >= this.now && config.minRuntimeMs <= this.config.minRuntimeMs;
+  }
+
   /** Keeps this cycle's fleet, running work and holders, and from now on notes every node the cycle changes. */
-  begin(fleet: FleetState, nodes: readonly SnapshotNode[], config: SchedulerConfig, running: readonly Holder[], holders: Holder[][]): void {
+  begin(fleet: FleetState, nodes: readonly SnapshotNode[], config: SchedulerConfig, now: number, running: readonly Holder[], holders: Holder[][]): void {
     // A fresh fleet's work was admitted by the cycle, not by `admit`, which keeps `states` up to date.
     if (fleet !== this.fleet) for (const r of running) if (r.nodes.some((node) => node !== null)) this.states.set(r.source.id, r);
     if (fleet !== this.watched) {
@@ -178,6 +191,7 @@ export class SchedulerCarry {
     this.fleet = fleet;
     this.nodes = nodes;
     this.config = config;
+    this.now = now;
     this.holders = holders;
     this.running = running;
     this.touched.clear();

@@ -179,6 +179,8 @@ export class Cycle {
    * would place what this one kept off its nodes.
    */
   private readonly keptQuota = new Map<QueueState, KeptQuota[]>();
+  /** Running work kept from the last cycle that was past the minimum runtime then still is (`SchedulerCarry.agedSince`). */
+  private aged = false;
   /** The last cycle's queues, by this cycle's (`queueAgain`). */
   private readonly queuesAgain = new Map<QueueState, QueueState | null>();
   /** Reasons already written for requests larger than any node's free block, by model and size. */
@@ -202,6 +204,7 @@ export class Cycle {
     this.hasLending = snapshot.queues.some((q) => q.quotas.some((quota) => quota.lendingLimit !== null));
 
     if (reused) {
+      this.aged = carry!.agedSince(now, config);
       ({ running: this.running, holders: this.holders } = carry!.admit(reused, snapshot.running, {
         endAt: (source) => this.endAtOf(source),
         create: (source) => this.stateOf(source),
@@ -214,7 +217,7 @@ export class Cycle {
       this.running = snapshot.running.map((source, order) => this.admitOnFresh(source, order));
     }
     this.fleet.index();
-    carry?.begin(this.fleet, snapshot.nodes, config, this.running, this.holders);
+    carry?.begin(this.fleet, snapshot.nodes, config, now, this.running, this.holders);
     // Only running work was admitted so far, and each queue it reached was charged at once.
     for (const [queue, { charge }] of this.admitted) if (charge) this.tree.charge(queue, charge);
     // Where every pending workload starts: nothing found yet, shared until one is told something.
@@ -292,6 +295,7 @@ export class Cycle {
     else {
       state.source = source;
       state.queue = this.tree.queues.get(source.queueId) ?? null;
+      state.stoppable = false;
       describe(state);
     }
     this.countIn(state);
@@ -317,7 +321,8 @@ export class Cycle {
    */
   private countIn(state: RunningState): void {
     const { queue } = state;
-    state.stoppable = state.mayStop && this.now - state.startedAt >= this.config.minRuntimeMs;
+    // Kept work found past the minimum runtime last cycle is not read again while it ages.
+    state.stoppable = state.mayStop && ((state.stoppable && this.aged) || this.now - state.startedAt >= this.config.minRuntimeMs);
     state.evicted = false;
     // What is already being released no longer counts for its queue: it will not be reclaimed twice.
     if (state.releasing) {
