@@ -3,7 +3,7 @@ import { bucketScorer, type PlacementScorer } from './placement.js';
 import { EPSILON, asksForGpus, gpuShare, isFractional } from './resources.js';
 import type { ReplicaAllocation, ReplicaRequest, SchedulerConfig, Snapshot } from './types.js';
 import { MinHeap } from './min-heap.js';
-import { WorkloadMix } from './workload-mix.js';
+import { MixLearner, WorkloadMix } from './workload-mix.js';
 
 /**
  * The shapes of the mix that may use one GPU model, as flat arrays: the fragmentation sum is the
@@ -80,6 +80,7 @@ const STRANDING_WEIGHT = 10;
  */
 export class FragmentationScorer implements PlacementScorer {
   private learned: WorkloadMix;
+  private readonly learner = new MixLearner();
   private fleet: FleetState | null = null;
   /** The mix, and its version, that the tables and outcomes were derived from. */
   private mixRead: WorkloadMix | null = null;
@@ -133,9 +134,7 @@ export class FragmentationScorer implements PlacementScorer {
    * cycle to the next (carry.ts): what it derived from the mix goes, its index of nodes stays.
    */
   learn(snapshot: Pick<Snapshot, 'pending' | 'running'>): void {
-    this.learned = new WorkloadMix();
-    for (const workload of snapshot.pending) this.learned.add(workload);
-    for (const workload of snapshot.running) this.learned.add(workload);
+    this.learned = this.learner.mixOf(snapshot);
   }
 
   *candidates(fleet: FleetState, request: ReplicaRequest, model: string): Iterable<NodeState> {

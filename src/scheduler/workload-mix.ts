@@ -1,10 +1,18 @@
-import type { ReplicaRequest, WorkloadBase } from './types.js';
+import { Recall } from './recall.js';
+import type { ReplicaRequest } from './types.js';
 
 /** One replica shape the scheduler has seen: what it asks for, the models it accepts, how many replicas. */
 export interface Shape {
   request: ReplicaRequest;
   gpuModels: readonly string[] | null;
   count: number;
+}
+
+/** What the mix reads of a workload. */
+interface Seen {
+  readonly request: ReplicaRequest;
+  readonly gpuModels: readonly string[] | null;
+  readonly replicas: number;
 }
 
 /** Re-read the mix once it has grown by this share since it was last read. */
@@ -27,10 +35,9 @@ export class WorkloadMix {
   version = 0;
   private totalWhenRead = 0;
 
-  add(workload: Pick<WorkloadBase, 'request' | 'gpuModels' | 'replicas'>): void {
+  add(workload: Seen): void {
     const { request, gpuModels, replicas } = workload;
-    // Every workload of a snapshot passes here each cycle: a number picks a short list, compared field by field, with no key string built.
-    const key = request.memoryMiB * 4096 + request.cpus * 64 + request.gpus;
+    const key = keyOf(request);
     let alike = this.shapes.get(key);
     if (!alike) this.shapes.set(key, (alike = []));
     let shape = alike.find((s) => sameShape(s, request, gpuModels));
@@ -48,7 +55,71 @@ export class WorkloadMix {
   }
 }
 
-function sameShape(shape: Shape, request: ReplicaRequest, gpuModels: readonly string[] | null): boolean {
+
+/** Replicas of one shape: what a workload adds to a mix, shared by the workloads alike. */
+interface Part {
+  shape: KnownShape;
+  replicas: number;
+}
+
+interface KnownShape {
+  request: ReplicaRequest;
+  gpuModels: readonly string[] | null;
+  parts: Map<number, Part>;
+}
+
+/** Past this many shapes known, the learner forgets them all (a fleet has few; this bounds a long run's memory). */
+const SHAPE_LIMIT = 4096;
+
+/**
+ * Learns the mix of each snapshot in turn for a scorer kept from cycle to cycle: work passed again
+ * as the same objects is not read again (`Recall`). Its mix is the one `add` builds from the
+ * snapshot's pending then running work: the same shapes in the same order, with the same counts.
+ */
+export class MixLearner {
+  private readonly shapes = new Map<number, KnownShape[]>();
+  private known = 0;
+  private readonly pending = new Recall((w: Seen) => this.partOf(w));
+  private readonly running = new Recall((w: Seen) => this.partOf(w));
+
+  mixOf(snapshot: { pending: readonly Seen[]; running: readonly Seen[] }): WorkloadMix {
+    if (this.known > SHAPE_LIMIT) {
+      this.shapes.clear();
+      this.known = 0;
+      this.pending.clear();
+      this.running.clear();
+    }
+    // Shapes in the order first seen, with their replicas: the order `add` would meet them in.
+    const counts = new Map<KnownShape, number>();
+    for (const parts of [this.pending.of(snapshot.pending), this.running.of(snapshot.running)]) {
+      for (const { shape, replicas } of parts) counts.set(shape, (counts.get(shape) ?? 0) + replicas);
+    }
+    const mix = new WorkloadMix();
+    for (const [{ request, gpuModels }, replicas] of counts) mix.add({ request, gpuModels, replicas });
+    return mix;
+  }
+
+  private partOf({ request, gpuModels, replicas }: Seen): Part {
+    const key = keyOf(request);
+    let alike = this.shapes.get(key);
+    if (!alike) this.shapes.set(key, (alike = []));
+    let shape = alike.find((s) => sameShape(s, request, gpuModels));
+    if (!shape) {
+      alike.push((shape = { request, gpuModels, parts: new Map() }));
+      this.known += 1;
+    }
+    let part = shape.parts.get(replicas);
+    if (!part) shape.parts.set(replicas, (part = { shape, replicas }));
+    return part;
+  }
+}
+
+/** Every workload of a snapshot is placed in a mix each cycle: a number picks a short list, compared field by field, with no key string built. */
+function keyOf(request: ReplicaRequest): number {
+  return request.memoryMiB * 4096 + request.cpus * 64 + request.gpus;
+}
+
+function sameShape(shape: Pick<Shape, 'request' | 'gpuModels'>, request: ReplicaRequest, gpuModels: readonly string[] | null): boolean {
   const r = shape.request;
   if (r.gpus !== request.gpus || r.gpuFraction !== request.gpuFraction || r.gpuMemoryMiB !== request.gpuMemoryMiB || r.cpus !== request.cpus || r.memoryMiB !== request.memoryMiB) return false;
   const models = shape.gpuModels;
