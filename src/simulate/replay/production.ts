@@ -2,6 +2,7 @@ import { SchedulerCarry } from '../../scheduler/carry.js';
 import { schedule } from '../../scheduler/schedule.js';
 import { allocationAmounts, addAmounts, type Amounts } from '../../scheduler/resources.js';
 import type { PendingWorkload, Plan, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode, SnapshotQueue } from '../../scheduler/types.js';
+import { Recall } from '../../scheduler/recall.js';
 import { ShapeTable } from '../../scheduler/shapes.js';
 import { DecayedUsage, type UsageRun } from './usage.js';
 
@@ -23,9 +24,11 @@ export class ProductionScheduler {
   private readonly shapes = new ShapeTable();
   /** The fleet of the last cycle, reused: the nodes never change in a replay. */
   private readonly carry = new SchedulerCarry();
-  /** Each pending workload's group (queue, priority, shape), numbered once: a backlog is read every cycle. */
-  private readonly groupOf = new WeakMap<PendingWorkload, number>();
+  /** Each pending workload's group (queue, priority, shape) and GPUs, found once: a backlog is read every cycle. */
+  private readonly asks = new Recall((w: PendingWorkload) => this.askOf(w));
   private readonly groups = new Map<string, number>();
+  /** One `Ask` per group, GPUs and claim, shared by the workloads alike. */
+  private readonly askByKey = new Map<string, Ask>();
 
   constructor(
     private readonly nodes: SnapshotNode[],
@@ -68,26 +71,37 @@ export class ProductionScheduler {
   }
 
   private reduce(pending: readonly PendingWorkload[]): PendingWorkload[] {
+    const asks = this.asks.of(pending);
     const asked: number[] = new Array<number>(this.groups.size).fill(0);
     const out: PendingWorkload[] = [];
-    for (const w of pending) {
-      const group = this.group(w);
+    for (let i = 0; i < pending.length; i++) {
+      const { group, gpus, claimant } = asks[i]!;
       const before = asked[group] ?? 0;
       // A claimant goes first (docs/scheduler.md): it is always passed.
-      if (before >= this.capacityGpus && w.claimedAt == null) continue;
-      asked[group] = before + w.request.gpus * w.replicas;
-      out.push(w);
+      if (before >= this.capacityGpus && !claimant) continue;
+      asked[group] = before + gpus;
+      out.push(pending[i]!);
     }
     return out;
   }
 
-  private group(w: PendingWorkload): number {
-    let group = this.groupOf.get(w);
-    if (group !== undefined) return group;
+  private askOf(w: PendingWorkload): Ask {
     const key = `${w.queueId}\u0000${w.priority}\u0000${this.shapes.idOf(w)}`;
-    group = this.groups.get(key);
+    let group = this.groups.get(key);
     if (group === undefined) this.groups.set(key, (group = this.groups.size));
-    this.groupOf.set(w, group);
-    return group;
+    const gpus = w.request.gpus * w.replicas;
+    const claimant = w.claimedAt != null;
+    const askKey = `${group}\u0000${gpus}\u0000${claimant}`;
+    let ask = this.askByKey.get(askKey);
+    if (!ask) this.askByKey.set(askKey, (ask = { group, gpus, claimant }));
+    return ask;
   }
+}
+
+/** What reducing a backlog reads of a pending workload. */
+interface Ask {
+  group: number;
+  /** All its replicas' GPUs. */
+  gpus: number;
+  claimant: boolean;
 }

@@ -214,7 +214,13 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     policy === 'gpufleet-default'
       ? new ProductionScheduler(nodes, cluster.queues, opts.scheduler ?? defaultSchedulerConfig, opts.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS, shortcuts ? cluster.capacity : Infinity)
       : null;
-  const runningJobs = new Set<SimJob>();
+  /**
+   * gpufleet-default: what the scheduler sees of the running jobs (in the order they started) and
+   * of the pending ones (in `pending`'s order), kept as they change: building them from the jobs
+   * each cycle read every job, most of a replay's own cost.
+   */
+  const runningWork: RunningWorkload[] = [];
+  const waiting: PendingWorkload[] = [];
   /** Every run started, in order (with the job's epoch then); `wakeWhenStoppable` has passed over the first `startsSeen`. */
   const starts: { job: SimJob; epoch: number }[] = [];
   let startsSeen = 0;
@@ -262,6 +268,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     }
     if (lo === pending.length) pending.push(job);
     else pending.splice(lo, 0, job);
+    if (production) waiting.splice(lo, 0, (job.workload ??= toWorkload(job, 0)));
   };
 
   const events = new EventQueue<Ev>();
@@ -317,8 +324,10 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
       releasing: false,
       releasingFor: null,
     });
-    runningJobs.add(job);
-    production?.started(job.running);
+    if (production) {
+      runningWork.push(job.running);
+      production.started(job.running);
+    }
     job.startedAt = t;
     job.accountedTo = t;
     job.waited += t - job.pendingSince;
@@ -351,7 +360,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
     allocated -= job.gpuIndices.length;
     touchQueue(job.input.queue, -job.gpuIndices.length, completed ? -job.input.gpus : 0);
     runningOn[n]!.delete(job);
-    runningJobs.delete(job);
+    if (production) runningWork.splice(runningWork.indexOf(job.running!), 1);
     production?.ended(job.wid, Math.round(t * 1000));
     const ran = t - job.startedAt;
     job.node = -1;
@@ -426,9 +435,7 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
   const productionRound = (scheduler: ProductionScheduler, t: number) => {
     const now = Math.round(t * 1000);
     for (let round = 0; round < MAX_PRODUCTION_ROUNDS && pending.length > 0; round++) {
-      const waiting = pending.map((j) => (j.workload ??= toWorkload(j, 0)));
-      const running = Array.from(runningJobs, (j) => j.running!);
-      const snapshot = scheduler.snapshot(now, waiting, running);
+      const snapshot = scheduler.snapshot(now, waiting.slice(), runningWork.slice());
       schedulerCalls++;
       const plan = scheduler.plan(snapshot, now);
       opts.observer?.cycle?.(snapshot, plan, now);
@@ -443,11 +450,27 @@ export function simulate(inputs: readonly SimJobInput[], cluster: ReplayCluster,
         // As the plan applier records it: what the victims freed is their preemptor's until it starts.
         const claimant = byWid.get(s.forWorkloadId)!;
         claimant.workload = pendingWorkload(claimant.workload!, now);
+        const at = pending.indexOf(claimant);
+        if (at < 0) throw new Error(`replay: ${s.forWorkloadId} was stopped for but is not pending`);
+        waiting[at] = claimant.workload;
       }
-      if (plan.placements.length > 0) pending = pending.filter((j) => j.state === 'pending');
+      if (plan.placements.length > 0) dropStarted(plan.placements.map((p) => byWid.get(p.workloadId)!));
       if (stops.length === 0) break;
     }
     if (pending.length > 0) wakeWhenStoppable(scheduler.config.minRuntimeMs, t);
+  };
+  /** gpufleet-default: takes jobs that started out of `pending` and `waiting`, found by position (not by reading every job). */
+  const dropStarted = (started: SimJob[]) => {
+    const gone = new Uint8Array(pending.length);
+    for (const job of started) gone[pending.indexOf(job)] = 1;
+    let kept = 0;
+    for (let i = 0; i < pending.length; i++) {
+      if (gone[i] === 1) continue;
+      pending[kept] = pending[i]!;
+      waiting[kept++] = waiting[i]!;
+    }
+    pending.length = kept;
+    waiting.length = kept;
   };
   /**
    * Work younger than the minimum runtime cannot be reclaimed or preempted; the server's loop runs
