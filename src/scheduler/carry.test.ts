@@ -42,12 +42,18 @@ function next(snapshot: Snapshot, step: Step, plan: Parameters<typeof applyPlan>
   const last = after.running.at(-1);
   if (step.reprioritize && last) Object.assign(last, { priority: last.priority + 5, preemptible: !last.preemptible });
   // What did not change is passed as the same object again (a snapshot is not changed once passed; the carry reads such a workload as unchanged).
-  const before = new Map(snapshot.running.map((w) => [w.id, w]));
-  after.running = after.running.map((w) => {
-    const same = before.get(w.id);
+  after.running = sameAgain(snapshot.running, after.running);
+  after.pending = sameAgain(snapshot.pending, after.pending);
+  return after;
+}
+
+/** `now`, with each workload equal to one of `before` (by id) as that very object. */
+function sameAgain<W extends { id: string }>(before: readonly W[], now: W[]): W[] {
+  const byId = new Map(before.map((w) => [w.id, w]));
+  return now.map((w) => {
+    const same = byId.get(w.id);
     return same && isDeepStrictEqual(same, w) ? same : w;
   });
-  return after;
 }
 
 describe('SchedulerCarry', () => {

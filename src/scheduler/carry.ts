@@ -1,7 +1,9 @@
 import type { FleetState, NodeState } from './fleet.js';
 import { FragmentationScorer, scorerFor } from './fragmentation-scorer.js';
 import type { PlacementScorer } from './placement.js';
-import type { ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode } from './types.js';
+import { Recall } from './recall.js';
+import { ShapeTable } from './shapes.js';
+import type { PendingWorkload, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode } from './types.js';
 
 /** What the carry reads and keeps of a running workload as a cycle admitted it (the cycle's `RunningState`). */
 export interface Holder {
@@ -61,6 +63,10 @@ export class SchedulerCarry {
   private watched: FleetState | null = null;
   private unwatch: (() => void) | null = null;
   private scorer: FragmentationScorer | null = null;
+  /** The last cycle's pending states, found again by their sources. */
+  private readonly pending = new Recall<PendingWorkload, unknown>();
+  /** The shapes of the pending work seen, numbered for good (a cycle numbers its own afresh). */
+  private kinds = new ShapeTable();
 
   /** The last cycle's fleet, if it was over the same nodes with the same placement settings; else null (build afresh). */
   fleetFor(nodes: readonly SnapshotNode[], config: SchedulerConfig): FleetState | null {
@@ -205,11 +211,32 @@ export class SchedulerCarry {
     return scorerFor(config, snapshot, (this.scorer ??= new FragmentationScorer()));
   }
 
+  /**
+   * The states of pending work (`sources`, in order): the last cycle's for a workload passed again
+   * as the same object (it is not read again), else `create`d with its shape's number among all
+   * this carry has seen (`kind`, `exemplarOf`). What a state found last cycle is the cycle's to reset.
+   */
+  pendingStates<P>(sources: readonly PendingWorkload[], create: (source: PendingWorkload, kind: number) => P): P[] {
+    if (this.kinds.exemplars.length > KIND_LIMIT) {
+      this.kinds = new ShapeTable();
+      this.pending.clear();
+    }
+    return this.pending.of(sources, (source) => create(source, this.kinds.idOf(source))) as P[];
+  }
+
+  /** The first workload seen of shape number `kind`: all of that shape ask alike. */
+  exemplarOf(kind: number): PendingWorkload {
+    return this.kinds.exemplars[kind]!;
+  }
+
   /** The cycle made its plan: its fleet may be reused. */
   finish(): void {
     this.finished = this.fleet !== null;
   }
 }
+
+/** Past this many shapes numbered, the carry numbers afresh (a fleet has few; this bounds a long run's memory). */
+const KIND_LIMIT = 4096;
 
 function sameAllocations(a: readonly ReplicaAllocation[], b: readonly ReplicaAllocation[]): boolean {
   if (a === b) return true;

@@ -114,6 +114,10 @@ export interface PendingState {
   /** The source's priority and submission time, kept here: ordering reads them for every workload, and this object is at hand. */
   priority: number;
   submittedAt: number;
+  /** Whether it has a claim (`claimedAt`). */
+  claimed: boolean;
+  /** Its shape's number among all that the carry has seen (kept from cycle to cycle), or −1 without a carry. */
+  kind: number;
   /** Its number in the cycle's shape table. */
   shape: number;
   queue: QueueState | null;
@@ -224,26 +228,24 @@ export class Cycle {
     const nothing: Findings = { limit: [], waiting: [], room: [], notes: [], roomBlocked: false, hopeless: false, shared: true, reasons: null, told: null };
     // Demand is counted by shape, then weighed once per shape; one lookup per workload finds both.
     const backlogs = new Map<QueueState, { pending: PendingState[]; byShape: number[] }>();
-    this.pending = snapshot.pending.map((source) => {
-      const p: PendingState = {
-        source,
-        priority: source.priority,
-        submittedAt: source.submittedAt,
-        shape: this.shapes.idOf(source),
-        queue: this.tree.queues.get(source.queueId) ?? null,
-        placed: false,
-        nominated: null,
-        findings: nothing,
-      };
+    this.pending = carry ? carry.pendingStates(snapshot.pending, (source, kind) => pendingState(source, kind, nothing)) : snapshot.pending.map((source) => pendingState(source, -1, nothing));
+    // This cycle's number of each shape the carry numbered (`kind`): as a fresh table would number them, in snapshot order.
+    const shapeOfKind: number[] = [];
+    for (const p of this.pending) {
+      // A state kept from the last cycle starts this one as a new one would.
+      p.placed = false;
+      p.nominated = null;
+      p.findings = nothing;
+      p.queue = this.queueAgain(p.queue, p.source);
+      p.shape = p.kind < 0 ? this.shapes.idOf(p.source) : (shapeOfKind[p.kind] ??= this.shapes.idOf(carry!.exemplarOf(p.kind)));
       if (p.queue) {
         let backlog = backlogs.get(p.queue);
         if (!backlog) backlogs.set(p.queue, (backlog = { pending: [], byShape: [] }));
         backlog.byShape[p.shape] = (backlog.byShape[p.shape] ?? 0) + 1;
         backlog.pending.push(p);
-        if (source.claimedAt != null) this.claimants.push(p);
+        if (p.claimed) this.claimants.push(p);
       } else this.orphans.push(p);
-      return p;
-    });
+    }
     for (const [queue, { pending, byShape }] of backlogs) {
       this.pendingByQueue.set(queue, pending);
       const amounts: Amounts = {};
@@ -307,7 +309,7 @@ export class Cycle {
   }
 
   /** This cycle's queue of the last cycle's `queue` (the tree is built afresh each cycle), found once per queue. */
-  private queueAgain(queue: QueueState | null, source: RunningWorkload): QueueState | null {
+  private queueAgain(queue: QueueState | null, source: WorkloadBase): QueueState | null {
     if (queue === null) return this.tree.queues.get(source.queueId) ?? null;
     let again = this.queuesAgain.get(queue);
     if (again === undefined) this.queuesAgain.set(queue, (again = this.tree.queues.get(queue.id) ?? null));
@@ -542,6 +544,25 @@ export class Cycle {
 }
 
 const NO_GPU: (string | null)[] = [null];
+
+/**
+ * A new pending state, before the cycle takes it in (its queue and shape). `kind`: the number of
+ * its shape among all the carry has seen, or −1 without a carry.
+ */
+function pendingState(source: PendingWorkload, kind: number, findings: Findings): PendingState {
+  return {
+    source,
+    priority: source.priority,
+    submittedAt: source.submittedAt,
+    claimed: source.claimedAt != null,
+    kind,
+    shape: -1,
+    queue: null,
+    placed: false,
+    nominated: null,
+    findings,
+  };
+}
 
 /** A new running state, not stoppable until counted in (`Cycle.countIn`). */
 function runningState(source: RunningWorkload, nodes: (NodeState | null)[], queue: QueueState | null, amounts: Amounts, endAt: number, tentative: PendingState | null): RunningState {

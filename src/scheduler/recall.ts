@@ -10,13 +10,12 @@ export class Recall<T extends object, V> {
   private values: V[] = [];
 
   constructor(
-    private readonly derive: (item: T) => V,
     /** How far past where it was expected an object is looked for (work that left before it). */
     private readonly window = 32,
   ) {}
 
-  /** The value of each object of `list`, in order. */
-  of(list: readonly T[]): V[] {
+  /** The value of each object of `list`, in order: the last list's for an object found again, else `derive`d. */
+  of(list: readonly T[], derive: (item: T) => V): V[] {
     const { objects, values: last, window } = this;
     const values = new Array<V>(list.length);
     let next = 0;
@@ -29,15 +28,15 @@ export class Recall<T extends object, V> {
           break;
         }
       }
-      if (found < 0) values[i] = this.derive(item);
+      if (found < 0) values[i] = derive(item);
       else {
         values[i] = last[found]!;
         next = found + 1;
       }
     }
-    // A copy: the caller may change its list once this cycle is over.
+    // Copies: the caller may change its lists once this cycle is over.
     this.objects = list.slice();
-    this.values = values;
+    this.values = values.slice();
     return values;
   }
 

@@ -79,8 +79,9 @@ const SHAPE_LIMIT = 4096;
 export class MixLearner {
   private readonly shapes = new Map<number, KnownShape[]>();
   private known = 0;
-  private readonly pending = new Recall((w: Seen) => this.partOf(w));
-  private readonly running = new Recall((w: Seen) => this.partOf(w));
+  private readonly pending = new Recall<Seen, Part>();
+  private readonly running = new Recall<Seen, Part>();
+  private readonly derive = (w: Seen) => this.partOf(w);
 
   mixOf(snapshot: { pending: readonly Seen[]; running: readonly Seen[] }): WorkloadMix {
     if (this.known > SHAPE_LIMIT) {
@@ -91,7 +92,7 @@ export class MixLearner {
     }
     // Shapes in the order first seen, with their replicas: the order `add` would meet them in.
     const counts = new Map<KnownShape, number>();
-    for (const parts of [this.pending.of(snapshot.pending), this.running.of(snapshot.running)]) {
+    for (const parts of [this.pending.of(snapshot.pending, this.derive), this.running.of(snapshot.running, this.derive)]) {
       for (const { shape, replicas } of parts) counts.set(shape, (counts.get(shape) ?? 0) + replicas);
     }
     const mix = new WorkloadMix();

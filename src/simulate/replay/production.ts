@@ -25,7 +25,8 @@ export class ProductionScheduler {
   /** The fleet of the last cycle, reused: the nodes never change in a replay. */
   private readonly carry = new SchedulerCarry();
   /** Each pending workload's group (queue, priority, shape) and GPUs, found once: a backlog is read every cycle. */
-  private readonly asks = new Recall((w: PendingWorkload) => this.askOf(w));
+  private readonly asks = new Recall<PendingWorkload, Ask>();
+  private readonly ask = (w: PendingWorkload) => this.askOf(w);
   private readonly groups = new Map<string, number>();
   /** One `Ask` per group, GPUs and claim, shared by the workloads alike. */
   private readonly askByKey = new Map<string, Ask>();
@@ -71,7 +72,7 @@ export class ProductionScheduler {
   }
 
   private reduce(pending: readonly PendingWorkload[]): PendingWorkload[] {
-    const asks = this.asks.of(pending);
+    const asks = this.asks.of(pending, this.ask);
     const asked: number[] = new Array<number>(this.groups.size).fill(0);
     const out: PendingWorkload[] = [];
     for (let i = 0; i < pending.length; i++) {
