@@ -30,7 +30,8 @@ export interface Admission<H extends Holder> {
 }
 
 /**
- * What one scheduling cycle leaves the next: its fleet and its states of running work. A cycle over
+ * What one scheduling cycle leaves the next: its fleet and its states of running and pending work
+ * (a workload passed again as the same object is taken as unchanged, and not read). A cycle over
  * the same nodes then does not build every node again and apply every running allocation again: a
  * workload that holds the same as in the last cycle (same allocations, same end) keeps its state
  * (its nodes and charges), and only the nodes whose holders changed and those the last cycle itself

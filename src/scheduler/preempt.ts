@@ -14,7 +14,7 @@ type EvictionKind = Exclude<PreemptionKind, 'consolidate'> | 'overtake';
 export function evict(cycle: Cycle, p: PendingState, kind: EvictionKind): boolean {
   const queue = p.queue!;
   // Without lower-priority work in its queue a preemption finds nothing: no need to walk the queue's work to see so.
-  const searches = kind !== 'preempt' || cycle.stoppableBelow(queue, p.source.priority);
+  const searches = kind !== 'preempt' || cycle.stoppableBelow(queue, p.priority);
   for (const model of searches ? cycle.modelsFor(p.source) : []) {
     if (model === null || isFractional(p.source.request)) continue;
     const amounts = workloadAmounts(p.source, model, cycle.memoryOf(model));
@@ -167,7 +167,7 @@ function preemptible(cycle: Cycle, p: PendingState, queue: QueueState): Eligibil
       return q === queue;
     },
     workload(r) {
-      return r.source.priority < p.source.priority && movable(r) && !wonByAge(cycle, p, r);
+      return r.priority < p.priority && movable(r) && !wonByAge(cycle, p, r);
     },
   };
 }
@@ -307,7 +307,7 @@ function freeUnderLimit(cycle: Cycle, p: PendingState, queue: QueueState, amount
   if (quotaBlock(cycle, queue, amounts, p) === null) return [];
   const candidates = (cycle.stoppableByQueue.get(queue) ?? [])
     .filter((r) => eligibility.workload(r))
-    .sort((a, b) => a.source.priority - b.source.priority || b.source.startedAt - a.source.startedAt || cmp(a.source.id, b.source.id));
+    .sort((a, b) => a.priority - b.priority || b.startedAt - a.startedAt || cmp(a.source.id, b.source.id));
   const victims: RunningState[] = [];
   for (const v of candidates) {
     evictOne(cycle, v);
@@ -408,7 +408,7 @@ class NodeOffers {
     if (reachable < need || candidates.length === 0) return null;
     // The youngest first (the least work lost per GPU freed), then the largest (the fewest victims).
     if (candidates.length > 1)
-      candidates.sort((a, b) => a.r.source.priority - b.r.source.priority || ageOf(a.r, cycle.now) - ageOf(b.r, cycle.now) || b.gpus - a.gpus);
+      candidates.sort((a, b) => a.r.priority - b.r.priority || ageOf(a.r, cycle.now) - ageOf(b.r, cycle.now) || b.gpus - a.gpus);
     const chosen: typeof candidates = [];
     let freed = free;
     // Each victim is judged with those chosen before it gone: together they must leave their queues their guarantees.
@@ -445,7 +445,7 @@ class NodeOffers {
       chosen.filter((c) => !c.r.queue || !cycle.tree.keys.some((k) => c.r.queue!.overShare(k))).length,
       chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0) * ageOf(c.r, cycle.now), 0),
       chosen.length,
-      chosen.reduce((s, c) => s + c.r.source.priority, 0),
+      chosen.reduce((s, c) => s + c.r.priority, 0),
       chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0), 0),
     ];
     return { node, victims: chosen.map((c) => c.r), score };
@@ -454,7 +454,7 @@ class NodeOffers {
 
 /** How long a victim has run: what each of its GPUs loses when stopped. A placement of this cycle has not started and loses nothing. */
 function ageOf(r: RunningState, now: number): number {
-  return r.tentative === null ? Math.max(0, now - r.source.startedAt) : 0;
+  return r.tentative === null ? Math.max(0, now - r.startedAt) : 0;
 }
 
 function wholeGpusOn(r: RunningState, node: NodeState, model: string): number {
@@ -474,7 +474,7 @@ function lexLess(a: number[], b: number[]): boolean {
 
 export function explainNoVictims(cycle: Cycle, p: PendingState, queue: QueueState): string {
   if (cycle.config.overtakeAfterMs !== null && cycle.stoppableBelow(queue, p.priority)) {
-    const kept = cycle.stoppableByQueue.get(queue)?.find((r) => r.source.priority < p.priority && movable(r) && wonByAge(cycle, p, r));
+    const kept = cycle.stoppableByQueue.get(queue)?.find((r) => r.priority < p.priority && movable(r) && wonByAge(cycle, p, r));
     if (kept) return `lower-priority work of queue ${queue.name} (${kept.source.name}) waited past the overtaking bound before it started and was submitted earlier: age keeps its place from younger work`;
   }
   const amounts = workloadAmounts(p.source, cycle.modelsFor(p.source)[0] ?? null, 0);

@@ -13,7 +13,11 @@ export interface ScheduleOptions {
   scorer?: PlacementScorer;
   /** Numbers workloads by shape; one that never reuses a number turns sharing findings off (tests). */
   shapes?: ShapeTable;
-  /** Kept by a caller that schedules again and again: saves rebuilding the fleet, changes no plan. */
+  /**
+   * Kept by a caller that schedules again and again: saves rebuilding the fleet and reading work
+   * seen in the last cycle, changes no plan. With a carry, a snapshot's objects are not changed
+   * once passed: a workload passed again as the same object is taken as unchanged.
+   */
   carry?: SchedulerCarry;
 }
 
