@@ -231,13 +231,15 @@ export class Cycle {
     this.pending = carry ? carry.pendingStates(snapshot.pending, (source, kind) => pendingState(source, kind, nothing)) : snapshot.pending.map((source) => pendingState(source, -1, nothing));
     // This cycle's number of each shape the carry numbered (`kind`): as a fresh table would number them, in snapshot order.
     const shapeOfKind: number[] = [];
+    // The carry's shapes are unlike each other: an empty table need not compare them to number them.
+    const number = this.shapes.exemplars.length === 0 ? (w: PendingWorkload) => this.shapes.adopt(w) : (w: PendingWorkload) => this.shapes.idOf(w);
     for (const p of this.pending) {
       // A state kept from the last cycle starts this one as a new one would.
       p.placed = false;
       p.nominated = null;
       p.findings = nothing;
       p.queue = this.queueAgain(p.queue, p.source);
-      p.shape = p.kind < 0 ? this.shapes.idOf(p.source) : (shapeOfKind[p.kind] ??= this.shapes.idOf(carry!.exemplarOf(p.kind)));
+      p.shape = p.kind < 0 ? this.shapes.idOf(p.source) : (shapeOfKind[p.kind] ??= number(carry!.exemplarOf(p.kind)));
       if (p.queue) {
         let backlog = backlogs.get(p.queue);
         if (!backlog) backlogs.set(p.queue, (backlog = { pending: [], byShape: [] }));

@@ -68,6 +68,11 @@ describe('shapes', () => {
     const one = table.idOf(w(1));
     expect(table.idOf(w(1))).toBe(one);
     expect(new Set([one, table.idOf(w(2)), table.idOf(w(1, ['H100'])), table.idOf(w(1, null, 60_000))]).size).toBe(4);
+    // Adopted shapes (unlike each other) are numbered as idOf numbers them, and found by it.
+    const adopting = new ShapeTable();
+    expect([w(2), w(1, ['H100'])].map((x) => adopting.adopt(x))).toEqual([0, 1]);
+    expect(adopting.idOf(w(1, ['H100']))).toBe(1);
+    expect(adopting.idOf(w(3))).toBe(2);
     expect(table.idOf(w(1, ['H100']))).toBe(table.idOf(w(1, ['H100'])));
   });
 

@@ -14,10 +14,27 @@ export class ShapeTable {
   private readonly buckets = new Map<number, number[]>();
 
   idOf(workload: PendingWorkload): number {
+    const bucket = this.bucketOf(workload);
+    for (const id of bucket) if (sameShape(this.exemplars[id]!, workload)) return id;
+    return this.add(workload, bucket);
+  }
+
+  /**
+   * Numbers a shape unlike every one this table has numbered, without comparing it with them: a
+   * table fed only the distinct shapes another table numbered numbers them as `idOf` would.
+   */
+  adopt(workload: PendingWorkload): number {
+    return this.add(workload, this.bucketOf(workload));
+  }
+
+  private bucketOf(workload: PendingWorkload): number[] {
     const hash = hashOf(workload);
     let bucket = this.buckets.get(hash);
     if (!bucket) this.buckets.set(hash, (bucket = []));
-    for (const id of bucket) if (sameShape(this.exemplars[id]!, workload)) return id;
+    return bucket;
+  }
+
+  private add(workload: PendingWorkload, bucket: number[]): number {
     const id = this.exemplars.length;
     this.exemplars.push(workload);
     bucket.push(id);

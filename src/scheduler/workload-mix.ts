@@ -66,6 +66,8 @@ interface KnownShape {
   request: ReplicaRequest;
   gpuModels: readonly string[] | null;
   parts: Map<number, Part>;
+  /** Its number among the shapes the learner knows. */
+  index: number;
 }
 
 /** Past this many shapes known, the learner forgets them all (a fleet has few; this bounds a long run's memory). */
@@ -91,12 +93,21 @@ export class MixLearner {
       this.running.clear();
     }
     // Shapes in the order first seen, with their replicas: the order `add` would meet them in.
-    const counts = new Map<KnownShape, number>();
-    for (const parts of [this.pending.of(snapshot.pending, this.derive), this.running.of(snapshot.running, this.derive)]) {
-      for (const { shape, replicas } of parts) counts.set(shape, (counts.get(shape) ?? 0) + replicas);
+    const lists = [this.pending.of(snapshot.pending, this.derive), this.running.of(snapshot.running, this.derive)];
+    const counts = new Float64Array(this.known);
+    const seen = new Uint8Array(this.known);
+    const order: KnownShape[] = [];
+    for (const parts of lists) {
+      for (const { shape, replicas } of parts) {
+        if (seen[shape.index] === 0) {
+          seen[shape.index] = 1;
+          order.push(shape);
+        }
+        counts[shape.index]! += replicas;
+      }
     }
     const mix = new WorkloadMix();
-    for (const [{ request, gpuModels }, replicas] of counts) mix.add({ request, gpuModels, replicas });
+    for (const shape of order) mix.add({ request: shape.request, gpuModels: shape.gpuModels, replicas: counts[shape.index]! });
     return mix;
   }
 
@@ -106,8 +117,7 @@ export class MixLearner {
     if (!alike) this.shapes.set(key, (alike = []));
     let shape = alike.find((s) => sameShape(s, request, gpuModels));
     if (!shape) {
-      alike.push((shape = { request, gpuModels, parts: new Map() }));
-      this.known += 1;
+      alike.push((shape = { request, gpuModels, parts: new Map(), index: this.known++ }));
     }
     let part = shape.parts.get(replicas);
     if (!part) shape.parts.set(replicas, (part = { shape, replicas }));
