@@ -185,6 +185,8 @@ export class Cycle {
   private readonly keptQuota = new Map<QueueState, KeptQuota[]>();
   /** Running work kept from the last cycle that was past the minimum runtime then still is (`SchedulerCarry.agedSince`). */
   private aged = false;
+  /** `wholeHeldOf`'s sums, by queue and model, once asked for. */
+  private readonly wholeHeld = new Map<QueueState, Map<string, Float64Array>>();
   /** The last cycle's queues, by this cycle's (`queueAgain`). */
   private readonly queuesAgain = new Map<QueueState, QueueState | null>();
   /** Reasons already written for requests larger than any node's free block, by model and size. */
@@ -476,6 +478,42 @@ export class Cycle {
     };
   }
 
+  /**
+   * Whether stopping every stoppable workload of the queues `mayTake` allows (evicted or not) could
+   * leave some schedulable node with `need` whole GPUs of `model` free: a bound on what a victim
+   * search, which takes only the eligible among them, can find. Most searches behind a backlog find
+   * no node at all; this tells so from per-queue sums by node, without walking the work.
+   */
+  mightFree(model: string, need: number, mayTake: (q: QueueState) => boolean): boolean {
+    const { nodes } = this.fleet;
+    const sums = new Float64Array(nodes.length);
+    let any = false;
+    for (const [queue, byModel] of this.stoppableByModel) {
+      if (!byModel.has(model) || !mayTake(queue)) continue;
+      const held = this.wholeHeldOf(queue, model);
+      for (let o = 0; o < held.length; o++) sums[o]! += held[o]!;
+      any = true;
+    }
+    if (!any) return false;
+    for (const node of nodes) {
+      const held = sums[node.ordinal]!;
+      if (held > 0 && node.schedulable && (node.freeWhole.get(model) ?? -Infinity) + held >= need) return true;
+    }
+    return false;
+  }
+
+  /** The whole GPUs of `model` that `queue`'s stoppable work holds on each node (by ordinal): worked out on first use, until work is added. */
+  private wholeHeldOf(queue: QueueState, model: string): Float64Array {
+    let byModel = this.wholeHeld.get(queue);
+    if (!byModel) this.wholeHeld.set(queue, (byModel = new Map()));
+    let held = byModel.get(model);
+    if (!held) {
+      byModel.set(model, (held = new Float64Array(this.fleet.nodes.length)));
+      for (const r of this.stoppableByModel.get(queue)?.get(model) ?? []) addWholeHeld(r, model, held);
+    }
+    return held;
+  }
+
   /** Whether `queue` has stoppable work of lower priority than `priority` (possibly evicted already). */
   stoppableBelow(queue: QueueState, priority: number): boolean {
     return (this.admitted.get(queue)?.lowestStoppable ?? Infinity) < priority;
@@ -498,6 +536,8 @@ export class Cycle {
       if (!ofModel) byModel.set(model, [r]);
       else ofModel.push(r);
     }
+    // Its queue's sums by node are worked out again when next asked for.
+    if (this.wholeHeld.size > 0) this.wholeHeld.delete(queue);
   }
 
   /** What `count` pending workloads of this one's shape add to their queue's demand, on every model they accept. */
@@ -630,6 +670,20 @@ function modelsHeld(allocations: readonly ReplicaAllocation[]): readonly string[
   let list = heldLists.get(key);
   if (!list) heldLists.set(key, (list = models ?? [first]));
   return list;
+}
+
+/** Adds the whole GPUs of `model` that `r` holds to each node's sum in `into` (by ordinal). */
+function addWholeHeld(r: RunningState, model: string, into: Float64Array): void {
+  for (let i = 0; i < r.nodes.length; i++) {
+    const node = r.nodes[i];
+    if (node) into[node.ordinal]! += wholeHeldAt(r, i, model);
+  }
+}
+
+/** The whole GPUs of `model` that `r`'s `i`-th allocation holds (a share counts none). */
+export function wholeHeldAt(r: RunningState, i: number, model: string): number {
+  const a = r.source.allocations[i]!;
+  return a.gpuModel === model && a.gpuFraction === null ? a.gpuIndices.length : 0;
 }
 
 /** Not yet chosen this cycle, and among the workloads that may be stopped at all. */

@@ -1,4 +1,4 @@
-import { cmp, movable, note, overdue, own, type Cycle, type PendingState, type RunningState } from './cycle.js';
+import { cmp, movable, note, overdue, own, wholeHeldAt, type Cycle, type PendingState, type RunningState } from './cycle.js';
 import type { NodeState } from './fleet.js';
 import { dropsBelow, type QueueState } from './queue-tree.js';
 import { GPU, gpuKey, isFractional, workloadAmounts, type Amounts } from './resources.js';
@@ -239,6 +239,9 @@ function chooseVictims(cycle: Cycle, p: PendingState, model: string, eligibility
   return null;
 }
 
+/** Whether victim searches first ask `Cycle.mightFree` (tests turn it off to show it changes no plan). */
+export const victimBounds = { on: true };
+
 /**
  * Frees room replica by replica on `domain` (or anywhere): where a replica fits on free GPUs it
  * takes them, else the best node offer gives up its victims. All replicas must fit or nothing is
@@ -253,6 +256,9 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   const taken: ReplicaAllocation[] = [];
   const victims: RunningState[] = [];
   const need = p.source.request.gpus;
+  // No node has the room free, nor could have it with all the stoppable work of the queues it may
+  // take from gone: the search would find no node to free (most of those behind a backlog).
+  if (domain === null && victimBounds.on && cycle.fleet.largestFree(model) < need && !cycle.mightFree(model, need, (q) => eligibility.queue(q))) return null;
   // Only nodes holding an eligible workload can give anything up, and only where its whole GPUs and the
   // free ones reach what a replica needs: most nodes do not, and are not priced (`NodeOffers.price` would refuse them).
   const held = new Map<NodeState, number>();
@@ -291,11 +297,9 @@ function placeReplica(cycle: Cycle, single: WorkloadBase, model: string, domain:
 
 /** Adds the whole GPUs of `model` that `r` holds to each node's count in `into` (a node where it holds only shares, with none). */
 function addHeldOn(r: RunningState, model: string, inDomain: ReadonlySet<NodeState> | null, into: Map<NodeState, number>): void {
-  const { allocations } = r.source;
-  for (let i = 0; i < allocations.length; i++) {
+  for (let i = 0; i < r.nodes.length; i++) {
     const node = r.nodes[i];
-    const a = allocations[i]!;
-    if (node && a.gpuModel === model && (inDomain === null || inDomain.has(node))) into.set(node, (into.get(node) ?? 0) + (a.gpuFraction === null ? a.gpuIndices.length : 0));
+    if (node && r.source.allocations[i]!.gpuModel === model && (inDomain === null || inDomain.has(node))) into.set(node, (into.get(node) ?? 0) + wholeHeldAt(r, i, model));
   }
 }
 
