@@ -234,14 +234,14 @@ export class Cycle {
     // This cycle's number of each shape the carry numbered (`kind`): as a fresh table would number them, in snapshot order.
     const shapeOfKind: number[] = [];
     // The carry's shapes are unlike each other: an empty table need not compare them to number them.
-    const number = this.shapes.exemplars.length === 0 ? (w: PendingWorkload) => this.shapes.adopt(w) : (w: PendingWorkload) => this.shapes.idOf(w);
+    const numberOf = this.shapes.exemplars.length === 0 ? (w: PendingWorkload) => this.shapes.adopt(w) : (w: PendingWorkload) => this.shapes.idOf(w);
     for (const p of this.pending) {
       // A state kept from the last cycle starts this one as a new one would.
       p.placed = false;
       p.nominated = null;
       p.findings = nothing;
       p.queue = this.queueAgain(p.queue, p.source);
-      p.shape = p.kind < 0 ? this.shapes.idOf(p.source) : (shapeOfKind[p.kind] ??= number(carry!.exemplarOf(p.kind)));
+      p.shape = p.kind < 0 ? this.shapes.idOf(p.source) : (shapeOfKind[p.kind] ??= numberOf(carry!.exemplarOf(p.kind)));
       if (p.queue) {
         let backlog = backlogs.get(p.queue);
         if (!backlog) backlogs.set(p.queue, (backlog = { pending: [], byShape: [] }));
@@ -608,9 +608,10 @@ function pendingState(source: PendingWorkload, kind: number, findings: Findings)
 
 /** A new running state, not stoppable until counted in (`Cycle.countIn`). */
 function runningState(source: RunningWorkload, nodes: (NodeState | null)[], queue: QueueState | null, amounts: Amounts, endAt: number, tentative: PendingState | null): RunningState {
-  // What `describe` fills in, each of the kind it will be (a number field first written with an integer is widened later, at a cost).
   // Fields in the order they are laid out: what admitting a kept state reads each cycle comes
-  // first, on as few cache lines as may be (most of a carried cycle's admission is waiting on them).
+  // first, on as few cache lines as may be (most of a carried cycle's admission is waiting on
+  // them). What `describe` fills in starts as the kind it will be (a number field first written
+  // with an integer is widened later, at a cost).
   const state: RunningState = {
     source,
     order: -1,

@@ -37,11 +37,7 @@ export class WorkloadMix {
 
   add(workload: Seen): void {
     const { request, gpuModels, replicas } = workload;
-    const key = keyOf(request);
-    let alike = this.shapes.get(key);
-    if (!alike) this.shapes.set(key, (alike = []));
-    let shape = alike.find((s) => sameShape(s, request, gpuModels));
-    if (!shape) alike.push((shape = { request, gpuModels, count: 0 }));
+    const shape = shapeIn(this.shapes, request, gpuModels, () => ({ request, gpuModels, count: 0 }));
     shape.count += replicas;
     this.total += replicas;
     if (this.total >= this.totalWhenRead * (1 + GROWTH_TO_REREAD)) {
@@ -54,7 +50,6 @@ export class WorkloadMix {
     for (const alike of this.shapes.values()) yield* alike;
   }
 }
-
 
 /** Replicas of one shape: what a workload adds to a mix, shared by the workloads alike. */
 interface Part {
@@ -112,22 +107,25 @@ export class MixLearner {
   }
 
   private partOf({ request, gpuModels, replicas }: Seen): Part {
-    const key = keyOf(request);
-    let alike = this.shapes.get(key);
-    if (!alike) this.shapes.set(key, (alike = []));
-    let shape = alike.find((s) => sameShape(s, request, gpuModels));
-    if (!shape) {
-      alike.push((shape = { request, gpuModels, parts: new Map(), index: this.known++ }));
-    }
+    const shape = shapeIn(this.shapes, request, gpuModels, () => ({ request, gpuModels, parts: new Map(), index: this.known++ }));
     let part = shape.parts.get(replicas);
     if (!part) shape.parts.set(replicas, (part = { shape, replicas }));
     return part;
   }
 }
 
-/** Every workload of a snapshot is placed in a mix each cycle: a number picks a short list, compared field by field, with no key string built. */
-function keyOf(request: ReplicaRequest): number {
-  return request.memoryMiB * 4096 + request.cpus * 64 + request.gpus;
+/**
+ * The shape of `shapes` alike to `request` on `gpuModels`, `made` and added if none is. Every
+ * workload of a snapshot is placed in a mix each cycle: a number picks a short list, compared
+ * field by field, with no key string built.
+ */
+function shapeIn<S extends Pick<Shape, 'request' | 'gpuModels'>>(shapes: Map<number, S[]>, request: ReplicaRequest, gpuModels: readonly string[] | null, made: () => S): S {
+  const key = request.memoryMiB * 4096 + request.cpus * 64 + request.gpus;
+  let alike = shapes.get(key);
+  if (!alike) shapes.set(key, (alike = []));
+  let shape = alike.find((s) => sameShape(s, request, gpuModels));
+  if (!shape) alike.push((shape = made()));
+  return shape;
 }
 
 function sameShape(shape: Pick<Shape, 'request' | 'gpuModels'>, request: ReplicaRequest, gpuModels: readonly string[] | null): boolean {
