@@ -124,7 +124,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await wakeups.stop();
         await store.close();
         logger.info('server stopped');
-        logger.flush();
       })();
       return closing;
     },

@@ -86,5 +86,7 @@ describe('request log lines without tracing', () => {
     expect(listed!.request_id).not.toBe(cancelled!.request_id);
     // Lines outside any request carry none of it.
     expect(lines.find((l) => l.msg === 'server started')).not.toHaveProperty('request_id');
+    // Every line is in the file once close resolves, the last one too.
+    expect(lines.at(-1)).toMatchObject({ msg: 'server stopped' });
   });
 });

@@ -21,6 +21,11 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/**
+ * Written synchronously: a line is in the file when the call returns, so nothing is lost when the
+ * process is killed, and a file read after close holds every line. (pino's flush does not wait for
+ * an asynchronous file.) A control plane's lines are few enough that this costs nothing to notice.
+ */
 export function fileDestination(path: string): DestinationStream {
-  return pino.destination({ dest: path, mkdir: true, sync: false });
+  return pino.destination({ dest: path, mkdir: true, sync: true });
 }
