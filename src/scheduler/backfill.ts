@@ -23,23 +23,12 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
     if (p.queue && cycle.tree.limitBlock(p.queue, amounts, cycle.reservedAgainst(p)) !== null) continue;
     searched = true;
     const eligible = (n: NodeState) => n.schedulable && n.reservation === null && n.byModel.has(model);
-    const nodes = cycle.fleet.nodes.filter(eligible);
     // When each GPU of the model becomes free, per node, ascending.
     const times = freeTimes(cycle.fleet, model, cycle.now);
     const timesOf = (node: NodeState) => times.of(node);
-    const slotsAt = (node: NodeState, at: number) =>
-      Math.min(
-        Math.floor(countUpTo(timesOf(node), at) / request.gpus),
-        request.cpus > 0 ? Math.floor(freeBy(cycle, node, at, 'cpus') / request.cpus) : Infinity,
-        request.memoryMiB > 0 ? Math.floor(freeBy(cycle, node, at, 'memoryMiB') / request.memoryMiB) : Infinity,
-      );
-    const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter(eligible));
-    const feasible = (at: number) => withSlots(groups, (node) => slotsAt(node, at), replicas);
-    const at =
-      request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(nodes, timesOf, feasible) : earliestByGpus(groups, timesOf, request.gpus, replicas);
-    if (at === null) continue;
-    // The nodes with the most slots first (in fleet order among equals); most nodes have none, and are not sorted.
-    const group = feasible(at)!.sort((a, b) => b.slots - a.slots);
+    const found = replicas === 1 && request.cpus <= 0 && request.memoryMiB <= 0 && topology.required === null ? soonestNode(cycle.fleet.nodes, eligible, timesOf, request.gpus) : searchGroups(cycle, p, eligible, timesOf);
+    if (found === null) continue;
+    const { at, group } = found;
     const nodeIds: string[] = [];
     let left = replicas;
     for (const { node, slots } of group) {
@@ -69,10 +58,61 @@ export function reserve(cycle: Cycle, p: PendingState): boolean {
   return false;
 }
 
+interface Slots {
+  node: NodeState;
+  slots: number;
+}
+
+/**
+ * The earliest time `p` can start on nodes of one model (`timesOf`) and those nodes, the ones
+ * with the most slots first (in fleet order among equals), or null if it never can.
+ */
+function searchGroups(cycle: Cycle, p: PendingState, eligible: (n: NodeState) => boolean, timesOf: (node: NodeState) => ArrayLike<number>): { at: number; group: Slots[] } | null {
+  const { request, replicas, topology } = p.source;
+  const nodes = cycle.fleet.nodes.filter(eligible);
+  const slotsAt = (node: NodeState, at: number) =>
+    Math.min(
+      Math.floor(countUpTo(timesOf(node), at) / request.gpus),
+      request.cpus > 0 ? Math.floor(freeBy(cycle, node, at, 'cpus') / request.cpus) : Infinity,
+      request.memoryMiB > 0 ? Math.floor(freeBy(cycle, node, at, 'memoryMiB') / request.memoryMiB) : Infinity,
+    );
+  const groups = topology.required === null ? [nodes] : [...cycle.fleet.domains(topology.required).values()].map((d) => d.filter(eligible));
+  const feasible = (at: number) => withSlots(groups, (node) => slotsAt(node, at), replicas);
+  const at = request.cpus > 0 || request.memoryMiB > 0 ? earliestSearched(nodes, timesOf, feasible) : earliestByGpus(groups, timesOf, request.gpus, replicas);
+  if (at === null) return null;
+  // Most nodes have no slot, and are not sorted.
+  return { at, group: feasible(at)!.sort((a, b) => b.slots - a.slots) };
+}
+
+/**
+ * `searchGroups` for one replica of whole GPUs alone, anywhere, in one pass over the nodes: the
+ * earliest time is the soonest a node has `gpus` GPUs free, and the node is the one of those with
+ * the most slots then. Most reservations are such, and a cycle makes several.
+ */
+export function soonestNode(nodes: readonly NodeState[], eligible: (n: NodeState) => boolean, timesOf: (node: NodeState) => ArrayLike<number>, gpus: number): { at: number; group: Slots[] } | null {
+  let best: NodeState | null = null;
+  let at = Infinity;
+  let most = 0;
+  for (const node of nodes) {
+    if (!eligible(node)) continue;
+    const list = timesOf(node);
+    if (list.length < gpus) continue;
+    const t = list[gpus - 1]!;
+    if (t > at || t === Infinity) continue;
+    const slots = Math.floor(countUpTo(list, t) / gpus);
+    if (t < at || slots > most) {
+      best = node;
+      at = t;
+      most = slots;
+    }
+  }
+  return best === null ? null : { at, group: [{ node: best, slots: most }] };
+}
+
 /** The nodes with slots of the first group that has `replicas` slots in all, each with its count. */
-function withSlots(groups: NodeState[][], slotsOf: (node: NodeState) => number, replicas: number): { node: NodeState; slots: number }[] | null {
+function withSlots(groups: NodeState[][], slotsOf: (node: NodeState) => number, replicas: number): Slots[] | null {
   for (const group of groups) {
-    const out: { node: NodeState; slots: number }[] = [];
+    const out: Slots[] = [];
     let total = 0;
     for (const node of group) {
       const slots = slotsOf(node);
@@ -144,9 +184,10 @@ export function earliestSearched(nodes: readonly NodeState[], timesOf: (node: No
 }
 
 /**
- * Each node's GPUs of one model by when they free, ascending, by ordinal: kept for the cycle (its
- * clock) while the node is unchanged (its version), as a cycle asks again for every reservation it
- * makes and most nodes have not changed in between.
+ * Each node's GPUs of one model by when they free, ascending, by ordinal: kept while the node is
+ * unchanged (its version), as a cycle asks again for every reservation it makes and most nodes
+ * have not changed since the last cycle either. A time kept from an earlier clock is moved up to
+ * this one's: a GPU free then, or freed since, is free now, and the order holds.
  */
 class FreeTimes {
   private readonly versions: Float64Array;
@@ -155,7 +196,7 @@ class FreeTimes {
   constructor(
     nodes: number,
     private readonly model: string,
-    readonly now: number,
+    public now: number,
   ) {
     this.versions = new Float64Array(nodes);
     this.lists = new Array<Float64Array>(nodes);
@@ -163,10 +204,15 @@ class FreeTimes {
 
   of(node: NodeState): Float64Array {
     const o = node.ordinal;
-    if (this.versions[o] === node.version + 1) return this.lists[o]!;
+    const now = this.now;
+    if (this.versions[o] === node.version + 1) {
+      const list = this.lists[o]!;
+      for (let i = 0; i < list.length && list[i]! < now; i++) list[i] = now;
+      return list;
+    }
     const gpus = node.byModel.get(this.model)!;
     const list = new Float64Array(gpus.length);
-    for (let i = 0; i < gpus.length; i++) list[i] = NodeState.freeAt(gpus[i]!, this.now);
+    for (let i = 0; i < gpus.length; i++) list[i] = NodeState.freeAt(gpus[i]!, now);
     // A typed array sorts numbers without a comparator.
     this.lists[o] = list.sort();
     this.versions[o] = node.version + 1;
@@ -176,11 +222,13 @@ class FreeTimes {
 
 const freeTimesKept = new WeakMap<FleetState, Map<string, FreeTimes>>();
 
+/** The fleet's free times of `model` at `now`; those kept hold while time goes forward (a carried fleet's nodes keep their versions). */
 function freeTimes(fleet: FleetState, model: string, now: number): FreeTimes {
   let byModel = freeTimesKept.get(fleet);
   if (!byModel) freeTimesKept.set(fleet, (byModel = new Map()));
   let kept = byModel.get(model);
-  if (!kept || kept.now !== now) byModel.set(model, (kept = new FreeTimes(fleet.nodes.length, model, now)));
+  if (!kept || kept.now > now) byModel.set(model, (kept = new FreeTimes(fleet.nodes.length, model, now)));
+  kept.now = now;
   return kept;
 }
 

@@ -262,15 +262,21 @@ function chooseVictimsWithin(cycle: Cycle, p: PendingState, model: string, eligi
   // Only nodes holding an eligible workload can give anything up, and only where its whole GPUs and the
   // free ones reach what a replica needs: most nodes do not, and are not priced (`NodeOffers.price` would refuse them).
   const held = new Map<NodeState, number>();
+  // Those found eligible in this walk, before anything is evicted: the first pricing of the nodes need not judge them again.
+  const passed = new Set<RunningState>();
   for (const [queue, byModel] of cycle.stoppableByModel) {
     const list = byModel.get(model);
     if (!list || !eligibility.queue(queue)) continue;
     const passes = eligibility.workloadsOf?.(queue) ?? eligibility.workload;
-    for (const r of list) if (passes(r)) addHeldOn(r, model, inDomain, held);
+    for (const r of list) {
+      if (!passes(r)) continue;
+      passed.add(r);
+      addHeldOn(r, model, inDomain, held);
+    }
   }
   const nodes: NodeState[] = [];
   for (const [node, gpus] of held) if (gpus > 0 && node.schedulable && (node.freeWhole.get(model) ?? -Infinity) + gpus >= need) nodes.push(node);
-  const offers = new NodeOffers(cycle, nodes, need, model, eligible);
+  const offers = new NodeOffers(cycle, nodes, need, model, eligible, passed);
   for (let r = 0; r < p.source.replicas; r++) {
     let placed = placeReplica(cycle, single, model, domain);
     while (!Array.isArray(placed)) {
@@ -377,9 +383,11 @@ class NodeOffers {
     private readonly need: number,
     private readonly model: string,
     private readonly eligible: (r: RunningState) => boolean,
+    /** Those `eligible` passes while nothing is evicted: what the first pricing of each node reads. */
+    passed: ReadonlySet<RunningState>,
   ) {
     for (const node of nodes) {
-      const offer = this.price(node);
+      const offer = this.price(node, passed);
       if (offer) this.heap.push(offer);
     }
   }
@@ -395,7 +403,7 @@ class NodeOffers {
     return null;
   }
 
-  private price(node: NodeState): NodeOffer | null {
+  private price(node: NodeState, passed: ReadonlySet<RunningState> | null = null): NodeOffer | null {
     const { cycle, need, model } = this;
     if (!node.schedulable) return null;
     const free = node.freeWhole.get(model);
@@ -403,9 +411,10 @@ class NodeOffers {
     const candidates: { r: RunningState; gpus: number }[] = [];
     let reachable = free;
     for (const r of cycle.holdersOn(node)) {
-      // GPUs first: most holders of a node hold another model or a share, which is cheaper to tell than eligibility.
+      // What passed is cheaper to tell than GPUs; GPUs are cheaper than eligibility (most holders of a node hold another model or a share).
+      if (passed && !passed.has(r)) continue;
       const gpus = wholeGpusOn(r, node, model);
-      if (gpus === 0 || !this.eligible(r)) continue;
+      if (gpus === 0 || (!passed && !this.eligible(r))) continue;
       candidates.push({ r, gpus });
       reachable += gpus;
     }
@@ -443,15 +452,21 @@ class NodeOffers {
         chosen.splice(i, 1);
       }
     }
-    const score = [
-      // Withdrawing a placement of this cycle costs nothing; stopping running work costs its progress.
-      chosen.filter((c) => c.r.tentative === null).length,
-      chosen.filter((c) => !c.r.queue || !cycle.tree.keys.some((k) => c.r.queue!.overShare(k))).length,
-      chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0) * ageOf(c.r, cycle.now), 0),
-      chosen.length,
-      chosen.reduce((s, c) => s + c.r.priority, 0),
-      chosen.reduce((s, c) => s + (c.r.amounts[GPU] ?? 0), 0),
-    ];
+    // Withdrawing a placement of this cycle costs nothing; stopping running work costs its progress.
+    let started = 0;
+    let within = 0;
+    let lost = 0;
+    let priorities = 0;
+    let gpus = 0;
+    for (const { r } of chosen) {
+      const held = r.amounts[GPU] ?? 0;
+      if (r.tentative === null) started++;
+      if (!r.queue || !cycle.tree.keys.some((k) => r.queue!.overShare(k))) within++;
+      lost += held * ageOf(r, cycle.now);
+      priorities += r.priority;
+      gpus += held;
+    }
+    const score = [started, within, lost, chosen.length, priorities, gpus];
     return { node, victims: chosen.map((c) => c.r), score };
   }
 }
