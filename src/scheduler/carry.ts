@@ -3,6 +3,7 @@ import { FragmentationScorer, scorerFor } from './fragmentation-scorer.js';
 import type { PlacementScorer } from './placement.js';
 import { Recall } from './recall.js';
 import { ShapeTable } from './shapes.js';
+import type { Amounts } from './resources.js';
 import type { PendingWorkload, ReplicaAllocation, RunningWorkload, SchedulerConfig, Snapshot, SnapshotNode } from './types.js';
 
 /** What the carry reads and keeps of a running workload as a cycle admitted it (the cycle's `RunningState`). */
@@ -68,6 +69,8 @@ export class SchedulerCarry {
   private readonly pending = new Recall<PendingWorkload, unknown>();
   /** The shapes of the pending work seen, numbered for good (a cycle numbers its own afresh). */
   private kinds = new ShapeTable();
+  /** Running work's charges, one object for all that charge alike (`alike`). */
+  private readonly charges = new Map<string, Amounts>();
 
   /** The last cycle's fleet, if it was over the same nodes with the same placement settings; else null (build afresh). */
   fleetFor(nodes: readonly SnapshotNode[], config: SchedulerConfig): FleetState | null {
@@ -225,6 +228,21 @@ export class SchedulerCarry {
     return this.pending.of(sources, (source) => create(source, this.kinds.idOf(source))) as P[];
   }
 
+  /**
+   * One object for every running workload's charge of the same amounts (in the same key order), for
+   * the states the carry keeps: a cycle adds up every kept state's charge, and a few objects read
+   * again and again stay in the cache where one per workload does not. Charges are never changed.
+   */
+  alike(amounts: Amounts): Amounts {
+    let key = '';
+    for (const k in amounts) key += `${k}=${amounts[k]!};`;
+    const known = this.charges.get(key);
+    if (known) return known;
+    if (this.charges.size >= KIND_LIMIT) this.charges.clear();
+    this.charges.set(key, amounts);
+    return amounts;
+  }
+
   /** The first workload seen of shape number `kind`: all of that shape ask alike. */
   exemplarOf(kind: number): PendingWorkload {
     return this.kinds.exemplars[kind]!;
@@ -236,7 +254,7 @@ export class SchedulerCarry {
   }
 }
 
-/** Past this many shapes numbered, the carry numbers afresh (a fleet has few; this bounds a long run's memory). */
+/** Past this many shapes numbered (or charges kept), the carry starts afresh (a fleet has few; this bounds a long run's memory). */
 const KIND_LIMIT = 4096;
 
 function sameAllocations(a: readonly ReplicaAllocation[], b: readonly ReplicaAllocation[]): boolean {

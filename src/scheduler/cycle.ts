@@ -213,7 +213,7 @@ export class Cycle {
       this.aged = carry!.agedSince(now, config);
       ({ running: this.running, holders: this.holders } = carry!.admit(reused, snapshot.running, {
         endAt: (source) => this.endAtOf(source),
-        create: (source) => this.stateOf(source),
+        create: (source) => this.stateOf(source, carry),
         renew: (state, source) => this.renew(state, source),
         holdsStill: (state) => this.holdsStill(state),
       }));
@@ -283,9 +283,10 @@ export class Cycle {
   }
 
   /** The cycle's state of a running workload: its queue, nodes, charges, end and whether it may be stopped. */
-  private stateOf(source: RunningWorkload): RunningState {
-    const amounts: Amounts = {};
+  private stateOf(source: RunningWorkload, carry: SchedulerCarry | null = null): RunningState {
+    let amounts: Amounts = {};
     for (const allocation of source.allocations) chargeAllocation(amounts, allocation);
+    if (carry) amounts = carry.alike(amounts);
     const state = runningState(source, this.nodesOf(source.allocations), this.tree.queues.get(source.queueId) ?? null, amounts, this.endAtOf(source), null);
     this.countIn(state);
     return state;
