@@ -477,12 +477,8 @@ function ageOf(r: RunningState, now: number): number {
 }
 
 function wholeGpusOn(r: RunningState, node: NodeState, model: string): number {
-  const { allocations } = r.source;
   let gpus = 0;
-  for (let i = 0; i < allocations.length; i++) {
-    const a = allocations[i]!;
-    if (r.nodes[i] === node && a.gpuModel === model && a.gpuFraction === null) gpus += a.gpuIndices.length;
-  }
+  for (let i = 0; i < r.nodes.length; i++) if (r.nodes[i] === node) gpus += wholeHeldAt(r, i, model);
   return gpus;
 }
 
